@@ -84,3 +84,26 @@ export interface ContainerRuntime {
   exec(req: ExecRequest): Promise<ExecResult>;
   close(): Promise<void>;
 }
+
+/** Which Istio the emulated cluster has installed ('none': no istio-system, no CRDs, no injection). */
+export type IstioFlavor = 'modern' | 'legacy' | 'none';
+
+/**
+ * What the emulator hands a runtime factory. Objects read from `store` are frozen snapshots: clone
+ * (structuredClone) before changing one, then `put` the copy.
+ */
+export interface RuntimeContext {
+  store: ObjectStore;
+  istio: IstioFlavor;
+  /** The installed Istio version ('1.24.2', '1.4.10'); undefined when istio is 'none'. */
+  istioVersion: string | undefined;
+  /** The mesh root CA that the emulated istiod publishes as ConfigMap `istio-ca-root-cert`; a runtime
+   *  that issues workload certificates should sign them with it so the published root verifies them. */
+  meshCA: { certPem: string; keyPem: string };
+  /** The cluster DNS domain ('cluster.local'). */
+  clusterDomain: string;
+  /** A private temporary directory for this emulator instance; removed by stop(). */
+  workDir: string;
+}
+
+export type RuntimeFactory = (ctx: RuntimeContext) => ContainerRuntime | Promise<ContainerRuntime>;
