@@ -1,0 +1,294 @@
+// The emulated istiod: it watches the store, computes each proxy's configuration (inbound mode per workload
+// port, outbound TLS per destination service port and endpoint) and delivers it to every proxy after its own
+// delay, so a client probing right after an apply still sees the old behaviour, as on a real mesh
+// ("Istio can't guarantee that all workloads receive the new policy at the same time", concept docs).
+import { parse as parseYaml } from 'yaml';
+import type { KubeObject, ObjectStore, StoreEvent } from '../contracts.js';
+import {
+  hasSidecar,
+  isTerminating,
+  labels,
+  matchesLabels,
+  podIP,
+  podKey,
+  podNamespace,
+  resolveTargetPort,
+  serviceAccount,
+  serviceFqdn,
+  serviceSelector,
+  servicePorts,
+  type ServicePortSpec,
+} from './k8s.js';
+import type { Rng } from './rng.js';
+import { drTlsForPort, findDestinationRule } from './policy/destination-rule.js';
+import { legacyInboundMode } from './policy/legacy-authn.js';
+import { modernInboundMode, namespaceMode } from './policy/peer-authentication.js';
+import type { ConfigInputs, Decided, DrTlsMode, Flavor, InboundMode, Origination } from './policy/types.js';
+
+export interface Endpoint {
+  pod: KubeObject;
+  ip: string;
+  targetPort: number;
+  origination: Origination;
+  /** The SPIFFE identity the client expects when it originates Istio mTLS. */
+  identity: string;
+  sni?: string;
+  by: string;
+}
+
+export interface OutboundCluster {
+  service: KubeObject;
+  port: ServicePortSpec;
+  fqdn: string;
+  drMode?: DrTlsMode;
+  endpoints: Endpoint[];
+}
+
+/** What one proxy knows: an immutable view computed from the store at one version. */
+export class ProxyConfig {
+  private readonly inboundCache = new Map<string, Decided<InboundMode>>();
+  private readonly outboundCache = new Map<string, OutboundCluster>();
+
+  constructor(
+    readonly version: number,
+    readonly inputs: ConfigInputs,
+  ) {}
+
+  inbound(pod: KubeObject, port: number): Decided<InboundMode> {
+    const key = `${podKey(pod)}:${port}`;
+    let d = this.inboundCache.get(key);
+    if (!d) {
+      d = this.inputs.flavor === 'modern' ? modernInboundMode(this.inputs, pod, port) : legacyInboundMode(this.inputs, pod, port);
+      this.inboundCache.set(key, d);
+    }
+    return d;
+  }
+
+  identity(pod: KubeObject): string {
+    return `spiffe://${this.inputs.trustDomain}/ns/${podNamespace(pod)}/sa/${serviceAccount(pod)}`;
+  }
+
+  /** The cluster a client in `clientNs` uses for service `ns/name` port `port` (undefined: no such service port). */
+  outbound(clientNs: string, serviceNs: string, serviceName: string, port: number): OutboundCluster | undefined {
+    const key = `${clientNs}|${serviceNs}/${serviceName}:${port}`;
+    const cached = this.outboundCache.get(key);
+    if (cached) return cached;
+    const service = this.inputs.services.find((s) => podNamespace(s) === serviceNs && s.metadata.name === serviceName);
+    const sp = service ? servicePorts(service).find((p) => p.port === port) : undefined;
+    if (!service || !sp) return undefined;
+    const fqdn = serviceFqdn(service);
+    const dr = findDestinationRule(this.inputs, clientNs, serviceNs, fqdn);
+    const tls = drTlsForPort(dr, port);
+    const endpoints: Endpoint[] = [];
+    const selector = serviceSelector(service);
+    for (const pod of this.inputs.pods) {
+      if (podNamespace(pod) !== serviceNs || !matchesLabels(selector, labels(pod))) continue;
+      const ip = podIP(pod);
+      const targetPort = resolveTargetPort(sp, pod);
+      if (!ip || targetPort === undefined) continue;
+      const o = this.originate(tls.mode, tls.by, serviceNs, pod, targetPort);
+      endpoints.push({ pod, ip, targetPort, identity: this.identity(pod), ...o, ...(tls.sni ? { sni: tls.sni } : {}) });
+    }
+    const cluster: OutboundCluster = { service, port: sp, fqdn, endpoints, ...(tls.mode ? { drMode: tls.mode } : {}) };
+    this.outboundCache.set(key, cluster);
+    return cluster;
+  }
+
+  // istio/istio pilot/pkg/networking/core/cluster_tls.go buildUpstreamTLSSettings and
+  // pilot/pkg/xds/endpoints/mtls_checker.go checkMtlsEnabled: a DR's TLS is used as is; without one, auto
+  // mTLS (when on) sends mTLS only to endpoints with a sidecar whose effective mode for that port is not
+  // DISABLE, and plaintext to all endpoints when the service namespace's (or mesh) mode is DISABLE.
+  private originate(mode: DrTlsMode | undefined, by: string, serviceNs: string, pod: KubeObject, targetPort: number): { origination: Origination; by: string } {
+    switch (mode) {
+      case 'ISTIO_MUTUAL':
+        return { origination: 'istio-mutual', by };
+      case 'DISABLE':
+        return { origination: 'plaintext', by };
+      case 'SIMPLE':
+        return { origination: 'simple', by };
+      case 'MUTUAL':
+        return { origination: 'mutual', by };
+      default:
+        break;
+    }
+    if (!this.inputs.autoMtls) return { origination: 'plaintext', by: `${by}; auto mTLS off` };
+    if (!hasSidecar(pod)) return { origination: 'plaintext', by: `${by}; auto mTLS: endpoint without sidecar` };
+    if (this.inputs.flavor === 'legacy') return { origination: 'istio-mutual', by: `${by}; auto mTLS (endpoint has a sidecar)` };
+    const nsMode = namespaceMode(this.inputs, serviceNs);
+    if (nsMode.value === 'DISABLE') return { origination: 'plaintext', by: `${by}; auto mTLS: ${nsMode.by} is DISABLE` };
+    const wl = this.inbound(pod, targetPort);
+    if (wl.value === 'DISABLE') return { origination: 'plaintext', by: `${by}; auto mTLS: ${wl.by} is DISABLE` };
+    return { origination: 'istio-mutual', by: `${by}; auto mTLS` };
+  }
+}
+
+export interface ControlPlaneOptions {
+  store: ObjectStore;
+  flavor?: Flavor;
+  rootNamespace?: string;
+  /** Delay range for delivering a new configuration to each proxy. */
+  delayMs: { min: number; max: number };
+  rng: Rng;
+  /** Pods that run (started by the runtime); the control plane only sees those as endpoints. */
+  runningPods: () => KubeObject[];
+  log?: (line: string) => void;
+}
+
+interface ProxyHandle {
+  config: ProxyConfig;
+  timers: Set<NodeJS.Timeout>;
+}
+
+const WATCHED = new Set([
+  '/services',
+  '/pods',
+  '/namespaces',
+  '/configmaps',
+  'security.istio.io/peerauthentications',
+  'networking.istio.io/destinationrules',
+  'authentication.istio.io/meshpolicies',
+  'authentication.istio.io/policies',
+  'apiextensions.k8s.io/customresourcedefinitions',
+]);
+
+export class ControlPlane {
+  private version = 0;
+  private current: ProxyConfig;
+  private readonly proxies = new Map<string, ProxyHandle>();
+  private readonly unsubscribe: () => void;
+  private debounce: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly opts: ControlPlaneOptions) {
+    this.current = this.compute();
+    this.unsubscribe = opts.store.subscribe((e) => this.onEvent(e));
+  }
+
+  get latest(): ProxyConfig {
+    return this.current;
+  }
+
+  /** The configuration a proxy has received so far. */
+  configFor(pod: KubeObject): ProxyConfig {
+    return this.proxies.get(podKey(pod))?.config ?? this.current;
+  }
+
+  /** A new proxy gets the current configuration at start, as a sidecar is not ready before its first push. */
+  addProxy(pod: KubeObject): void {
+    this.recomputeNow();
+    this.proxies.set(podKey(pod), { config: this.current, timers: new Set() });
+  }
+
+  removeProxy(pod: KubeObject): void {
+    const h = this.proxies.get(podKey(pod));
+    if (h) for (const t of h.timers) clearTimeout(t);
+    this.proxies.delete(podKey(pod));
+  }
+
+  /** Pods started or stopped: endpoints changed. */
+  podsChanged(): void {
+    this.schedule();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.unsubscribe();
+    if (this.debounce) clearTimeout(this.debounce);
+    for (const h of this.proxies.values()) for (const t of h.timers) clearTimeout(t);
+    this.proxies.clear();
+  }
+
+  private onEvent(e: StoreEvent): void {
+    if (!WATCHED.has(`${e.group}/${e.resource}`)) return;
+    if (e.resource === 'configmaps' && e.object.metadata.name !== 'istio') return;
+    this.schedule();
+  }
+
+  // A short debounce, like PILOT_DEBOUNCE_AFTER, so that a multi-document apply becomes one push.
+  private schedule(): void {
+    if (this.closed || this.debounce) return;
+    this.debounce = setTimeout(() => {
+      this.debounce = undefined;
+      this.push();
+    }, 10);
+  }
+
+  private recomputeNow(): void {
+    if (this.debounce) {
+      clearTimeout(this.debounce);
+      this.debounce = undefined;
+      this.push();
+    }
+  }
+
+  private push(): void {
+    if (this.closed) return;
+    const next = this.compute();
+    this.current = next;
+    const { min, max } = this.opts.delayMs;
+    for (const [key, h] of this.proxies) {
+      const delay = min + (max - min) * this.opts.rng();
+      const timer = setTimeout(() => {
+        h.timers.delete(timer);
+        if (h.config.version < next.version) {
+          h.config = next;
+          this.opts.log?.(`proxy ${key} got config v${next.version} after ${Math.round(delay)} ms`);
+        }
+      }, delay);
+      timer.unref?.();
+      h.timers.add(timer);
+    }
+  }
+
+  private compute(): ProxyConfig {
+    const { store } = this.opts;
+    const flavor = this.opts.flavor ?? detectFlavor(store);
+    const mesh = meshConfig(store);
+    const rootNamespace = this.opts.rootNamespace ?? mesh.rootNamespace ?? 'istio-system';
+    const pods = this.opts.runningPods().filter((p) => !isTerminating(p));
+    const inputs: ConfigInputs = {
+      flavor,
+      // Auto mTLS: off in 1.4 ("default false"), on from 1.5; the mesh ConfigMap can say otherwise.
+      autoMtls: mesh.enableAutoMtls ?? flavor === 'modern',
+      rootNamespace,
+      trustDomain: mesh.trustDomain ?? 'cluster.local',
+      pods,
+      services: store.list('', 'services'),
+      peerAuthentications: flavor === 'modern' ? store.list('security.istio.io', 'peerauthentications') : [],
+      destinationRules: store.list('networking.istio.io', 'destinationrules'),
+      // Istio 1.6+ ignores the v1alpha1 policies, so the modern flavor never reads them.
+      meshPolicies: flavor === 'legacy' ? store.list('authentication.istio.io', 'meshpolicies') : [],
+      policies: flavor === 'legacy' ? store.list('authentication.istio.io', 'policies') : [],
+    };
+    this.version += 1;
+    return new ProxyConfig(this.version, structuredClone(inputs));
+  }
+}
+
+export function detectFlavor(store: ObjectStore): Flavor {
+  const crds = store.list('apiextensions.k8s.io', 'customresourcedefinitions').map((c) => c.metadata.name);
+  if (crds.includes('meshpolicies.authentication.istio.io') && !crds.includes('peerauthentications.security.istio.io')) return 'legacy';
+  return 'modern';
+}
+
+interface MeshConfig {
+  enableAutoMtls?: boolean;
+  rootNamespace?: string;
+  trustDomain?: string;
+}
+
+function meshConfig(store: ObjectStore): MeshConfig {
+  const cm = store.get('', 'configmaps', 'istio-system', 'istio');
+  const text = (cm?.data as Record<string, string> | undefined)?.mesh;
+  if (!text) return {};
+  try {
+    const parsed = parseYaml(text) as MeshConfig | null;
+    return parsed ?? {};
+  } catch {
+    return {};
+  }
+}
+
+export function describeEndpoint(e: Endpoint): string {
+  return `${podKey(e.pod)}:${e.targetPort} ${e.origination} (${e.by})`;
+}
