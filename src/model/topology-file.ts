@@ -1,0 +1,153 @@
+// Loads a Topology file (meshprobe/v1 kind Topology) and the workload manifests it names.
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import type { KubeObject } from './kube-object.js';
+import { clientId, protocolOf, selects, targetId, type Client, type Service, type Target, type Topology, type TopologyNamespace, type Workload } from './topology.js';
+import { readYamlFile, type SourceDoc } from './yaml-source.js';
+
+export const DEFAULT_TOPOLOGY = fileURLToPath(new URL('../../manifests/topology/default.yaml', import.meta.url));
+
+const name = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label: lower-case letters, digits and "-"').max(63);
+
+const topologySchema = z.strictObject({
+  apiVersion: z.literal('meshprobe/v1'),
+  kind: z.literal('Topology'),
+  metadata: z.strictObject({ name: name, description: z.string().optional() }),
+  spec: z.strictObject({
+    namespaces: z.array(z.strictObject({ name, injection: z.boolean(), workloads: z.array(name).min(1) })).min(1),
+    workloads: z.record(
+      name,
+      z.strictObject({
+        manifest: z.string().min(1),
+        client: z.strictObject({ container: name }).optional(),
+        serve: z.array(z.strictObject({ ports: z.array(z.union([z.string().min(1), z.number().int()])).min(1), path: z.string().regex(/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/, 'must be an absolute URL path'), scheme: z.enum(['http', 'https']).optional() })).optional(),
+        secrets: z.array(z.strictObject({ name, type: z.literal('tls'), commonName: z.string().min(1) })).optional(),
+      }),
+    ),
+  }),
+});
+
+type TopologyFile = z.infer<typeof topologySchema>;
+type WorkloadEntry = TopologyFile['spec']['workloads'][string];
+
+interface Manifest {
+  objects: KubeObject[];
+  deployment: KubeObject & { spec: any };
+  services: Array<KubeObject & { spec: any }>;
+}
+
+export function loadTopology(file = DEFAULT_TOPOLOGY): Topology {
+  const docs = readYamlFile(file);
+  const src = docs[0];
+  if (!src || docs.length !== 1) throw new ConfigError(`${file}: expected exactly one Topology document, found ${docs.length}`);
+  const spec = src.validate(topologySchema).spec;
+
+  const manifests = new Map<string, Manifest>();
+  for (const [wname, entry] of Object.entries(spec.workloads)) {
+    manifests.set(wname, readManifest(src, resolve(dirname(file), entry.manifest), wname, entry));
+  }
+
+  const namespaces: TopologyNamespace[] = [];
+  const workloads: Workload[] = [];
+  const services: Service[] = [];
+  const clients: Client[] = [];
+  const targets: Target[] = [];
+  const seenNs = new Set<string>();
+
+  spec.namespaces.forEach((ns, i) => {
+    if (seenNs.has(ns.name)) throw src.error(['spec', 'namespaces', i, 'name'], `namespace "${ns.name}" is listed twice`);
+    seenNs.add(ns.name);
+    const topoNs: TopologyNamespace = { name: ns.name, injection: ns.injection, objects: [], secrets: [] };
+    ns.workloads.forEach((wname, j) => {
+      const entry = spec.workloads[wname];
+      const manifest = manifests.get(wname);
+      if (!entry || !manifest) {
+        throw src.error(['spec', 'namespaces', i, 'workloads', j], `workload "${wname}" is not defined under spec.workloads; defined: ${Object.keys(spec.workloads).join(', ')}`);
+      }
+      topoNs.objects.push(...manifest.objects);
+      for (const s of entry.secrets ?? []) topoNs.secrets.push({ namespace: ns.name, name: s.name, commonName: s.commonName });
+
+      const template = manifest.deployment.spec.template;
+      const labels: Record<string, string> = template.metadata?.labels ?? {};
+      const optOut = [template.metadata?.annotations, labels].some((m) => m?.['sidecar.istio.io/inject'] === 'false');
+      workloads.push({ namespace: ns.name, name: wname, labels, serviceAccount: template.spec?.serviceAccountName ?? 'default', sidecar: ns.injection && !optOut });
+
+      const containers: any[] = template.spec?.containers ?? [];
+      for (const svc of manifest.services) {
+        services.push({
+          namespace: ns.name,
+          name: svc.metadata.name,
+          selector: svc.spec.selector ?? {},
+          ports: (svc.spec.ports ?? []).map((p: any) => ({
+            name: p.name,
+            port: p.port,
+            targetPort: resolveTargetPort(p.targetPort ?? p.port, containers),
+            protocol: protocolOf(p.name, p.appProtocol),
+          })),
+        });
+      }
+      if (entry.client) clients.push({ id: clientId(ns.name, wname), namespace: ns.name, workload: wname, container: entry.client.container });
+      for (const serve of entry.serve ?? []) {
+        for (const svc of services.filter((s) => s.namespace === ns.name && manifest.services.some((m) => m.metadata.name === s.name))) {
+          for (const wanted of serve.ports) {
+            const port = svc.ports.find((p) => p.name === wanted || p.port === wanted);
+            if (!port) continue;
+            targets.push({
+              id: targetId(ns.name, svc.name, port.port),
+              namespace: ns.name,
+              service: svc.name,
+              port,
+              scheme: serve.scheme ?? (port.protocol === 'tls' ? 'https' : 'http'),
+              path: serve.path,
+            });
+          }
+        }
+      }
+    });
+    namespaces.push(topoNs);
+  });
+
+  if (clients.length === 0) throw src.error(['spec', 'workloads'], 'no workload is a client (give one a `client: {container: NAME}`); there would be nothing to probe from');
+  if (targets.length === 0) throw src.error(['spec', 'workloads'], 'no workload serves a probed port (give one a `serve: [{ports: [...], path: /...}]`)');
+  return { name: (src.data as TopologyFile).metadata.name, namespaces, workloads, services, clients, targets };
+}
+
+function readManifest(src: SourceDoc, path: string, wname: string, entry: WorkloadEntry): Manifest {
+  const where = ['spec', 'workloads', wname, 'manifest'];
+  let docs: SourceDoc[];
+  try {
+    docs = readYamlFile(path);
+  } catch (e) {
+    throw src.error(where, `cannot read manifest ${path}: ${(e as Error).message}`);
+  }
+  const objects = docs.map((d) => d.data as KubeObject);
+  for (const [i, o] of objects.entries()) {
+    if (!o?.kind || !o.apiVersion || !o.metadata?.name) throw docs[i]!.error([], 'not a Kubernetes object (apiVersion, kind and metadata.name are required)');
+    if (o.metadata.namespace) throw docs[i]!.error(['metadata', 'namespace'], 'workload manifests must not set a namespace: the topology places them');
+  }
+  const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === wname) as Manifest['deployment'] | undefined;
+  if (!deployment) throw src.error(where, `${path} has no Deployment named "${wname}"`);
+  const podLabels = deployment.spec?.template?.metadata?.labels ?? {};
+  const services = objects.filter((o) => o.kind === 'Service' && selects((o as any).spec?.selector ?? {}, podLabels)) as Manifest['services'];
+  const containers: any[] = deployment.spec?.template?.spec?.containers ?? [];
+  if (entry.client && !containers.some((c) => c.name === entry.client!.container)) {
+    throw src.error([...where.slice(0, 3), 'client', 'container'], `Deployment "${wname}" has no container "${entry.client.container}"; it has ${containers.map((c) => c.name).join(', ')}`);
+  }
+  for (const [i, serve] of (entry.serve ?? []).entries()) {
+    for (const [j, wanted] of serve.ports.entries()) {
+      const found = services.some((s) => (s.spec.ports ?? []).some((p: any) => p.name === wanted || p.port === wanted));
+      if (!found) throw src.error(['spec', 'workloads', wname, 'serve', i, 'ports', j], `no Service selecting "${wname}" has a port ${JSON.stringify(wanted)}`);
+    }
+  }
+  return { objects, deployment, services };
+}
+
+function resolveTargetPort(targetPort: number | string, containers: any[]): number {
+  if (typeof targetPort === 'number') return targetPort;
+  for (const c of containers) for (const p of c.ports ?? []) if (p.name === targetPort) return p.containerPort;
+  const n = Number(targetPort);
+  if (Number.isInteger(n)) return n;
+  throw new ConfigError(`named targetPort "${targetPort}" matches no container port`);
+}

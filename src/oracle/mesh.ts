@@ -1,0 +1,45 @@
+import { fromObject, type IstioPolicy } from '../model/istio-objects.js';
+import type { Flavor } from '../model/scenario.js';
+
+/** The mesh-wide settings the oracle needs. */
+export interface MeshConfig {
+  flavor: Flavor;
+  rootNamespace: string;
+  trustDomain: string;
+  clusterDomain: string;
+  /** Off in Istio 1.4 (`mtls.auto: false`), on by default from 1.5. */
+  autoMtls: boolean;
+}
+
+export function meshConfig(flavor: Flavor, overrides: Partial<Omit<MeshConfig, 'flavor'>> = {}): MeshConfig {
+  return { flavor, rootNamespace: 'istio-system', trustDomain: 'cluster.local', clusterDomain: 'cluster.local', autoMtls: flavor === 'modern', ...overrides };
+}
+
+/**
+ * The mTLS objects a default install creates. Istio 1.4's Helm chart installs a PERMISSIVE MeshPolicy
+ * named "default" (install/kubernetes/helm/istio/charts/security/templates/enable-mesh-permissive.yaml);
+ * current istioctl installs none.
+ */
+export function installDefaults(mesh: MeshConfig): IstioPolicy[] {
+  if (mesh.flavor === 'modern') return [];
+  return [
+    fromObject(
+      { apiVersion: 'authentication.istio.io/v1alpha1', kind: 'MeshPolicy', metadata: { name: 'default' }, spec: { peers: [{ mtls: { mode: 'PERMISSIVE' } }] } },
+      -1_000_000,
+    ),
+  ];
+}
+
+/**
+ * What a cluster holds after applying `scenario` over `baseline`: an applied object replaces the one of the
+ * same kind, namespace and name, but keeps its age (an update does not change creationTimestamp).
+ */
+export function overlay(baseline: IstioPolicy[], scenario: IstioPolicy[]): IstioPolicy[] {
+  const key = (p: IstioPolicy) => `${p.kind}/${p.namespace ?? ''}/${p.name}`;
+  const out = new Map(baseline.map((p) => [key(p), p]));
+  for (const p of scenario) {
+    const old = out.get(key(p));
+    out.set(key(p), old ? { ...p, order: old.order } : p);
+  }
+  return [...out.values()].sort((a, b) => a.order - b.order);
+}
