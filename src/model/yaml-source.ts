@@ -23,15 +23,16 @@ export class SourceDoc {
     return this.doc.toJS({ maxAliasCount: 100 });
   }
 
-  /** `file:line:col` of the field at `path`, or of its nearest ancestor present in the file. */
+  /** `file:line:col` of the field at `path` (its key, inside a mapping), or of its nearest ancestor present in the file. */
   where(path: Path): string {
     for (let n = path.length; n >= 0; n--) {
       const node = n === 0 ? this.doc.contents : this.doc.getIn(path.slice(0, n), true);
-      if (isNode(node) && node.range) {
-        // Point at the key of a mapping entry rather than its value when the value is a block.
-        const { line, col } = this.lines.linePos(node.range[0]);
-        return `${displayPath(this.file)}:${line}:${col}`;
-      }
+      if (!isNode(node) || !node.range) continue;
+      const parent = n === 0 ? undefined : n === 1 ? this.doc.contents : this.doc.getIn(path.slice(0, n - 1), true);
+      const key = isMap(parent) ? parent.items.find((p) => isScalar(p.key) && p.key.value === path[n - 1])?.key : undefined;
+      const at = isNode(key) && key.range ? key.range[0] : node.range[0];
+      const { line, col } = this.lines.linePos(at);
+      return `${displayPath(this.file)}:${line}:${col}`;
     }
     return `${displayPath(this.file)}:1:1`;
   }
@@ -49,26 +50,23 @@ export class SourceDoc {
   validate<T>(schema: z.ZodType<T>, value: unknown = this.data, base: Path = []): T {
     const result = schema.safeParse(value);
     if (result.success) return result.data;
-    throw new ConfigErrors(result.error.issues.map((issue) => this.issueError(issue, base)));
+    throw new ConfigErrors(result.error.issues.map((issue) => this.issueError(schema, issue, base)));
   }
 
-  private issueError(issue: z.core.$ZodIssue, base: Path): ConfigError {
+  private issueError(schema: z.ZodType, issue: z.core.$ZodIssue, base: Path): ConfigError {
     const path = [...base, ...(issue.path as Array<string | number>)];
     switch (issue.code) {
       case 'unrecognized_keys':
-        return this.error([...path, issue.keys[0] ?? ''], `unknown field "${issue.keys.join('", "')}"; allowed here: ${this.allowedKeys(issue) ?? 'see the documentation'}`);
+        return this.error([...path, issue.keys[0] ?? ''], `unknown field "${issue.keys.join('", "')}"; allowed here: ${allowedKeys(schema, issue.path as Path)}`);
       case 'invalid_value':
         return this.error(path, `${this.describe(path)} is not allowed; expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`);
       case 'invalid_type':
+        if (issue.expected === 'undefined') return this.error(path, issue.message);
         if (this.valueAt(path) === undefined) return this.error(path, `is required (${issue.expected})`);
         return this.error(path, `${this.describe(path)} is not a valid ${issue.expected}`);
       default:
         return this.error(path, issue.message);
     }
-  }
-
-  private allowedKeys(issue: z.core.$ZodIssue): string | undefined {
-    return (issue as { allowed?: string[] }).allowed?.join(', ');
   }
 
   private valueAt(path: Path): unknown {
@@ -84,6 +82,33 @@ export class SourceDoc {
     if (typeof v === 'object') return Array.isArray(v) ? 'a list' : 'a mapping';
     return JSON.stringify(v);
   }
+}
+
+/** The field names an object schema accepts at `path`, found by walking the schema as the issue walked the value. */
+function allowedKeys(schema: z.ZodType, path: Path): string {
+  type Def = { type: string; shape?: Record<string, unknown>; element?: unknown; innerType?: unknown; in?: unknown; out?: unknown; options?: unknown[]; valueType?: unknown; left?: unknown };
+  const defOf = (s: unknown): Def => (s as { _zod: { def: Def } })._zod.def;
+  const unwrap = (s: unknown): unknown => {
+    for (;;) {
+      const d = defOf(s);
+      if (d.innerType) s = d.innerType;
+      else if (d.type === 'pipe') s = d.in;
+      else return s;
+    }
+  };
+  let cur: unknown = schema;
+  for (const step of [...path, null]) {
+    cur = unwrap(cur);
+    const d = defOf(cur);
+    if (d.type === 'union') cur = unwrap(d.options?.find((o) => defOf(unwrap(o)).type === (typeof step === 'number' ? 'array' : 'object')) ?? d.options?.[0]);
+    const def = defOf(cur);
+    if (step === null) return def.shape ? Object.keys(def.shape).join(', ') : 'nothing';
+    if (def.type === 'object') cur = def.shape?.[String(step)];
+    else if (def.type === 'array') cur = def.element;
+    else if (def.type === 'record') cur = def.valueType;
+    if (!cur) return 'see the documentation';
+  }
+  return 'see the documentation';
 }
 
 /** Reads and parses a YAML file; syntax errors and oversized files become ConfigErrors naming file:line:col. */
@@ -102,7 +127,7 @@ export function readYamlFile(file: string): SourceDoc[] {
 
 export function parseYaml(file: string, text: string): SourceDoc[] {
   const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   if (!Array.isArray(docs)) return []; // an empty stream
   const errors: ConfigError[] = [];
   for (const doc of docs) {
