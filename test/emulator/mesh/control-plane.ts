@@ -261,7 +261,8 @@ export class ControlPlane {
       policies: flavor === 'legacy' ? store.list('authentication.istio.io', 'policies') : [],
     };
     this.version += 1;
-    return new ProxyConfig(this.version, structuredClone(inputs));
+    // Objects from the store are frozen snapshots, so the config can keep them by reference.
+    return new ProxyConfig(this.version, inputs);
   }
 }
 

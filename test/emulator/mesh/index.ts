@@ -1,0 +1,96 @@
+// The emulated Istio mesh as a ContainerRuntime: `createMeshRuntime(ctx)` for startEmulator, or
+// `createMeshRuntimeWith(options)` for tests that bring their own store and CA.
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import type { ContainerRuntime, ExecRequest, ExecResult, KubeObject, ObjectStore, RuntimeContext } from '../contracts.js';
+import { MeshCA } from './ca.js';
+import { buildCurlrc } from './curlrc.js';
+import { DohServer } from './dns.js';
+import { ExecRunner, makeWorkDir } from './exec.js';
+import { findContainer, podKey } from './k8s.js';
+import { Mesh } from './mesh.js';
+import type { Flavor } from './policy/types.js';
+
+export interface MeshRuntimeOptions {
+  /** Per-proxy configuration delivery delay range in ms; default 500–2000, as a small real mesh. */
+  propagationDelayMs?: { min: number; max: number };
+  /** Seed for the delays (reproducible runs). */
+  seed?: number;
+  /** Where diagnostics go (one line per event); silent by default. MESH_DEBUG=1 logs to stderr. */
+  log?: (line: string) => void;
+}
+
+export interface MeshRuntimeSetup extends MeshRuntimeOptions {
+  store: ObjectStore;
+  ca?: MeshCA;
+  flavor?: Flavor;
+  clusterDomain?: string;
+  workDir?: string;
+}
+
+export interface MeshRuntime extends ContainerRuntime {
+  readonly mesh: Mesh;
+}
+
+function defaultLog(): ((line: string) => void) | undefined {
+  return process.env.MESH_DEBUG ? (l) => process.stderr.write(`mesh: ${l}\n`) : undefined;
+}
+
+export function createMeshRuntime(ctx: RuntimeContext, options: MeshRuntimeOptions = {}): Promise<MeshRuntime> {
+  return createMeshRuntimeWith({
+    ...options,
+    store: ctx.store,
+    ca: new MeshCA(ctx.meshCA),
+    ...(ctx.istio === 'legacy' || ctx.istio === 'modern' ? { flavor: ctx.istio } : {}),
+    clusterDomain: ctx.clusterDomain,
+    workDir: ctx.workDir,
+  });
+}
+
+/** A factory with options bound, for startEmulator({ runtime: meshRuntimeFactory({...}) }). */
+export function meshRuntimeFactory(options: MeshRuntimeOptions = {}): (ctx: RuntimeContext) => Promise<MeshRuntime> {
+  return (ctx) => createMeshRuntime(ctx, options);
+}
+
+export async function createMeshRuntimeWith(setup: MeshRuntimeSetup): Promise<MeshRuntime> {
+  const ownsWorkDir = setup.workDir === undefined;
+  const workDir = await makeWorkDir(setup.workDir ?? tmpdir());
+  const log = setup.log ?? defaultLog();
+  const ca = setup.ca ?? MeshCA.selfSigned();
+  const mesh = new Mesh({
+    store: setup.store,
+    ca,
+    ...(setup.flavor ? { flavor: setup.flavor } : {}),
+    ...(setup.clusterDomain ? { clusterDomain: setup.clusterDomain } : {}),
+    ...(setup.propagationDelayMs ? { propagationDelayMs: setup.propagationDelayMs } : {}),
+    ...(setup.seed !== undefined ? { seed: setup.seed } : {}),
+    ...(log ? { log } : {}),
+  });
+  const doh = new DohServer(mesh, ca);
+  await doh.start();
+  const runner = new ExecRunner(workDir);
+
+  return {
+    mesh,
+    async startPod(pod: KubeObject): Promise<void> {
+      await mesh.startPod(pod);
+    },
+    async stopPod(pod: KubeObject): Promise<void> {
+      await mesh.stopPod(pod);
+    },
+    async exec(req: ExecRequest): Promise<ExecResult> {
+      const net = mesh.podByKey(podKey(req.pod));
+      if (!net) return { kind: 'runtime-error', message: `container "${req.container}" in pod "${req.pod.metadata.name}" is not running` };
+      const env: Record<string, string> = {};
+      for (const e of findContainer(req.pod, req.container)?.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+      return runner.exec(req, { podName: req.pod.metadata.name, env, curlrc: () => buildCurlrc(mesh, doh, net, req.container) });
+    },
+    async close(): Promise<void> {
+      runner.close();
+      await mesh.close();
+      await doh.close();
+      if (ownsWorkDir) await rm(workDir, { recursive: true, force: true });
+      else await rm(workDir, { recursive: true, force: true });
+    },
+  };
+}
