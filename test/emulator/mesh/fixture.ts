@@ -52,13 +52,20 @@ export class Cluster {
     }
   }
 
+  deleteYaml(text: string): void {
+    for (const doc of parseAllDocuments(text)) {
+      const obj = doc.toJS() as KubeObject | null;
+      if (obj) this.delete(obj.kind, obj.metadata.namespace, obj.metadata.name);
+    }
+  }
+
   delete(kind: string, namespace: string | undefined, name: string): void {
     const [group, resource] = GROUPS[kind]!;
     this.store.remove(group, resource, namespace, name);
   }
 
   /** Applies a workload manifest in a namespace and starts one pod per Deployment. */
-  async deploy(file: string, namespace: string, injected: boolean): Promise<void> {
+  async deploy(file: string, namespace: string, injected: boolean, forceInject = false): Promise<void> {
     for (const doc of parseAllDocuments(readFileSync(new URL(`../../../manifests/workloads/${file}`, import.meta.url), 'utf8'))) {
       const obj = doc.toJS() as KubeObject;
       obj.metadata.namespace = namespace;
@@ -67,7 +74,7 @@ export class Cluster {
         continue;
       }
       const template = (obj.spec as { template: { metadata: { labels: Record<string, string>; annotations?: Record<string, string> }; spec: Record<string, unknown> } }).template;
-      const optOut = template.metadata.annotations?.['sidecar.istio.io/inject'] === 'false';
+      const optOut = !forceInject && template.metadata.annotations?.['sidecar.istio.io/inject'] === 'false';
       const spec = structuredClone(template.spec) as { containers: Array<Record<string, unknown>> };
       if (injected && !optOut) spec.containers.push({ name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.24.2' });
       const pod: KubeObject = {

@@ -29,7 +29,7 @@ export async function createInboundListener(mesh: Mesh, pod: PodNet, port: numbe
   http.keepAliveTimeout = 5_000;
 
   const server = pod.tracker.server(
-    createNetServer({ pauseOnConnect: false }, (socket) => {
+    createNetServer({ noDelay: true }, (socket) => {
       socket.on('error', () => socket.destroy());
       void handle(socket);
     }),

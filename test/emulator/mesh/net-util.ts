@@ -50,7 +50,7 @@ export function closeServer(server: Server): Promise<void> {
 
 export function connectLoopback(port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = netConnect({ host: LOOPBACK, port });
+    const s = netConnect({ host: LOOPBACK, port, noDelay: true });
     s.once('connect', () => {
       s.off('error', reject);
       resolve(s);

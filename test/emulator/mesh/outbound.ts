@@ -36,7 +36,7 @@ export async function createOutboundListener(mesh: Mesh, client: PodNet, spec: O
   if (spec.kind === 'http-host') return listen(http);
 
   const server = client.tracker.server(
-    createNetServer((socket) => {
+    createNetServer({ noDelay: true }, (socket) => {
       socket.on('error', () => socket.destroy());
       void (async () => {
         let head: Buffer = Buffer.alloc(0);

@@ -1,0 +1,52 @@
+// One face for the data-plane tests, whatever runs the cluster: apply and remove objects as YAML, curl from a
+// namespace's sleep pod, exec anywhere, wait out the propagation delay.
+import { Cluster } from './fixture.js';
+import type { MeshRuntimeOptions } from './index.js';
+import type { Flavor } from './policy/types.js';
+
+export interface NamespaceSpec {
+  ns: string;
+  injected: boolean;
+  workloads: Array<'httpbin' | 'sleep' | 'my-nginx'>;
+  /** Inject even workloads that opt out (the https-overlay task's "nginx with sidecar"). */
+  forceInject?: boolean;
+}
+
+export interface CurlResult {
+  exit: number | string;
+  http: string;
+  body: string;
+  stderr: string;
+}
+
+export interface Harness {
+  apply(yamls: string[]): Promise<void>;
+  remove(yamls: string[]): Promise<void>;
+  /** Waits longer than the largest propagation delay. */
+  settle(): Promise<void>;
+  curl(fromNs: string, url: string, opts?: { container?: string; extra?: string[] }): Promise<CurlResult>;
+  exec(ns: string, pod: string, container: string, command: string[]): Promise<{ code: number | string; stdout: string; stderr: string }>;
+  stop(): Promise<void>;
+}
+
+export const TEST_DELAY = { min: 20, max: 60 };
+
+export async function startHarness(flavor: Flavor, namespaces: NamespaceSpec[], options: MeshRuntimeOptions = {}): Promise<Harness> {
+  const c = await Cluster.start(flavor, { propagationDelayMs: TEST_DELAY, ...options });
+  for (const n of namespaces) {
+    for (const w of n.workloads) await c.deploy(`${w}.yaml`, n.ns, n.injected, n.forceInject ?? false);
+  }
+  const max = options.propagationDelayMs?.max ?? TEST_DELAY.max;
+  return {
+    apply: async (yamls) => yamls.forEach((y) => c.applyYaml(y)),
+    remove: async (yamls) => yamls.forEach((y) => c.deleteYaml(y)),
+    settle: () => new Promise((r) => setTimeout(r, max + 60)),
+    curl: async (fromNs, url, opts = {}) => {
+      const r = await c.exec(fromNs, 'sleep-0', opts.container ?? 'sleep', ['curl', '-sS', '-m', '10', '-w', '\n%{http_code}', ...(opts.extra ?? []), url]);
+      const nl = r.stdout.lastIndexOf('\n');
+      return { exit: r.code, http: r.stdout.slice(nl + 1), body: r.stdout.slice(0, Math.max(nl, 0)), stderr: r.stderr };
+    },
+    exec: (ns, pod, container, command) => c.exec(ns, pod, container, command),
+    stop: () => c.stop(),
+  };
+}
