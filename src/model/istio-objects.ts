@@ -198,5 +198,10 @@ function legacyPeerMtls(peers: unknown): 'STRICT' | 'PERMISSIVE' | undefined {
 }
 
 export function describePolicy(p: IstioPolicy): string {
-  return p.namespace ? `${p.kind} ${p.namespace}/${p.name}` : `${p.kind} ${p.name}`;
+  const id = p.namespace ? `${p.kind} ${p.namespace}/${p.name}` : `${p.kind} ${p.name}`;
+  const from = p.raw.metadata.annotations?.[TRANSLATED_FROM];
+  return from ? `${id} (from ${from})` : id;
 }
+
+/** Annotation meshprobe puts on objects it translated from a legacy kind. */
+export const TRANSLATED_FROM = 'meshprobe.dev/translated-from';

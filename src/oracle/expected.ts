@@ -3,7 +3,9 @@ import { matchesClient, matchesTarget } from '../model/matrix.js';
 import { isReachable, mtlsOf, satisfies, type Expectation } from '../model/outcome.js';
 import { rulesFor, type ExpectationRule, type Flavor, type Scenario } from '../model/scenario.js';
 import type { Topology } from '../model/topology.js';
-import type { Prediction } from './predict.js';
+import { installDefaults, overlay, type MeshConfig } from './mesh.js';
+import { predict, type Prediction } from './predict.js';
+import type { IstioPolicy } from '../model/istio-objects.js';
 
 export interface ExpectedCell {
   from: string;
@@ -45,4 +47,12 @@ export function expectedMatrix(topology: Topology, scenario: Scenario, flavor: F
     }
   }
   return cells;
+}
+
+/**
+ * The expected matrix of a scenario applied over `baseline`: the mTLS objects the cluster already holds
+ * (by default, what a fresh install of the flavor holds).
+ */
+export function predictScenario(topology: Topology, scenario: Scenario, mesh: MeshConfig, baseline: IstioPolicy[] = installDefaults(mesh)): ExpectedCell[] {
+  return expectedMatrix(topology, scenario, mesh.flavor, predict(topology, overlay(baseline, scenario.objects), mesh));
 }

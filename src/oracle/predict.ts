@@ -15,6 +15,8 @@ import { translateLegacy } from './translate-legacy.js';
 export interface Reason {
   /** One line: what the client sends, what the server takes, and so what curl sees. */
   summary: string;
+  /** Why the client's origination meets the server's mode the way it does. */
+  why: string;
   client: ClientDecision;
   server: ServerDecision;
   protocol: PortProtocol;
@@ -73,6 +75,6 @@ function predictCell(topology: Topology, policies: ReturnType<typeof effectivePo
     outcome: combined.outcome,
     reachable: isReachable(combined.outcome),
     mtls: mtlsOf(combined.outcome),
-    reason: { summary: `${sends}; ${takes}: ${combined.why}`, client: clientDecision, server, protocol: target.port.protocol, row: combined.row },
+    reason: { summary: `${sends}; ${takes}: ${combined.why}`, why: combined.why, client: clientDecision, server, protocol: target.port.protocol, row: combined.row },
   };
 }

@@ -10,7 +10,7 @@
 // - Service ports that share a target port cannot carry different modes in PeerAuthentication (it is keyed
 //   by workload port); that case is refused instead of silently merged.
 import { ConfigError } from '../errors.js';
-import { describePolicy, fromObject, type LegacyPolicy, type MtlsMode, type PeerAuthentication } from '../model/istio-objects.js';
+import { describePolicy, fromObject, TRANSLATED_FROM, type LegacyPolicy, type MtlsMode, type PeerAuthentication } from '../model/istio-objects.js';
 import type { KubeObject } from '../model/kube-object.js';
 import type { Service } from '../model/topology.js';
 import type { MeshConfig } from './mesh.js';
@@ -31,7 +31,7 @@ export function translateLegacy(policies: LegacyPolicy[], services: Service[], m
     const base = (name: string, namespace: string, spec: Record<string, unknown>): KubeObject => ({
       apiVersion: 'security.istio.io/v1beta1',
       kind: 'PeerAuthentication',
-      metadata: { name, namespace, annotations: { 'meshprobe.dev/translated-from': describePolicy(p) } },
+      metadata: { name, namespace, annotations: { [TRANSLATED_FROM]: describePolicy(p) } },
       spec,
     });
     if (p.kind === 'MeshPolicy') {

@@ -1,0 +1,35 @@
+// Options shared by the commands that read scenarios: which topology, which files, which scenarios, which Istio.
+import { resolve } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { loadScenarios, scenarioFiles, SCENARIO_DIR } from '../model/scenario-file.js';
+import type { Flavor, Scenario } from '../model/scenario.js';
+import { DEFAULT_TOPOLOGY, loadTopology } from '../model/topology-file.js';
+import type { Topology } from '../model/topology.js';
+
+export interface ScenarioOptions {
+  topology?: string;
+  file: string[];
+  scenario: string[];
+}
+
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function loadInputs(o: ScenarioOptions, cwd: string): { topology: Topology; scenarios: Scenario[] } {
+  const topology = loadTopology(o.topology ? resolve(cwd, o.topology) : DEFAULT_TOPOLOGY);
+  const files = scenarioFiles(o.file.length ? o.file.map((f) => resolve(cwd, f)) : [SCENARIO_DIR]);
+  if (files.length === 0) throw new ConfigError(`no scenario files (*.yaml) in ${o.file.join(', ')}`);
+  const all = loadScenarios(files, topology);
+  if (o.scenario.length === 0) return { topology, scenarios: all };
+  const unknown = o.scenario.filter((n) => !all.some((s) => s.name === n));
+  if (unknown.length) {
+    throw new ConfigError(`unknown scenario ${unknown.map((n) => `"${n}"`).join(', ')}`, `choose from: ${all.map((s) => s.name).join(', ')}`);
+  }
+  return { topology, scenarios: o.scenario.map((n) => all.find((s) => s.name === n)!) };
+}
+
+export function parseFlavor(value: string): Flavor {
+  if (value !== 'modern' && value !== 'legacy') throw new ConfigError(`--istio must be "modern" (Istio >= 1.5, PeerAuthentication, auto mTLS) or "legacy" (Istio 1.4, MeshPolicy/Policy)`);
+  return value;
+}

@@ -1,0 +1,85 @@
+// Argument parsing and the one place where errors become messages and exit codes.
+import { basename } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { ClusterError, ConfigError, ConfigErrors } from '../errors.js';
+import { style, type Style } from '../report/style.js';
+import { VERSION } from '../version.js';
+import { explainCommand } from './commands/explain.js';
+import { predictCommand } from './commands/predict.js';
+import { ExitCode } from './exit-codes.js';
+import type { Io } from './io.js';
+
+export interface CommandContext {
+  io: Io;
+  style: Style;
+  exit(code: ExitCode): void;
+  /** Global options (--kubeconfig, --context ...), read once a command runs. */
+  globals(): GlobalOptions;
+}
+
+export interface GlobalOptions {
+  kubeconfig?: string;
+  context?: string;
+  color: boolean;
+  quiet?: boolean;
+}
+
+/** Runs meshprobe with `argv` (without node and script) and returns the exit code. */
+export async function runCli(argv: string[], io: Io, invokedAs = 'meshprobe'): Promise<number> {
+  let exitCode: number = ExitCode.Ok;
+  const program = new Command(invokedAs.startsWith('kubectl-') ? `kubectl ${invokedAs.slice('kubectl-'.length)}` : 'meshprobe');
+  const wantsColor = () => io.stdout.isTTY === true && !('NO_COLOR' in io.env && io.env.NO_COLOR !== '') && program.opts<GlobalOptions>().color !== false;
+  const ctx: CommandContext = {
+    io,
+    get style() {
+      return style(wantsColor());
+    },
+    exit: (code) => {
+      exitCode = code;
+    },
+    globals: () => program.opts<GlobalOptions>(),
+  };
+  program
+    .description('Probe what Istio mutual-TLS policies really do: a pass/fail and mTLS matrix per policy scenario, observed in-cluster and compared with the expected one.')
+    .version(VERSION, '--version')
+    .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+    .option('--context <name>', 'kubeconfig context to use')
+    .option('--no-color', 'no ANSI colours (NO_COLOR is honoured too)')
+    .option('-q, --quiet', 'print only the results, no progress')
+    .showHelpAfterError('(add --help for usage)')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s.startsWith('error:') ? `meshprobe: ${s}` : s) });
+  program.addHelpText('after', '\nExit codes: 0 all cells as expected, 1 a cell is not, 2 usage or input error, 3 cluster or infrastructure failure.');
+
+  predictCommand(program, ctx);
+  explainCommand(program, ctx);
+  for (const c of program.commands) c.exitOverride().showHelpAfterError('(add --help for usage)');
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    return reportError(e, io);
+  }
+  return exitCode;
+}
+
+function reportError(e: unknown, io: Io): number {
+  if (e instanceof CommanderError) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.Ok;
+    return ExitCode.Usage; // commander has already printed the message and the usage hint
+  }
+  const errors = e instanceof ConfigErrors ? e.errors : [e];
+  for (const err of errors) io.stderr.write(`meshprobe: error: ${(err as Error).message}\n`);
+  const fix = (e as ConfigError | ClusterError).fix;
+  if (fix) io.stderr.write(`meshprobe: fix: ${fix}\n`);
+  if (e instanceof ConfigError) return ExitCode.Usage;
+  if (e instanceof ClusterError) return ExitCode.Infrastructure;
+  if (io.env.DEBUG && e instanceof Error) io.stderr.write(`${e.stack}\n`);
+  else io.stderr.write('meshprobe: this is a bug in meshprobe; run again with DEBUG=1 for the stack trace and report it\n');
+  return ExitCode.Infrastructure;
+}
+
+export function invokedName(argv1: string | undefined): string {
+  return basename(argv1 ?? 'meshprobe').replace(/\.(js|ts)$/, '');
+}

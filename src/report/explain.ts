@@ -1,0 +1,28 @@
+// The decision chain of one cell, as text.
+import type { ExpectedCell } from '../oracle/expected.js';
+import type { MeshConfig } from '../oracle/mesh.js';
+import type { Target } from '../model/topology.js';
+import { label } from './labels.js';
+import type { Style } from './style.js';
+
+export function renderExplanation(scenario: string, cell: ExpectedCell, target: Target, mesh: MeshConfig, st: Style): string {
+  const p = cell.prediction;
+  const { client, server } = p.reason;
+  const flavor = mesh.flavor === 'modern' ? `modern (PeerAuthentication, auto mTLS ${mesh.autoMtls ? 'on' : 'off'})` : `legacy 1.4 (MeshPolicy/Policy, auto mTLS ${mesh.autoMtls ? 'on' : 'off'})`;
+  const steps = (chain: { by: string; says: string }[]) => chain.map((s) => `    ${s.by}: ${s.says}`);
+  const lines = [
+    st.bold(`${cell.from} -> ${cell.to}`) + st.dim(`   scenario ${scenario}, Istio ${flavor}`),
+    `  port ${target.port.port}${target.port.name ? ` (${target.port.name})` : ''} -> target port ${target.port.targetPort}, handled as ${target.port.protocol === 'http' ? 'HTTP (L7)' : target.port.protocol === 'tls' ? 'TLS passthrough (L4)' : 'TCP (L4)'}`,
+    '',
+    `  client ${client.sidecar ? `has a sidecar, which sends ${client.origination}` : 'has no sidecar'}`,
+    ...steps(client.chain),
+    `  server ${server.sidecar ? `sidecar is ${server.mode}` : 'has no sidecar'}`,
+    ...steps(server.chain),
+    '',
+    `  predicted ${label(p.outcome)}: ${p.reason.why}${p.reason.row ? st.dim(`  [semantics reference, outcome table row ${p.reason.row}]`) : ''}`,
+    cell.source === 'scenario'
+      ? `  expected  ${label(cell.expect)} by ${cell.rule}${cell.agrees ? '' : st.red('  ≠ the scenario and the oracle disagree')}`
+      : `  expected  ${label(cell.expect)} (the scenario says nothing of this cell; the prediction stands)`,
+  ];
+  return `${lines.join('\n')}\n`;
+}

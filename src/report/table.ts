@@ -1,0 +1,66 @@
+// The terminal matrix: rows are clients, columns are server ports.
+import Table from 'cli-table3';
+import type { CellReport, ReportDocument, ScenarioReport } from './document.js';
+import { label, LEGEND } from './labels.js';
+import type { Style } from './style.js';
+
+export interface TableOptions {
+  style: Style;
+  /** `wide` adds the HTTP code and curl exit code of observed cells, and the scenario's description. */
+  wide?: boolean;
+}
+
+function cellText(c: CellReport, o: TableOptions): string {
+  const s = o.style;
+  if (!c.observed) {
+    const text = label(c.expected.outcome);
+    return c.match ? text : `${s.red(`≠ ${text}`)}\n${s.dim(`oracle: ${label(c.reason.predicted)}`)}`;
+  }
+  const obs = c.observed;
+  let text = label(obs.outcome, obs.httpCode);
+  if (o.wide && obs.outcome !== 'error') text += s.dim(` (${obs.httpCode ?? '000'}/${obs.curlExit ?? 0})`);
+  if (obs.outcome === 'error') return s.yellow(text);
+  if (c.match) return isPass(c) ? s.green(text) : text;
+  return `${s.red(`≠ ${text}`)}\n${s.dim(`want ${label(c.expected.outcome)}`)}`;
+}
+
+const isPass = (c: CellReport) => c.expected.reachable;
+
+export function renderScenarioTable(scenario: ScenarioReport, o: TableOptions): string {
+  const byKey = new Map(scenario.cells.map((c) => [`${c.from} ${c.to}`, c]));
+  const table = new Table({
+    head: ['from \\ to', ...scenario.targets.map((t) => t.replace(':', '\n:'))],
+    style: { head: [], border: [], compact: true },
+  });
+  for (const from of scenario.clients) {
+    table.push([from, ...scenario.targets.map((to) => cellText(byKey.get(`${from} ${to}`)!, o))]);
+  }
+  const lines = [o.style.bold(`${verdictMark(scenario, o.style)} ${scenario.name}`), ...(o.wide ? [o.style.dim(scenario.description)] : []), table.toString(), verdictLine(scenario, o.style)];
+  return lines.join('\n');
+}
+
+function verdictMark(s: ScenarioReport, st: Style): string {
+  return s.verdict === 'pass' ? st.green('✔') : s.verdict === 'error' ? st.yellow('⚠') : st.red('✘');
+}
+
+export function verdictLine(s: ScenarioReport, st: Style): string {
+  const total = s.cells.length;
+  const errors = s.cells.filter((c) => c.observed?.outcome === 'error').length;
+  const wrong = s.cells.filter((c) => !c.match).length - errors;
+  const observed = s.cells.some((c) => c.observed);
+  const parts = [`${s.name}: ${total - wrong - errors}/${total} cells as expected`];
+  if (wrong) parts.push(st.red(`${wrong} ${observed ? 'not as expected' : 'where the scenario and the oracle disagree'}`));
+  if (errors) parts.push(st.yellow(`${errors} could not be probed`));
+  if (s.convergence) parts.push(`${s.convergence.converged ? 'converged' : 'did not converge'} after ${s.convergence.rounds} round${s.convergence.rounds === 1 ? '' : 's'} (${s.convergence.seconds.toFixed(1)} s)`);
+  return parts.join('; ');
+}
+
+export function renderTables(doc: ReportDocument, o: TableOptions): string {
+  const sections = doc.scenarios.map((s) => renderScenarioTable(s, o));
+  const { summary } = doc;
+  const tail = [
+    LEGEND,
+    `${doc.metadata.command === 'predict' ? 'Predicted' : 'Probed'} ${summary.scenarios} scenario${summary.scenarios === 1 ? '' : 's'} (Istio ${doc.metadata.flavor}), ${summary.cells} cells: ${summary.matched} as expected, ${summary.mismatched} not, ${summary.errors} probe errors.`,
+  ];
+  return `${sections.join('\n\n')}\n\n${tail.join('\n')}\n`;
+}
