@@ -1,5 +1,6 @@
 // One face for the data-plane tests, whatever runs the cluster: apply and remove objects as YAML, curl from a
 // namespace's sleep pod, exec anywhere, wait out the propagation delay.
+import { issueCertificate } from '../../../src/pki/certificate.js';
 import { Cluster } from './fixture.js';
 import type { MeshRuntimeOptions } from './index.js';
 import type { Flavor } from './policy/types.js';
@@ -34,9 +35,12 @@ export const TEST_DELAY = { min: 20, max: 60 };
 export async function startHarness(flavor: Flavor, namespaces: NamespaceSpec[], options: MeshRuntimeOptions = {}): Promise<Harness> {
   const c = await Cluster.start(flavor, { propagationDelayMs: TEST_DELAY, ...options });
   for (const n of namespaces) {
+    if (n.workloads.includes('my-nginx')) c.applyYaml(nginxSecretYaml(n.ns));
     for (const w of n.workloads) await c.deploy(`${w}.yaml`, n.ns, n.injected, n.forceInject ?? false);
   }
   const max = options.propagationDelayMs?.max ?? TEST_DELAY.max;
+  // New endpoints reach the other proxies after the propagation delay too.
+  await new Promise((r) => setTimeout(r, max + 60));
   return {
     apply: async (yamls) => yamls.forEach((y) => c.applyYaml(y)),
     remove: async (yamls) => yamls.forEach((y) => c.deleteYaml(y)),
@@ -49,4 +53,12 @@ export async function startHarness(flavor: Flavor, namespaces: NamespaceSpec[], 
     exec: (ns, pod, container, command) => c.exec(ns, pod, container, command),
     stop: () => c.stop(),
   };
+}
+
+/** The task's `kubectl create secret tls nginxsecret` with a fresh self-signed certificate for my-nginx. */
+export function nginxSecretYaml(ns: string): string {
+  const now = Date.now();
+  const c = issueCertificate({ role: 'leaf', subject: { commonName: 'my-nginx', organization: 'my-nginx' }, altNames: { dns: ['my-nginx'] }, notBefore: new Date(now - 60_000), notAfter: new Date(now + 365 * 86_400_000) });
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  return `apiVersion: v1\nkind: Secret\ntype: kubernetes.io/tls\nmetadata:\n  name: nginxsecret\n  namespace: ${ns}\ndata:\n  tls.crt: ${b64(c.certPem)}\n  tls.key: ${b64(c.keyPem)}\n`;
 }

@@ -203,7 +203,10 @@ function forward(sock: Duplex, req: IncomingMessage, res: ServerResponse, header
 async function proxyTcp(mesh: Mesh, client: PodNet, downstream: Socket, head: Buffer, dest: Destination): Promise<void> {
   const picked = pickEndpoints(mesh, client, dest);
   const ep = picked?.endpoints[0];
-  if (!ep) return void downstream.destroy();
+  if (!ep) {
+    mesh.log(`outbound tcp ${client.key} -> ${JSON.stringify(dest)}: no healthy upstream`);
+    return void downstream.destroy();
+  }
   try {
     const up = await connectUpstream(mesh, client, ep, picked.cluster);
     if (head.length > 0) up.write(head);
