@@ -113,3 +113,17 @@ describe('exec in emulated pods', () => {
     expect(out).toBe('hello\n');
   });
 });
+
+describe('curl -q', () => {
+  it('still uses the pod DNS and capture', async () => {
+    const c = await Cluster.start('modern');
+    try {
+      await c.deploy('httpbin.yaml', 'test3', false);
+      await c.deploy('sleep.yaml', 'test3', false);
+      const r = await c.exec('test3', 'sleep-0', 'sleep', ['curl', '-q', '-sS', '-o', '/dev/null', '-w', '%{http_code}', 'http://httpbin:8000/status/204']);
+      expect(r).toEqual({ code: 0, stdout: '204', stderr: '' });
+    } finally {
+      await c.stop();
+    }
+  });
+});

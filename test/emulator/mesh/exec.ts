@@ -73,6 +73,14 @@ export class ExecRunner {
           const host = HOST_PATH.map((d) => join(d, tool)).find((f) => existsSync(f));
           if (host && !existsSync(join(dir, tool))) await symlink(host, join(dir, tool));
         }
+        // curl reads $CURL_HOME/.curlrc unless -q comes first; naming the file explicitly keeps a `curl -q`
+        // from falling back to the host's resolver and network.
+        const hostCurl = HOST_PATH.map((d) => join(d, 'curl')).find((f) => existsSync(f));
+        if (TOOLS[kind].includes('curl') && hostCurl) {
+          await rm(join(dir, 'curl'), { force: true });
+          await writeFile(join(dir, 'curl'), `#!/bin/sh\nexec ${hostCurl} -K "$CURL_HOME/.curlrc" "$@"\n`);
+          await chmod(join(dir, 'curl'), 0o755);
+        }
         for (const [name, text] of Object.entries(SHIMS[kind] ?? {})) {
           await writeFile(join(dir, name), text);
           await chmod(join(dir, name), 0o755);
