@@ -101,6 +101,15 @@ describe('exec in emulated pods', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
+  it('keeps access logs for kubectl logs: the client sidecar, the server sidecar and httpbin', async () => {
+    await c.curl('test1', 'http://httpbin.test1:8000/status/418');
+    const client = c.runtime.logs(c.store.get('', 'pods', 'test1', 'sleep-0')!, 'istio-proxy');
+    expect(client).toMatch(/"GET \/status\/418 HTTP\/1.1" 418 - via_upstream "httpbin.test1:8000" "10\.244\.0\.\d+:8080 istio-mutual \(no DestinationRule; auto mTLS\)" outbound\|8000\|\|httpbin\.test1\.svc\.cluster\.local/);
+    const server = c.runtime.logs(c.store.get('', 'pods', 'test1', 'httpbin-0')!, 'istio-proxy');
+    expect(server).toMatch(/"GET \/status\/418 HTTP\/1.1" 418 - mtls peer=spiffe:\/\/cluster\.local\/ns\/test1\/sa\/sleep/);
+    expect(c.runtime.logs(c.store.get('', 'pods', 'test1', 'httpbin-0')!, 'httpbin')).toMatch(/status=418 method="GET" uri="\/status\/418"/);
+  });
+
   it('passes stdin through', async () => {
     const pod = c.store.get('', 'pods', 'test1', 'sleep-0')!;
     const stdin = new PassThrough();

@@ -11,7 +11,7 @@ import { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { sha256Hex, uriSans } from './ca.js';
 import { resetBody, sendEnvoyError } from './envoy.js';
-import type { Mesh, PodNet } from './mesh.js';
+import { accessLog, type Mesh, type PodNet } from './mesh.js';
 import { connectLoopback, listen, LOOPBACK, splice } from './net-util.js';
 import { peek, Replayed } from './tls-peek.js';
 
@@ -43,6 +43,7 @@ export async function createInboundListener(mesh: Mesh, pod: PodNet, port: numbe
     const l7 = mesh.inboundProtocol(pod, port) !== 'tcp';
     if (mode === 'STRICT' && !first.tls) {
       mesh.log(`inbound ${pod.key}:${port} STRICT: plaintext connection reset`);
+      pod.appendLog('istio-proxy', `[${new Date().toISOString()}] "- - -" 0 NR filter_chain_not_found - "-" inbound|${port}|| STRICT: plaintext connection reset`);
       return void socket.resetAndDestroy();
     }
     if (mode === 'STRICT' || (mode === 'PERMISSIVE' && istioAlpn)) {
@@ -67,6 +68,7 @@ export async function createInboundListener(mesh: Mesh, pod: PodNet, port: numbe
     );
     tls.on('error', (e) => {
       mesh.log(`inbound ${pod.key}:${port} TLS: ${e.message}`);
+      pod.appendLog('istio-proxy', `[${new Date().toISOString()}] "- - -" 0 - - "-" inbound|${port}|| TLS error: ${e.message}`);
       tls.destroy();
     });
     tls.once('secure', () => {
@@ -109,14 +111,19 @@ function proxyToApp(mesh: Mesh, pod: PodNet, port: number, req: IncomingMessage,
   }
   headers['x-forwarded-proto'] ??= peer ? 'https' : 'http';
   headers['x-request-id'] ??= randomUUID();
+  const started = Date.now();
+  res.once('finish', () =>
+    pod.appendLog('istio-proxy', accessLog({ method: req.method, path: req.url, status: res.statusCode, flags: res.statusCode === 503 && !upstreamAnswered ? 'UF' : '-', details: peer ? `mtls peer=${peer.uri ?? '-'}` : 'plaintext', authority: req.headers.host, upstream: `127.0.0.1:${port}`, cluster: `inbound|${port}||`, started })),
+  );
+  let upstreamAnswered = false;
   const appPort = pod.apps.get(port);
   if (appPort === undefined) {
     return sendEnvoyError(res, 503, resetBody({ kind: 'connection-failure', transport: 'delayed connect error: 111' }, false));
   }
-  const started = Date.now();
   const up = httpRequest({ host: LOOPBACK, port: appPort, method: req.method, path: req.url, headers, agent: false }, (upRes) => {
     const out: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(upRes.headers)) if (v !== undefined && k !== 'connection' && k !== 'keep-alive' && k !== 'transfer-encoding') out[k] = v;
+    upstreamAnswered = true;
     out.server = 'istio-envoy';
     out['x-envoy-upstream-service-time'] = String(Date.now() - started);
     res.writeHead(upRes.statusCode ?? 502, out);

@@ -30,6 +30,8 @@ export interface MeshRuntimeSetup extends MeshRuntimeOptions {
 
 export interface MeshRuntime extends ContainerRuntime {
   readonly mesh: Mesh;
+  /** What `kubectl logs` shows: access logs for istio-proxy, request logs for httpbin and nginx. */
+  logs(pod: KubeObject, container: string): string;
 }
 
 function defaultLog(): ((line: string) => void) | undefined {
@@ -53,7 +55,6 @@ export function meshRuntimeFactory(options: MeshRuntimeOptions = {}): (ctx: Runt
 }
 
 export async function createMeshRuntimeWith(setup: MeshRuntimeSetup): Promise<MeshRuntime> {
-  const ownsWorkDir = setup.workDir === undefined;
   const workDir = await makeWorkDir(setup.workDir ?? tmpdir());
   const log = setup.log ?? defaultLog();
   const ca = setup.ca ?? MeshCA.selfSigned();
@@ -85,12 +86,14 @@ export async function createMeshRuntimeWith(setup: MeshRuntimeSetup): Promise<Me
       for (const e of findContainer(req.pod, req.container)?.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
       return runner.exec(req, { podName: req.pod.metadata.name, env, curlrc: () => buildCurlrc(mesh, doh, net, req.container) });
     },
+    logs(pod: KubeObject, container: string): string {
+      return mesh.podByKey(podKey(pod))?.logText(container) ?? '';
+    },
     async close(): Promise<void> {
       runner.close();
       await mesh.close();
       await doh.close();
-      if (ownsWorkDir) await rm(workDir, { recursive: true, force: true });
-      else await rm(workDir, { recursive: true, force: true });
+      await rm(workDir, { recursive: true, force: true });
     },
   };
 }

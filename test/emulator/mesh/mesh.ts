@@ -59,6 +59,7 @@ export class PodNet {
   admin: Promise<number> | undefined;
   readonly tracker = new Tracker();
   readonly cleanups: Array<() => void> = [];
+  private readonly logs = new Map<string, string[]>();
 
   constructor(
     readonly pod: KubeObject,
@@ -71,6 +72,24 @@ export class PodNet {
     this.sidecar = hasSidecar(pod);
     this.identity = spiffeId(trustDomain, this.ns, serviceAccount(pod));
   }
+
+  /** Appends to a container's log (what `kubectl logs` shows), keeping the last 2000 lines. */
+  appendLog(container: string, line: string): void {
+    let lines = this.logs.get(container);
+    if (!lines) this.logs.set(container, (lines = []));
+    lines.push(line);
+    if (lines.length > 2000) lines.splice(0, lines.length - 2000);
+  }
+
+  logText(container: string): string {
+    const lines = this.logs.get(container) ?? [];
+    return lines.length > 0 ? `${lines.join('\n')}\n` : '';
+  }
+}
+
+/** Envoy's default access log format, reduced: start time, request line, code, flags, upstream, cluster. */
+export function accessLog(f: { method?: string; path?: string; status: number; flags: string; details: string; authority?: string; upstream: string; cluster: string; started: number }): string {
+  return `[${new Date(f.started).toISOString()}] "${f.method ?? '-'} ${f.path ?? '-'} HTTP/1.1" ${f.status} ${f.flags} ${f.details} "${f.authority ?? '-'}" "${f.upstream}" ${f.cluster} duration=${Date.now() - f.started}ms`;
 }
 
 export class Mesh {

@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream';
 import { uriSans } from './ca.js';
 import type { Endpoint, OutboundCluster } from './control-plane.js';
 import { resetBody, sendEnvoyError, transportFailure, type ResetReason } from './envoy.js';
-import type { Destination, Mesh, PodNet } from './mesh.js';
+import { accessLog, type Destination, type Mesh, type PodNet } from './mesh.js';
 import { connectLoopback, listen, splice } from './net-util.js';
 import { looksLikeHttp } from './protocol.js';
 import { peek, Replayed } from './tls-peek.js';
@@ -128,12 +128,21 @@ async function connectUpstream(mesh: Mesh, client: PodNet, ep: Endpoint, cluster
 
 async function proxyHttp(mesh: Mesh, client: PodNet, req: IncomingMessage, res: ServerResponse, dest: Destination | undefined): Promise<void> {
   const picked = dest ? pickEndpoints(mesh, client, dest) : undefined;
+  const log = { flags: '-', details: 'via_upstream', upstream: '-', started: Date.now() };
+  const cluster = picked?.cluster ? `outbound|${picked.cluster.port.port}||${picked.cluster.fqdn}` : dest?.kind === 'pod' ? 'PassthroughCluster' : '-';
+  res.once('finish', () =>
+    client.appendLog('istio-proxy', accessLog({ method: req.method, path: req.url, status: res.statusCode, authority: req.headers.host, cluster, ...log })),
+  );
   if (!picked) {
+    Object.assign(log, { flags: 'NR', details: 'route_not_found' });
     // No route for this Host: Envoy answers 404 with an empty body (response flag NR).
     res.writeHead(404, { date: new Date().toUTCString(), server: 'envoy', 'content-length': 0 });
     return void res.end();
   }
-  if (picked.endpoints.length === 0) return sendEnvoyError(res, 503, resetBody({ kind: 'no-healthy-upstream' }, false));
+  if (picked.endpoints.length === 0) {
+    Object.assign(log, { flags: 'UH', details: 'no_healthy_upstream' });
+    return sendEnvoyError(res, 503, resetBody({ kind: 'no-healthy-upstream' }, false));
+  }
 
   const headers: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && k !== 'connection' && k !== 'keep-alive' && k !== 'proxy-connection') headers[k] = v;
@@ -153,6 +162,7 @@ async function proxyHttp(mesh: Mesh, client: PodNet, req: IncomingMessage, res: 
   let last: ResetReason = { kind: 'connection-termination' };
   for (let attempt = 0; attempt <= RETRIES; attempt++) {
     const ep = picked.endpoints[attempt % picked.endpoints.length]!;
+    log.upstream = `${ep.ip}:${ep.targetPort} ${ep.origination} (${ep.by})`;
     let sock: Duplex;
     try {
       sock = await connectUpstream(mesh, client, ep, picked.cluster);
@@ -164,8 +174,10 @@ async function proxyHttp(mesh: Mesh, client: PodNet, req: IncomingMessage, res: 
     headers['x-envoy-attempt-count'] = String(attempt + 1);
     const outcome = await forward(sock, req, res, headers, Buffer.concat(body), started);
     if (outcome === 'done') return;
+    Object.assign(log, { flags: attempt > 0 ? 'UC,URX' : 'UC', details: 'upstream_reset_before_response_started{connection_termination}' });
     return sendEnvoyError(res, 503, resetBody({ kind: 'connection-termination' }, attempt > 0));
   }
+  Object.assign(log, { flags: 'UF,URX', details: `upstream_reset_before_response_started{${resetBody(last, false).replace(/^.*reset reason: /, '')}}` });
   sendEnvoyError(res, 503, resetBody(last, true));
 }
 
@@ -213,7 +225,9 @@ async function proxyTcp(mesh: Mesh, client: PodNet, downstream: Socket, head: Bu
     splice(downstream, up);
     downstream.resume();
   } catch (e) {
-    mesh.log(`outbound tcp ${client.key} -> ${ep.ip}:${ep.targetPort} (${ep.origination}, ${ep.by}): ${(e as Error).message}`);
+    const line = `outbound tcp ${client.key} -> ${ep.ip}:${ep.targetPort} (${ep.origination}, ${ep.by}): ${(e as Error).message}`;
+    mesh.log(line);
+    client.appendLog('istio-proxy', `[${new Date().toISOString()}] "- - -" 0 UF,URX ${line}`);
     downstream.destroy();
   }
 }

@@ -4,6 +4,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 export interface HttpbinOptions {
+  /** Where go-httpbin's structured request log lines go. */
+  log?: (line: string) => void;
   /** Who is calling, given the connection's remote port (the mesh knows which of its proxies connected). */
   originOf?: (remotePort: number | undefined) => string | undefined;
 }
@@ -53,6 +55,10 @@ export function httpbinHandler(opts: HttpbinOptions = {}) {
     for (const [k, v] of url.searchParams) (args[k] ??= []).push(v);
     const fullUrl = `http://${req.headers.host ?? ''}${req.url ?? '/'}`;
     const chunks: Buffer[] = [];
+    const started = Date.now();
+    res.once('finish', () =>
+      opts.log?.(`time="${new Date().toISOString()}" status=${res.statusCode} method="${req.method}" uri="${req.url}" size_bytes=${res.getHeader('content-length') ?? 0} duration_ms=${Date.now() - started} user_agent="${req.headers['user-agent'] ?? ''}" client_ip=${origin(req, opts)}`),
+    );
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       if (path === '/headers') return json(res, 200, { headers: requestHeaders(req) });

@@ -2,7 +2,7 @@
 // with its mounted TLS Secret, as the https-overlay sample), and for any other image (curl, sleep, ...)
 // a container that runs but listens on nothing.
 import { createServer as createHttpsServer } from 'node:https';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { KubeObject } from '../../contracts.js';
 import { appContainers, type ContainerSpec } from '../k8s.js';
 import type { Mesh, PodNet } from '../mesh.js';
@@ -51,6 +51,17 @@ function secretPems(mesh: Mesh, ns: string, name: string): { key: string; cert: 
   return cert && key ? { cert, key } : undefined;
 }
 
+/** nginx's combined access log format. */
+function nginxLogged(net: PodNet, container: string) {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    res.once('finish', () => {
+      const t = new Date().toUTCString();
+      net.appendLog(container, `127.0.0.1 - - [${t}] "${req.method} ${req.url} HTTP/${req.httpVersion}" ${res.statusCode} ${res.getHeader('content-length') ?? 0} "-" "${req.headers['user-agent'] ?? '-'}"`);
+    });
+    nginxHandler(req, res);
+  };
+}
+
 export async function startApps(mesh: Mesh, net: PodNet): Promise<void> {
   for (const c of appContainers(net.pod)) {
     const kind = appKind(c.image);
@@ -58,7 +69,7 @@ export async function startApps(mesh: Mesh, net: PodNet): Promise<void> {
       // go-httpbin serves on 8080; the python httpbin images of Istio <= 1.20 on 80.
       const fallback = (c.image ?? '').includes('go-httpbin') ? 8080 : 80;
       for (const port of declaredPorts(c, fallback)) {
-        const server = net.tracker.server(createHttpbin({ originOf: (p) => mesh.sourceOf(p) }));
+        const server = net.tracker.server(createHttpbin({ originOf: (p) => mesh.sourceOf(p), log: (l) => net.appendLog(c.name, l) }));
         net.apps.set(port, await listen(server));
       }
     } else if (kind === 'nginx') {
@@ -67,7 +78,7 @@ export async function startApps(mesh: Mesh, net: PodNet): Promise<void> {
         let server: Server;
         if (secretName) {
           const pems = secretPems(mesh, net.ns, secretName);
-          const https = createHttpsServer(pems ?? {}, nginxHandler);
+          const https = createHttpsServer(pems ?? {}, nginxLogged(net, c.name));
           // A rotated Secret reaches the mounted files (and nginx on reload); here it applies at once.
           const unsubscribe = mesh.store.subscribe((e) => {
             if (e.resource !== 'secrets' || e.object.metadata.namespace !== net.ns || e.object.metadata.name !== secretName) return;
@@ -77,7 +88,7 @@ export async function startApps(mesh: Mesh, net: PodNet): Promise<void> {
           net.cleanups.push(unsubscribe);
           server = https;
         } else {
-          server = createHttpServer(nginxHandler);
+          server = createHttpServer(nginxLogged(net, c.name));
         }
         net.apps.set(port, await listen(net.tracker.server(server)));
       }
