@@ -1,0 +1,160 @@
+// The Cluster interface over @kubernetes/client-node 1.4 (the last major that runs on Node 20).
+import { Writable } from 'node:stream';
+import { ApisApi, AuthorizationV1Api, Exec, KubernetesObjectApi, PatchStrategy, VersionApi, type KubeConfig, type KubernetesObject, type V1Status } from '@kubernetes/client-node';
+import type { KubeObject } from '../model/kube-object.js';
+import type { Cluster, ExecResult, IstioApis, ListOptions, ObjectRef } from './cluster.js';
+import { clusterError, ExecError, statusOf } from './errors.js';
+import { withRetry, type RetryPolicy, DEFAULT_RETRY } from './retry.js';
+
+export const FIELD_MANAGER = 'meshprobe';
+
+export class ClientNodeCluster implements Cluster {
+  readonly context: string;
+  readonly server: string;
+  private readonly objects: KubernetesObjectApi;
+  private readonly execer: Exec;
+
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly retry: RetryPolicy = DEFAULT_RETRY,
+  ) {
+    this.context = kc.getCurrentContext();
+    this.server = kc.getCurrentCluster()?.server ?? '(none)';
+    this.objects = KubernetesObjectApi.makeApiClient(kc);
+    this.execer = new Exec(kc);
+  }
+
+  private call<T>(doing: string, fn: () => Promise<T>): Promise<T> {
+    return withRetry(fn, this.retry).catch((e) => {
+      throw clusterError(e, doing, this);
+    });
+  }
+
+  version(): Promise<string> {
+    return this.call('read the server version', async () => (await this.kc.makeApiClient(VersionApi).getCode()).gitVersion);
+  }
+
+  istioApis(): Promise<IstioApis> {
+    return this.call('discover the API groups', async () => {
+      const groups = (await this.kc.makeApiClient(ApisApi).getAPIVersions()).groups;
+      const groupVersions = groups.filter((g) => g.name.endsWith('.istio.io')).flatMap((g) => [g.preferredVersion?.groupVersion, ...g.versions.map((v) => v.groupVersion)].filter((v, i, a): v is string => !!v && a.indexOf(v) === i));
+      const has = (group: string) => groupVersions.some((gv) => gv.startsWith(`${group}/`));
+      const flavor = has('security.istio.io') ? 'modern' : has('authentication.istio.io') ? 'legacy' : 'none';
+      return { flavor, groupVersions };
+    });
+  }
+
+  get(ref: ObjectRef): Promise<KubeObject | undefined> {
+    return this.call(`read ${describe(ref)}`, async () => {
+      try {
+        return (await this.objects.read<KubernetesObject>(header(ref))) as KubeObject;
+      } catch (e) {
+        if (statusOf(e)?.code === 404) return undefined;
+        throw e;
+      }
+    });
+  }
+
+  list(apiVersion: string, kind: string, o: ListOptions = {}): Promise<KubeObject[]> {
+    return this.call(`list ${kind}${o.namespace ? ` in ${o.namespace}` : ''}`, async () => {
+      const res = await this.objects.list(apiVersion, kind, o.namespace, undefined, undefined, undefined, o.fieldSelector, o.labelSelector);
+      return res.items.map((i) => ({ apiVersion, kind, ...i }) as KubeObject);
+    });
+  }
+
+  apply(obj: KubeObject): Promise<KubeObject> {
+    const body = { ...obj, metadata: { ...obj.metadata } };
+    delete (body.metadata as Record<string, unknown>).resourceVersion;
+    delete (body.metadata as Record<string, unknown>).managedFields;
+    return this.call(`apply ${describe(obj)}`, async () => (await this.objects.patch(body as KubernetesObject, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply)) as KubeObject);
+  }
+
+  delete(ref: ObjectRef): Promise<boolean> {
+    return this.call(`delete ${describe(ref)}`, async () => {
+      try {
+        await this.objects.delete(header(ref), undefined, undefined, undefined, undefined, 'Background');
+        return true;
+      } catch (e) {
+        if (statusOf(e)?.code === 404) return false;
+        throw e;
+      }
+    });
+  }
+
+  canI(a: { verb: string; group: string; resource: string; namespace?: string }): Promise<boolean> {
+    const [resource, subresource] = a.resource.split('/');
+    return this.call('check permissions (SelfSubjectAccessReview)', async () => {
+      const review = await this.kc.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview({
+        body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb: a.verb, group: a.group, resource, subresource, namespace: a.namespace } } },
+      });
+      return review.status?.allowed === true;
+    });
+  }
+
+  async exec(pod: { namespace: string; name: string }, container: string, command: string[], opts: { timeoutMs: number }): Promise<ExecResult> {
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const sink = (into: Buffer[]) =>
+      new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          into.push(chunk);
+          cb();
+        },
+      });
+    return new Promise<ExecResult>((resolve, reject) => {
+      let settled = false;
+      let socket: { close(): void } | undefined;
+      const finish = (f: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        f();
+      };
+      const timer = setTimeout(() => finish(() => {
+        socket?.close();
+        reject(new ExecError(`exec in ${pod.namespace}/${pod.name} timed out after ${opts.timeoutMs} ms`, 'transient'));
+      }), opts.timeoutMs);
+      const onStatus = (s: V1Status) =>
+        finish(() => {
+          const result = exitCodeOf(s);
+          if (typeof result === 'number') resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: result });
+          else reject(new ExecError(`exec in ${pod.namespace}/${pod.name} failed: ${result.message}`, 'command'));
+        });
+      this.execer
+        .exec(pod.namespace, pod.name, container, command, sink(out), sink(err), null, false, onStatus)
+        .then((ws) => {
+          socket = ws;
+          if (settled) ws.close();
+          ws.on('close', () => setImmediate(() => finish(() => reject(new ExecError(`exec stream to ${pod.namespace}/${pod.name} closed before the command's exit status arrived`, 'transient')))));
+          ws.on('error', (e: Error) => finish(() => reject(new ExecError(`exec stream to ${pod.namespace}/${pod.name} failed: ${e.message}`, 'transient'))));
+        })
+        .catch((e: unknown) => finish(() => reject(upgradeError(e, pod))));
+    });
+  }
+}
+
+/** The exit code from the exec Status on channel 3, or the reason there is none (the runtime could not run it). */
+function exitCodeOf(s: V1Status): number | { message: string } {
+  if (s.status === 'Success') return 0;
+  const cause = s.details?.causes?.find((c) => c.reason === 'ExitCode');
+  if (cause?.message !== undefined && /^\d+$/.test(cause.message)) return Number(cause.message);
+  return { message: s.message ?? s.reason ?? 'unknown failure' };
+}
+
+/** client-node rejects a refused upgrade with a ws ErrorEvent: "Unexpected server response: 404". */
+function upgradeError(e: unknown, pod: { namespace: string; name: string }): ExecError {
+  const message = (e as { message?: string })?.message ?? String(e);
+  const code = /Unexpected server response: (\d+)/.exec(message)?.[1];
+  if (code === '404') return new ExecError(`pod ${pod.namespace}/${pod.name} or its container is gone (exec upgrade answered 404)`, 'gone');
+  if (code === '401' || code === '403') return new ExecError(`exec into ${pod.namespace}/${pod.name} refused (${code}): check pods/exec permissions`, 'command');
+  return new ExecError(`exec upgrade to ${pod.namespace}/${pod.name} refused: ${message}`, 'transient');
+}
+
+function header(ref: ObjectRef): { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } } {
+  return { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) } };
+}
+
+function describe(ref: ObjectRef | KubeObject): string {
+  const r = 'metadata' in ref ? { kind: ref.kind, namespace: ref.metadata.namespace, name: ref.metadata.name } : ref;
+  return `${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}`;
+}

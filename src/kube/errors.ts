@@ -1,0 +1,86 @@
+import { ClusterError } from '../errors.js';
+
+/** The exec itself failed (upgrade refused, stream dropped, timeout, container cannot run the command): a probe error, never "blocked". */
+export class ExecError extends Error {
+  override name = 'ExecError';
+  constructor(
+    message: string,
+    /**
+     * `transient`: a dropped stream, a refused upgrade, a timeout: worth trying again.
+     * `gone`: the pod or container is not there (404): find the client's pod again.
+     * `command`: the container could not run the command: trying again will not help.
+     */
+    readonly kind: 'transient' | 'gone' | 'command',
+  ) {
+    super(message);
+  }
+}
+
+interface Status {
+  code?: number;
+  reason?: string;
+  message?: string;
+}
+
+/** The API server's Status from a client-node ApiException, whose body is the raw response text. */
+export function statusOf(e: unknown): Status | undefined {
+  const x = e as { code?: unknown; body?: unknown };
+  if (typeof x?.code !== 'number') return undefined;
+  let body: Status = {};
+  if (typeof x.body === 'string') {
+    try {
+      body = JSON.parse(x.body) as Status;
+    } catch {
+      body = { message: x.body.slice(0, 200) };
+    }
+  } else if (x.body && typeof x.body === 'object') body = x.body as Status;
+  return { code: x.code, reason: body.reason, message: body.message };
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_SOCKET']);
+
+/** A low-level network error code (node-fetch wraps it), if that is what `e` is. */
+export function networkCode(e: unknown): string | undefined {
+  for (let cur = e as { code?: unknown; errno?: unknown; cause?: unknown } | undefined, depth = 0; cur && depth < 4; cur = cur.cause as typeof cur, depth++) {
+    for (const c of [cur.code, cur.errno]) if (typeof c === 'string' && (NETWORK_CODES.has(c) || c.startsWith('ERR_TLS') || c.includes('CERT') || c === 'DEPTH_ZERO_SELF_SIGNED_CERT')) return c;
+  }
+  return undefined;
+}
+
+/** Turns what client-node throws into one ClusterError that names the cause and the fix. */
+export function clusterError(e: unknown, doing: string, where: { context: string; server: string }): ClusterError {
+  if (e instanceof ClusterError) return e;
+  const status = statusOf(e);
+  if (status?.code === 401) {
+    return new ClusterError(`the API server at ${where.server} rejected meshprobe's credentials (401 Unauthorized) while trying to ${doing}`, `refresh the credentials of context "${where.context}" (kubectl get --raw /version should work)`, status);
+  }
+  if (status?.code === 403) {
+    return new ClusterError(`forbidden to ${doing}: ${status.message ?? 'Forbidden'}`, 'grant the permissions in manifests/rbac/ to the identity of this context', status);
+  }
+  if (status) return new ClusterError(`the API server refused to ${doing}: ${status.code} ${status.reason ?? ''} ${status.message ?? ''}`.trim(), undefined, status);
+  const net = networkCode(e);
+  if (net) {
+    const tls = net.startsWith('ERR_TLS') || net.includes('CERT');
+    return new ClusterError(
+      `cannot reach the Kubernetes API at ${where.server} (${tls ? 'TLS verification failed' : net}) while trying to ${doing}`,
+      tls ? `check the certificate-authority of context "${where.context}"` : `check that the cluster is running and that "${where.context}" is the context you want (kubectl cluster-info)`,
+    );
+  }
+  return new ClusterError(`failed to ${doing}: ${(e as Error)?.message ?? String(e)}`);
+}
+
+/** API answers worth retrying: overload, throttling, transient server errors, dropped connections. */
+export function isTransient(e: unknown): boolean {
+  const s = statusOf(e);
+  if (s) return s.code === 429 || s.code === 500 || s.code === 502 || s.code === 503 || s.code === 504;
+  const net = networkCode(e);
+  return net === 'ECONNRESET' || net === 'EPIPE' || net === 'UND_ERR_SOCKET' || net === 'ETIMEDOUT';
+}
+
+/** Seconds from a Retry-After header, if the API server sent one. */
+export function retryAfterSeconds(e: unknown): number | undefined {
+  const h = (e as { headers?: Record<string, string> })?.headers;
+  const v = h?.['retry-after'] ?? h?.['Retry-After'];
+  const n = v === undefined ? NaN : Number(v);
+  return Number.isFinite(n) ? n : undefined;
+}

@@ -1,0 +1,73 @@
+// From one curl result to the outcome vocabulary of DESIGN.md.
+import type { Outcome } from '../model/outcome.js';
+import { isReachable, mtlsOf } from '../model/outcome.js';
+import type { Target } from '../model/topology.js';
+import type { ProbeRecord } from './parse.js';
+
+export interface Classified {
+  outcome: Outcome;
+  reachable: boolean;
+  mtls?: boolean;
+  httpCode?: number;
+  curlExit?: number;
+  peer?: string;
+  error?: string;
+  /** curl's message or the first bytes of the body, for people. */
+  detail?: string;
+}
+
+/** curl exit codes of the TLS layer (libcurl's CURLE_SSL_* family and friends). */
+const TLS_EXITS = new Set([35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 83, 90, 91]);
+
+export function classify(rec: ProbeRecord | undefined, target: Target): Classified {
+  if (!rec || rec.curlExit === undefined) return { outcome: 'error', reachable: false, error: 'no result for this target: the probe script stopped early' };
+  const { curlExit, httpCode } = rec;
+  const base = { curlExit, ...(httpCode ? { httpCode } : {}) };
+  const done = (outcome: Outcome, extra: Partial<Classified> = {}): Classified => ({ outcome, reachable: isReachable(outcome), ...withMtls(outcome), ...base, ...extra });
+
+  if (curlExit === 0) {
+    const code = httpCode ?? 0;
+    if (code >= 200 && code < 400) {
+      if (target.scheme === 'https') return done('reached');
+      const xfcc = forwardedClientCert(rec.body);
+      if (xfcc === undefined) return done('reached', { detail: 'the response is not a headers echo: mTLS not observable' });
+      if (xfcc === null) return done('plaintext');
+      return done('mtls', { peer: /URI=(spiffe:\/\/[^;,"\s]+)/.exec(xfcc)?.[1] });
+    }
+    if (code === 503 && /upstream connect error|no healthy upstream|upstream request timeout/i.test(rec.body)) return done('upstream-error', { detail: rec.body.slice(0, 200) });
+    return done('http-error', { detail: rec.body.slice(0, 200) });
+  }
+  const detail = rec.curlError;
+  if (curlExit === 56) return done(/SSL|TLS|alert|certificate/i.test(detail ?? '') ? 'tls-error' : 'reset', { detail });
+  if (curlExit === 52 || curlExit === 55) return done('reset', { detail });
+  if (TLS_EXITS.has(curlExit)) return done('tls-error', { detail });
+  if (curlExit === 28) return done('timeout', { detail });
+  if (curlExit === 6) return done('dns', { detail });
+  if (curlExit === 7) return done('refused', { detail });
+  if (curlExit === 126 || curlExit === 127) return { outcome: 'error', reachable: false, ...base, error: 'curl cannot be run in the client container' };
+  return { outcome: 'error', reachable: false, ...base, error: `curl exit ${curlExit}${detail ? `: ${detail}` : ''}` };
+}
+
+function withMtls(outcome: Outcome): { mtls?: boolean } {
+  const m = mtlsOf(outcome);
+  return m === undefined ? {} : { mtls: m };
+}
+
+/**
+ * The X-Forwarded-Client-Cert header from an httpbin `/headers` body: a string in Python httpbin,
+ * an array in go-httpbin. undefined: not a headers echo; null: no such header.
+ */
+export function forwardedClientCert(body: string): string | null | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  const headers = (parsed as { headers?: unknown })?.headers;
+  if (!headers || typeof headers !== 'object') return undefined;
+  const entry = Object.entries(headers).find(([k]) => k.toLowerCase() === 'x-forwarded-client-cert');
+  if (!entry) return null;
+  const v = entry[1];
+  return Array.isArray(v) ? String(v[0] ?? '') : String(v);
+}

@@ -1,0 +1,116 @@
+// The probe script run for real (sh + curl of this machine) against local servers that behave as the
+// mesh's pieces do, and its output parsed and classified.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { once } from 'node:events';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import https from 'node:https';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issueCertificate } from '../../src/pki/certificate.js';
+import { classify } from '../../src/probe/classify.js';
+import { probeCommand, reproduceCommand, type ProbeRequest } from '../../src/probe/command.js';
+import { parseProbeOutput } from '../../src/probe/parse.js';
+import type { Target } from '../../src/model/topology.js';
+
+const run = promisify(execFile);
+const servers: Array<http.Server | net.Server> = [];
+let base = '';
+let tlsBase = '';
+let resetPort = 0;
+let closedPort = 0;
+const seenPaths: string[] = [];
+
+async function listen<T extends http.Server | net.Server>(s: T): Promise<number> {
+  servers.push(s);
+  s.listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  return (s.address() as AddressInfo).port;
+}
+
+beforeAll(async () => {
+  const app = http.createServer((req, res) => {
+    seenPaths.push(req.url ?? '');
+    if (req.url === '/headers/mtls') return res.end(JSON.stringify({ headers: { Host: ['x'], 'X-Forwarded-Client-Cert': ['By=spiffe://cluster.local/ns/test1/sa/httpbin;Hash=ab12;Subject="";URI=spiffe://cluster.local/ns/test2/sa/sleep'] } }));
+    if (req.url === '/headers/python') return res.end(JSON.stringify({ headers: { 'X-Forwarded-Client-Cert': 'By=spiffe://cluster.local/ns/a/sa/b;Hash=cd;Subject="";URI=spiffe://cluster.local/ns/foo/sa/sleep' } }));
+    if (req.url === '/503') return res.writeHead(503, { server: 'envoy' }).end('upstream connect error or disconnect/reset before headers. reset reason: connection termination');
+    if (req.url === '/slow') return setTimeout(() => res.end('late'), 3000);
+    if (req.url === '/403') return res.writeHead(403).end('RBAC: access denied');
+    res.end(JSON.stringify({ headers: { Host: ['x'] } }));
+  });
+  base = `http://127.0.0.1:${await listen(app)}`;
+  resetPort = await listen(net.createServer((s) => s.once('data', () => s.resetAndDestroy())));
+  const closer = net.createServer();
+  closedPort = await listen(closer);
+  closer.close();
+  const now = Date.now();
+  const cert = issueCertificate({ role: 'leaf', subject: { commonName: 'my-nginx' }, altNames: { dns: ['my-nginx'] }, notBefore: new Date(now - 60_000), notAfter: new Date(now + 3_600_000) });
+  tlsBase = `https://127.0.0.1:${await listen(https.createServer({ cert: cert.certPem, key: cert.keyPem }, (_q, r) => r.end('<h1>Welcome to nginx!</h1>')))}`;
+});
+
+afterAll(() => {
+  for (const s of servers) (s as http.Server).closeAllConnections?.(), s.close();
+});
+
+const httpTarget = { scheme: 'http', service: 's', namespace: 'n', port: { name: 'http', port: 1, targetPort: 1, protocol: 'http' }, path: '/', id: 'n/s:1' } as Target;
+const httpsTarget = { ...httpTarget, scheme: 'https' } as Target;
+
+async function probe(requests: ProbeRequest[], timeout = 2) {
+  const nonce = 'c0ffee00';
+  const [cmd, ...args] = probeCommand(nonce, timeout, requests);
+  const { stdout } = await run(cmd!, args);
+  return parseProbeOutput(stdout, nonce, requests.length);
+}
+
+describe('the probe script, run by a real sh and curl', () => {
+  it('returns one record per target and classifies each', async () => {
+    const recs = await probe([
+      { url: `${base}/headers/mtls`, insecure: false },
+      { url: `${base}/headers/python`, insecure: false },
+      { url: `${base}/headers`, insecure: false },
+      { url: `${base}/503`, insecure: false },
+      { url: `http://127.0.0.1:${resetPort}/`, insecure: false },
+      { url: `http://127.0.0.1:${closedPort}/`, insecure: false },
+      { url: `${tlsBase}/`, insecure: true },
+      { url: `${base}/403`, insecure: false },
+      { url: `${base}/`, insecure: false },
+    ]);
+    const targets = [httpTarget, httpTarget, httpTarget, httpTarget, httpTarget, httpTarget, httpsTarget, httpTarget, httpTarget];
+    const got = recs.map((r, i) => classify(r, targets[i]!));
+    expect(got.map((c) => c.outcome)).toEqual(['mtls', 'mtls', 'plaintext', 'upstream-error', 'reset', 'refused', 'reached', 'http-error', 'plaintext']);
+    expect(got[0]).toMatchObject({ reachable: true, mtls: true, httpCode: 200, curlExit: 0, peer: 'spiffe://cluster.local/ns/test2/sa/sleep' });
+    expect(got[1]!.peer).toBe('spiffe://cluster.local/ns/foo/sa/sleep');
+    expect(got[2]).toMatchObject({ reachable: true, mtls: false });
+    expect(got[3]).toMatchObject({ reachable: false, httpCode: 503, curlExit: 0 });
+    expect(got[4]).toMatchObject({ curlExit: 56, detail: expect.stringContaining('reset by peer') });
+    expect(got[4]).not.toHaveProperty('httpCode');
+    expect(got[5]).toMatchObject({ curlExit: 7 });
+    expect(got[7]).toMatchObject({ httpCode: 403 });
+  });
+
+  it('times out a slow server as `timeout`, not as an error', async () => {
+    const [rec] = await probe([{ url: `${base}/slow`, insecure: false }], 1);
+    expect(classify(rec, httpTarget)).toMatchObject({ outcome: 'timeout', curlExit: 28 });
+  });
+
+  it('passes hostile paths to curl untouched: nothing reaches a shell', async () => {
+    const marker = `/tmp/meshprobe-pwned-${process.pid}`;
+    const path = `/x'$(touch ${marker})\`touch ${marker}\`;"q"&a=1`;
+    await probe([{ url: `${base}${encodeURI(path).replace(/'/g, '%27')}`, insecure: false }, { url: `${base}/a b;ls`, insecure: false }]);
+    expect(seenPaths.some((p) => decodeURIComponent(p) === path)).toBe(true);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('marks targets the script never reached as errors, never as blocked', () => {
+    const recs = parseProbeOutput('@@c0ffee00 0 begin\n{}\n@@c0ffee00 0 http 200\n\n@@c0ffee00 0 exit 0\n@@c0ffee00 1 begin\n', 'c0ffee00', 3);
+    expect(classify(recs[1], httpTarget)).toMatchObject({ outcome: 'error', reachable: false });
+    expect(classify(recs[2], httpTarget).outcome).toBe('error');
+  });
+
+  it('prints a kubectl exec line that a shell runs as the same request', () => {
+    expect(reproduceCommand({ context: 'kind-mesh', namespace: 'test1', pod: 'sleep-7d9f-abcde', container: 'sleep', request: { url: 'http://httpbin.test2:8000/headers', insecure: false }, timeoutSeconds: 5 })).toBe(
+      "kubectl --context kind-mesh exec -n test1 sleep-7d9f-abcde -c sleep -- curl -sS --max-time 5 -w '\\nHTTP %{http_code}\\n' http://httpbin.test2:8000/headers",
+    );
+  });
+});
