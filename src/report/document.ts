@@ -45,9 +45,22 @@ export interface ScenarioReport {
   targets: string[];
   verdict: 'pass' | 'mismatch' | 'error';
   cells: CellReport[];
-  /** Run only: how convergence went. */
-  convergence?: { rounds: number; converged: boolean; seconds: number };
+  /** Run only: how convergence went, with every round kept. */
+  convergence?: { rounds: number; converged: boolean; seconds: number; history?: RoundSummary[] };
   certificates?: CertificateReport[];
+}
+
+export interface RoundSummary {
+  round: number;
+  /** Seconds since the scenario's objects were applied. */
+  at: number;
+  seconds: number;
+  matched: number;
+  mismatched: number;
+  errors: number;
+  execs: number;
+  /** Cells whose outcome changed since the previous round: `from -> to: old => new`. */
+  changed?: string[];
 }
 
 export interface CellReport {

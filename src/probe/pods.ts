@@ -1,0 +1,46 @@
+// Which pod runs each client's probes.
+import type { Cluster } from '../kube/cluster.js';
+import type { KubeObject } from '../model/kube-object.js';
+import { findWorkload, type Client, type Topology } from '../model/topology.js';
+
+export interface PodRef {
+  namespace: string;
+  name: string;
+}
+
+export const labelSelector = (labels: Record<string, string>): string =>
+  Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+
+export function isReady(pod: KubeObject): boolean {
+  const status = pod.status as { phase?: string; conditions?: Array<{ type: string; status: string }> } | undefined;
+  return !pod.metadata.deletionTimestamp && status?.phase === 'Running' && !!status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+/** Remembers each client's pod between rounds; forgets it when an exec says it is gone. */
+export class ClientPods {
+  private readonly cache = new Map<string, PodRef>();
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly topology: Topology,
+  ) {}
+
+  /** A ready pod of the client's workload, or the reason there is none. */
+  async get(client: Client): Promise<PodRef | { error: string }> {
+    const cached = this.cache.get(client.id);
+    if (cached) return cached;
+    const wl = findWorkload(this.topology, client.namespace, client.workload);
+    const pods = await this.cluster.list('v1', 'Pod', { namespace: client.namespace, labelSelector: labelSelector(wl?.labels ?? {}) });
+    const ready = pods.filter(isReady).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+    if (!ready[0]) return { error: `no ready pod of ${client.id} (${pods.length} pod${pods.length === 1 ? '' : 's'} found)` };
+    const ref = { namespace: client.namespace, name: ready[0].metadata.name };
+    this.cache.set(client.id, ref);
+    return ref;
+  }
+
+  forget(client: Client): void {
+    this.cache.delete(client.id);
+  }
+}
