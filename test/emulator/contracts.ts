@@ -83,6 +83,8 @@ export interface ContainerRuntime {
   stopPod(pod: KubeObject): Promise<void>;
   exec(req: ExecRequest): Promise<ExecResult>;
   close(): Promise<void>;
+  /** Optional: what `kubectl logs` shows for a container (empty when absent). */
+  logs?(pod: KubeObject, container: string): Promise<string> | string;
 }
 
 /** Which Istio the emulated cluster has installed ('none': no istio-system, no CRDs, no injection). */

@@ -1,0 +1,659 @@
+// The HTTPS front of the emulated API server: authentication, fault injection, authorization, routing
+// of discovery / OpenAPI / REST / watch / exec, content negotiation (JSON, YAML, Table) and audit.
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import type { ContainerRuntime, KubeObject } from '../contracts.js';
+import type { MemoryStore } from '../store.js';
+import { WRITE_VERBS, type AuditLog } from './audit.js';
+import { ADMIN_NAME, Authenticator, forbiddenFor, isAllowed, selfSubjectAccessReview, selfSubjectReview, type RequestAttributes, type UserInfo } from './auth.js';
+import { aggregatedDiscovery, AGGREGATED_V2, AGGREGATED_V2BETA1, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery.js';
+import { chooseProtocol, containerRunning, ExecStreams, parseExecQuery, rejectUpgrade, rejectUpgradePlain, resolveExecTarget, V4 } from './exec.js';
+import type { Faults } from './faults.js';
+import { ObjectService, PATCH_CONTENT_TYPES, type DeleteOptions } from './objects.js';
+import { OpenApiV3 } from './openapi.js';
+import { apiVersionOf, type ResourceRegistry, type ResourceType } from './resources.js';
+import { parseFieldSelector, parseLabelSelector } from './selectors.js';
+import { ApiError, badRequest, methodNotSupported, pathNotFound, unauthorized, unsupportedMediaType } from './status.js';
+import { toTable, wantsTable, type IncludeObject } from './tables.js';
+import { WatchHub } from './watch.js';
+
+export interface ApiServerOptions {
+  store: MemoryStore;
+  registry: ResourceRegistry;
+  objects: ObjectService;
+  authenticator: Authenticator;
+  audit: AuditLog;
+  faults: Faults;
+  runtime: () => ContainerRuntime;
+  tls: { certPem: string; keyPem: string };
+  /** e.g. '1.32.4'; /version serves its major and minor. */
+  kubeVersion: string;
+  bookmarkIntervalMs: number;
+}
+
+/** A parsed REST path: /api/v1/namespaces/ns/pods/name/exec and friends. */
+interface ResourcePath {
+  group: string;
+  version: string;
+  type: ResourceType;
+  namespace: string | undefined;
+  name: string | undefined;
+  subresource: string | undefined;
+  /** The deprecated /watch/ path prefix. */
+  watchPrefix: boolean;
+}
+
+const MAX_BODY = 3 * 1024 * 1024;
+
+const ANONYMOUS: UserInfo = { name: 'system:anonymous', groups: ['system:unauthenticated'], admin: false, rules: [] };
+
+/** An exec upgrade refused by a fault, kept so kubectl's SPDY retry of the same exec gets the same answer. */
+interface RecentRejection {
+  error: ApiError;
+  at: number;
+}
+
+export class ApiServer {
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  private readonly watches: WatchHub;
+  private readonly execs = new ExecStreams();
+  private readonly openapi: OpenApiV3;
+  private readonly recentRejections = new Map<string, RecentRejection>();
+  private address: AddressInfo | undefined;
+
+  constructor(private readonly o: ApiServerOptions) {
+    this.watches = new WatchHub(o.store, o.bookmarkIntervalMs);
+    this.openapi = new OpenApiV3(o.registry, `v${o.kubeVersion}`);
+    this.server = createServer({ cert: o.tls.certPem, key: o.tls.keyPem }, (req, res) => {
+      void this.handle(req, res);
+    });
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      this.handleUpgrade(req, socket, head);
+    });
+    this.server.on('secureConnection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  async listen(port: number): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, '127.0.0.1', () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.address = this.server.address() as AddressInfo;
+    return this.address;
+  }
+
+  get url(): string {
+    return `https://127.0.0.1:${this.address?.port ?? 0}`;
+  }
+
+  get openConnections(): number {
+    return this.sockets.size;
+  }
+
+  async close(): Promise<void> {
+    this.watches.closeAll();
+    this.execs.close();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Plain requests
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://127.0.0.1');
+    const method = (req.method ?? 'GET').toUpperCase();
+    let audit: { attributes: RequestAttributes; user: UserInfo; name: string | undefined; dryRun: boolean } | undefined;
+    try {
+      const user = this.authenticate(req, method, url.pathname);
+      const resourcePath = this.parseResourcePath(url.pathname);
+      if (!resourcePath) {
+        this.authorize(user, this.nonResourceAttributes(method, url.pathname));
+        return this.serveNonResource(req, res, url);
+      }
+      const attributes = this.resourceAttributes(method, url, resourcePath);
+      const injected = this.o.faults.apiError({
+        verb: attributes.verb,
+        apiGroup: attributes.apiGroup,
+        resource: attributes.resource,
+        subresource: attributes.subresource,
+        namespace: attributes.namespace,
+        name: attributes.name,
+      });
+      if (WRITE_VERBS.has(attributes.verb)) audit = { attributes, user, name: attributes.name || undefined, dryRun: url.searchParams.get('dryRun') === 'All' };
+      if (injected) throw injected;
+      this.authorize(user, attributes);
+      const named = await this.serveResource(req, res, url, resourcePath, attributes.verb, user);
+      if (audit && named) audit.name = named;
+    } catch (error) {
+      this.sendError(res, error, req.headers.accept);
+    } finally {
+      if (audit) this.recordAudit(req, res, audit);
+    }
+  }
+
+  private authenticate(req: IncomingMessage, method: string, path: string): UserInfo {
+    const result = this.o.authenticator.authenticate(req.headers.authorization);
+    if (result === undefined) throw unauthorized();
+    if (result === 'anonymous') {
+      if (Authenticator.anonymousAllowed(method, path)) return ANONYMOUS;
+      throw unauthorized();
+    }
+    return result;
+  }
+
+  private authorize(user: UserInfo, attributes: RequestAttributes): void {
+    if (user === ANONYMOUS && !attributes.resourceRequest) return;
+    if (!isAllowed(user, attributes)) throw forbiddenFor(user, attributes);
+  }
+
+  private nonResourceAttributes(method: string, path: string): RequestAttributes {
+    const verb = { GET: 'get', HEAD: 'head', POST: 'post', PUT: 'put', PATCH: 'patch', DELETE: 'delete' }[method] ?? method.toLowerCase();
+    return { verb, resourceRequest: false, apiGroup: '', apiVersion: '', resource: '', subresource: '', namespace: '', name: '', path };
+  }
+
+  private resourceAttributes(method: string, url: URL, p: ResourcePath): RequestAttributes {
+    const watching = p.watchPrefix || ['true', '1'].includes(url.searchParams.get('watch') ?? '');
+    let verb: string;
+    switch (method) {
+      case 'GET':
+      case 'HEAD':
+        verb = p.name === undefined ? (watching ? 'watch' : 'list') : watching ? 'watch' : 'get';
+        break;
+      case 'POST':
+        verb = 'create';
+        break;
+      case 'PUT':
+        verb = 'update';
+        break;
+      case 'PATCH':
+        verb = 'patch';
+        break;
+      case 'DELETE':
+        verb = p.name === undefined ? 'deletecollection' : 'delete';
+        break;
+      default:
+        verb = method.toLowerCase();
+    }
+    return {
+      verb,
+      resourceRequest: true,
+      apiGroup: p.group,
+      apiVersion: p.version,
+      resource: p.type.resource,
+      subresource: p.subresource ?? '',
+      namespace: p.namespace ?? '',
+      name: p.name ?? '',
+      path: url.pathname,
+    };
+  }
+
+  private recordAudit(
+    req: IncomingMessage,
+    res: ServerResponse,
+    a: { attributes: RequestAttributes; user: UserInfo; name: string | undefined; dryRun: boolean },
+  ): void {
+    const entry: Parameters<AuditLog['record']>[0] = {
+      time: new Date().toISOString(),
+      verb: a.attributes.verb as 'create',
+      user: a.user.name,
+      apiGroup: a.attributes.apiGroup,
+      apiVersion: a.attributes.apiVersion,
+      resource: a.attributes.resource,
+      code: res.statusCode,
+      requestURI: req.url ?? '',
+    };
+    if (a.attributes.subresource) entry.subresource = a.attributes.subresource;
+    if (a.attributes.namespace) entry.namespace = a.attributes.namespace;
+    if (a.name) entry.name = a.name;
+    if (a.dryRun) entry.dryRun = true;
+    if (req.headers['user-agent']) entry.userAgent = req.headers['user-agent'];
+    this.o.audit.record(entry);
+  }
+
+  private parseResourcePath(pathname: string): ResourcePath | undefined {
+    const segments = pathname.split('/').filter((s) => s.length > 0).map(decodeURIComponent);
+    let group: string;
+    let version: string;
+    let rest: string[];
+    if (segments[0] === 'api' && segments.length >= 3) {
+      group = '';
+      version = segments[1] ?? '';
+      rest = segments.slice(2);
+    } else if (segments[0] === 'apis' && segments.length >= 4) {
+      group = segments[1] ?? '';
+      version = segments[2] ?? '';
+      rest = segments.slice(3);
+    } else {
+      return undefined;
+    }
+    let watchPrefix = false;
+    if (rest[0] === 'watch') {
+      watchPrefix = true;
+      rest = rest.slice(1);
+    }
+    let namespace: string | undefined;
+    if (rest[0] === 'namespaces' && rest.length >= 3 && rest[2] !== 'status' && rest[2] !== 'finalize') {
+      namespace = rest[1];
+      rest = rest.slice(2);
+    }
+    const [resource, name, subresource, ...extra] = rest;
+    if (!resource || extra.length > 0) throw pathNotFound();
+    const type = this.o.registry.lookup(group, version, resource);
+    if (!type) throw pathNotFound();
+    if (namespace !== undefined && !type.namespaced) throw pathNotFound();
+    if (namespace === undefined && type.namespaced && name !== undefined) throw pathNotFound();
+    if (subresource !== undefined && !type.subresources.some((s) => s.name === subresource)) throw pathNotFound();
+    return { group, version, type, namespace, name, subresource, watchPrefix };
+  }
+
+  private serveNonResource(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    const accept = req.headers.accept;
+    if (path === '/version') return this.sendJson(res, 200, this.versionInfo());
+    if (path === '/healthz' || path === '/livez' || path === '/readyz') {
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('ok');
+      return;
+    }
+    if (path === '/api' || path === '/apis') {
+      const aggregated = wantsAggregated(accept);
+      if (aggregated) {
+        const body = aggregatedDiscovery(this.o.registry, path === '/api', aggregated);
+        return this.sendJson(res, 200, body, aggregated === 'v2' ? AGGREGATED_V2 : AGGREGATED_V2BETA1);
+      }
+      return this.sendJson(res, 200, path === '/api' ? apiVersions(this.url.replace('https://', '')) : apiGroupList(this.o.registry));
+    }
+    const segments = path.split('/').filter((s) => s.length > 0);
+    if (segments[0] === 'api' && segments.length === 2) {
+      const list = apiResourceList(this.o.registry, '', segments[1] ?? '');
+      if (list) return this.sendJson(res, 200, list);
+    }
+    if (segments[0] === 'apis' && segments.length === 2) {
+      const group = apiGroup(this.o.registry, segments[1] ?? '');
+      if (group) return this.sendJson(res, 200, group);
+    }
+    if (segments[0] === 'apis' && segments.length === 3) {
+      const list = apiResourceList(this.o.registry, segments[1] ?? '', segments[2] ?? '');
+      if (list) return this.sendJson(res, 200, list);
+    }
+    if (path === '/openapi/v3') return this.sendJson(res, 200, this.openapi.index());
+    if (path.startsWith('/openapi/v3/')) {
+      const doc = this.openapi.document(path.slice('/openapi/v3/'.length));
+      if (doc) {
+        const hashed = url.searchParams.has('hash');
+        res.writeHead(200, {
+          'Content-Type': 'application/json',
+          ...(hashed ? { 'Cache-Control': 'public, immutable' } : {}),
+        });
+        res.end(doc);
+        return;
+      }
+    }
+    throw pathNotFound();
+  }
+
+  private versionInfo(): object {
+    const [major, minor] = this.o.kubeVersion.split('.');
+    return {
+      major,
+      minor,
+      gitVersion: `v${this.o.kubeVersion}`,
+      gitCommit: '0000000000000000000000000000000000000000',
+      gitTreeState: 'clean',
+      buildDate: '2025-01-01T00:00:00Z',
+      goVersion: 'go1.23.6',
+      compiler: 'gc',
+      platform: 'linux/amd64',
+    };
+  }
+
+  /** Serves a REST request; returns the name of the object written (for the audit log). */
+  private async serveResource(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    p: ResourcePath,
+    verb: string,
+    user: UserInfo,
+  ): Promise<string | undefined> {
+    const { type, namespace, name, subresource, version } = p;
+    const q = url.searchParams;
+    const accept = req.headers.accept;
+    const present = (obj: KubeObject): KubeObject => this.present(type, version, obj);
+    const manager = q.get('fieldManager') ?? (req.headers['user-agent'] ?? '').split('/')[0] ?? '';
+    const dryRun = q.get('dryRun') === 'All';
+    if (q.has('dryRun') && !dryRun) throw badRequest(`Unsupported dryRun value: ${q.get('dryRun') ?? ''}`);
+
+    if (type.virtual) {
+      if (verb !== 'create') throw methodNotSupported();
+      const body = await this.readBody(req, 'create');
+      const review = (body ?? {}) as { spec?: object };
+      const result = type.resource === 'selfsubjectaccessreviews' ? selfSubjectAccessReview(user, review) : selfSubjectReview(user);
+      this.sendJson(res, 201, result);
+      return undefined;
+    }
+
+    if (subresource === 'exec') {
+      // A plain (non-upgrade) request to exec: the API server insists on an upgrade.
+      throw badRequest('Upgrade request required');
+    }
+    if (subresource === 'log') {
+      if (verb !== 'get') throw methodNotSupported();
+      const pod = this.o.objects.get(type, namespace, name ?? '');
+      const container = resolveExecTarget(pod, { name: name ?? '' }, q.get('container') ?? undefined);
+      const runtime = this.o.runtime();
+      const text = runtime.logs ? await runtime.logs(pod, container) : '';
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end(text);
+      return undefined;
+    }
+
+    switch (verb) {
+      case 'get': {
+        const obj = this.o.objects.get(type, namespace, name ?? '');
+        if (wantsTable(accept)) this.sendJson(res, 200, toTable(type, [present(obj)], obj.metadata.resourceVersion ?? '', includeObject(q)));
+        else this.sendObject(res, 200, present(obj), accept);
+        return undefined;
+      }
+      case 'list':
+        this.serveList(res, q, p, accept);
+        return undefined;
+      case 'watch': {
+        const labels = parseLabelSelector(q.get('labelSelector') ?? undefined);
+        const fields = parseFieldSelector(name ? `metadata.name=${name}` : (q.get('fieldSelector') ?? undefined), type.group, type.resource, type.custom);
+        const table = wantsTable(accept);
+        this.watches.serve(
+          {
+            type,
+            namespace,
+            matches: (obj) => labels(obj.metadata.labels) && fields(obj),
+            resourceVersion: q.get('resourceVersion') ?? undefined,
+            timeoutSeconds: q.has('timeoutSeconds') ? Number(q.get('timeoutSeconds')) : undefined,
+            allowBookmarks: q.get('allowWatchBookmarks') === 'true',
+            sendInitialEvents: q.get('sendInitialEvents') === 'true',
+            present: (obj) => (table ? toTable(type, [present(obj)], obj.metadata.resourceVersion ?? '', includeObject(q)) : present(obj)),
+            bookmarkKind: table ? 'Table' : type.kind,
+            bookmarkApiVersion: table ? 'meta.k8s.io/v1' : apiVersionOf(type.group, version),
+          },
+          res,
+        );
+        return undefined;
+      }
+      case 'create': {
+        if (name !== undefined) throw methodNotSupported();
+        const body = await this.readBody(req, 'create');
+        const created = this.o.objects.create(type, namespace, body, { manager, dryRun, version });
+        this.sendObject(res, 201, present(created), accept);
+        return created.metadata.name;
+      }
+      case 'update': {
+        const body = await this.readBody(req, 'update');
+        const updated = this.o.objects.update(type, namespace, name ?? '', body, { manager, dryRun, version, subresource });
+        this.sendObject(res, 200, present(updated), accept);
+        return name;
+      }
+      case 'patch': {
+        const contentType = mediaType(req.headers['content-type']);
+        const patchType = PATCH_CONTENT_TYPES[contentType];
+        if (!patchType) throw unsupportedMediaType(contentType);
+        const body = await this.readBody(req, 'patch');
+        const force = q.has('force') ? q.get('force') === 'true' : undefined;
+        const options = { manager: q.get('fieldManager') ?? (patchType === 'apply' ? '' : manager), dryRun, version, subresource };
+        const { object, created } = this.o.objects.patch(type, namespace, name ?? '', patchType, body, force === undefined ? options : { ...options, force });
+        this.sendObject(res, created ? 201 : 200, present(object), accept);
+        return name;
+      }
+      case 'delete': {
+        const options = await this.deleteOptions(req, q);
+        const { body } = this.o.objects.delete(type, namespace, name ?? '', { ...options, dryRun });
+        this.sendObject(res, 200, body.kind === 'Status' ? body : present(body as KubeObject), accept);
+        return name;
+      }
+      case 'deletecollection': {
+        const options = await this.deleteOptions(req, q);
+        const labels = parseLabelSelector(q.get('labelSelector') ?? undefined);
+        const fields = parseFieldSelector(q.get('fieldSelector') ?? undefined, type.group, type.resource, type.custom);
+        const deleted: KubeObject[] = [];
+        for (const obj of this.o.store.list(type.group, type.resource, namespace)) {
+          if (!labels(obj.metadata.labels) || !fields(obj)) continue;
+          deleted.push(this.o.objects.delete(type, namespace, obj.metadata.name, { ...options, dryRun }).object);
+        }
+        this.sendJson(res, 200, this.listBody(type, version, deleted.map(present), String(this.o.store.resourceVersion)));
+        return undefined;
+      }
+      default:
+        throw methodNotSupported();
+    }
+  }
+
+  private serveList(res: ServerResponse, q: URLSearchParams, p: ResourcePath, accept: string | undefined): void {
+    const { type, namespace, version } = p;
+    const labels = parseLabelSelector(q.get('labelSelector') ?? undefined);
+    const fields = parseFieldSelector(q.get('fieldSelector') ?? undefined, type.group, type.resource, type.custom);
+    const rv = String(this.o.store.resourceVersion);
+    let items = this.o.store.list(type.group, type.resource, namespace).filter((o) => labels(o.metadata.labels) && fields(o));
+    const meta: Record<string, unknown> = {};
+    const continueToken = q.get('continue');
+    if (continueToken) {
+      const after = decodeContinue(continueToken);
+      items = items.filter((o) => objectKey(o) > after);
+    }
+    const limit = Number(q.get('limit') ?? 0);
+    if (limit > 0 && items.length > limit) {
+      const remaining = items.length - limit;
+      items = items.slice(0, limit);
+      const last = items[items.length - 1];
+      if (last) meta.continue = Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: Number(rv), start: objectKey(last) })).toString('base64');
+      meta.remainingItemCount = remaining;
+    }
+    const presented = items.map((o) => this.present(type, version, o));
+    if (wantsTable(accept)) return this.sendJson(res, 200, toTable(type, presented, rv, includeObject(q), meta));
+    this.sendObject(res, 200, this.listBody(type, version, presented, rv, meta), accept);
+  }
+
+  private listBody(type: ResourceType, version: string, items: KubeObject[], resourceVersion: string, meta: Record<string, unknown> = {}): KubeObject {
+    return {
+      kind: type.listKind,
+      apiVersion: apiVersionOf(type.group, version),
+      metadata: { resourceVersion, ...meta } as never,
+      // Built-in lists carry their items without kind/apiVersion, as the API server encodes them.
+      items: type.custom ? items : items.map(({ kind: _k, apiVersion: _a, ...rest }) => rest),
+    };
+  }
+
+  /** A stored object as the client's requested version sees it. */
+  private present(type: ResourceType, version: string, obj: KubeObject): KubeObject {
+    const apiVersion = apiVersionOf(type.group, version);
+    return obj.apiVersion === apiVersion ? obj : { ...obj, apiVersion };
+  }
+
+  private async deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<DeleteOptions> {
+    const body = ((await this.readBody(req, 'delete')) ?? {}) as DeleteOptions & { orphanDependents?: boolean };
+    const options: DeleteOptions = {};
+    const grace = q.get('gracePeriodSeconds') ?? body.gracePeriodSeconds;
+    if (grace !== undefined && grace !== null) options.gracePeriodSeconds = Number(grace);
+    const policy = q.get('propagationPolicy') ?? body.propagationPolicy ?? (body.orphanDependents === true ? 'Orphan' : undefined);
+    if (policy !== undefined) {
+      if (policy !== 'Background' && policy !== 'Foreground' && policy !== 'Orphan') {
+        throw badRequest(`DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan", "nil"`);
+      }
+      options.propagationPolicy = policy;
+    }
+    if (body.preconditions) options.preconditions = body.preconditions;
+    return options;
+  }
+
+  private async readBody(req: IncomingMessage, purpose: 'create' | 'update' | 'patch' | 'delete'): Promise<unknown> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_BODY) throw new ApiError({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Request entity too large: limit is 3145728', reason: 'RequestEntityTooLarge', code: 413 });
+      chunks.push(chunk);
+    }
+    const text = Buffer.concat(chunks).toString('utf8');
+    if (text.trim() === '') {
+      if (purpose === 'delete') return undefined;
+      throw badRequest(`Object '' is missing in ''`);
+    }
+    const type = mediaType(req.headers['content-type']);
+    if (type.includes('protobuf') || type.includes('cbor')) throw unsupportedMediaType(type);
+    try {
+      if (type === 'application/yaml' || type === 'application/apply-patch+yaml') return parseYaml(text) as unknown;
+      return JSON.parse(text) as unknown;
+    } catch (error) {
+      throw badRequest(`error decoding ${purpose === 'patch' ? 'patch' : 'body'}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private sendObject(res: ServerResponse, code: number, body: unknown, accept: string | undefined): void {
+    if (accept && /^\s*application\/yaml/.test(accept)) {
+      res.writeHead(code, { 'Content-Type': 'application/yaml' });
+      res.end(stringifyYaml(body));
+      return;
+    }
+    this.sendJson(res, code, body);
+  }
+
+  private sendJson(res: ServerResponse, code: number, body: unknown, contentType = 'application/json'): void {
+    const text = JSON.stringify(body);
+    res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  private sendError(res: ServerResponse, error: unknown, accept: string | undefined): void {
+    const apiError = error instanceof ApiError ? error : undefined;
+    if (!apiError) console.error('emulator: unexpected error while serving a request:', error);
+    const status = apiError?.status ?? { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `Internal error occurred: ${String(error)}`, reason: 'InternalError', code: 500 };
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    for (const [k, v] of Object.entries(apiError?.headers ?? {})) res.setHeader(k, v);
+    this.sendObject(res, status.code ?? 500, status, accept);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Upgrades (exec)
+
+  private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(req.url ?? '/', 'https://127.0.0.1');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const websocket = (req.headers.upgrade ?? '').toLowerCase() === 'websocket';
+    let audit: { attributes: RequestAttributes; user: UserInfo; code: number } | undefined;
+    try {
+      const user = this.authenticate(req, method, url.pathname);
+      const p = this.parseResourcePath(url.pathname);
+      if (!p || p.group !== '' || p.type.resource !== 'pods' || p.subresource !== 'exec' || !p.namespace || !p.name) {
+        throw badRequest(`upgrade is only served for pods/exec; the emulator does not serve ${url.pathname} over ${req.headers.upgrade ?? '?'}`);
+      }
+      // Since 1.31 a WebSocket exec (a GET) needs `create` on pods/exec too, like the SPDY POST.
+      const attributes: RequestAttributes = { ...this.resourceAttributes('POST', url, p), verb: 'create' };
+      audit = { attributes, user, code: 0 };
+      const injected = this.o.faults.apiError({ verb: 'create', apiGroup: '', resource: 'pods', subresource: 'exec', namespace: p.namespace, name: p.name });
+      if (injected) throw injected;
+      this.authorize(user, attributes);
+      const params = parseExecQuery(url.searchParams);
+      const pod = this.o.objects.find(p.type, p.namespace, p.name);
+      const container = resolveExecTarget(pod, { name: p.name }, params.container);
+      if (!pod) throw new Error('unreachable: resolveExecTarget checks the pod');
+      const rejectionKey = `${p.namespace}/${p.name}/${container}/${params.command.join('\u0000')}`;
+      if (!websocket) {
+        // kubectl retries over SPDY after a refused WebSocket upgrade; answer it as the first attempt was answered.
+        const recent = this.recentRejections.get(rejectionKey);
+        if (recent && Date.now() - recent.at < 10_000) {
+          this.recentRejections.delete(rejectionKey);
+          throw recent.error;
+        }
+        throw badRequest('the emulated API server serves exec over WebSocket only (v5.channel.k8s.io, v4.channel.k8s.io); SPDY is not emulated');
+      }
+      const protocol = chooseProtocol(req.headers['sec-websocket-protocol']);
+      if (!protocol) throw badRequest('unable to upgrade: unsupported subprotocol, the emulator serves v5.channel.k8s.io and v4.channel.k8s.io');
+      if (params.command.length === 0) throw badRequest('you must specify at least one command for the container');
+      if (!params.stdout && !params.stderr && !params.stdin) throw badRequest('you must specify at least one of stdin, stdout, stderr');
+      const rejected = this.o.faults.execReject(pod);
+      if (rejected) {
+        this.recentRejections.set(rejectionKey, { error: rejected, at: Date.now() });
+        throw rejected;
+      }
+      if (protocol === V4 && !containerRunning(pod, container)) {
+        // The v4 path is proxied to the kubelet, whose refusal comes back as its plain-text 500.
+        audit.code = 500;
+        return rejectUpgradePlain(socket, 500, `container not found ("${container}")`);
+      }
+      audit.code = 101;
+      this.execs.upgrade(req, socket, head, {
+        pod,
+        container,
+        params,
+        protocol,
+        runtime: this.o.runtime(),
+        faults: this.o.faults,
+        currentPod: () => this.o.objects.find(p.type, p.namespace, p.name ?? ''),
+      });
+    } catch (error) {
+      const apiError = error instanceof ApiError ? error : undefined;
+      if (!apiError) console.error('emulator: unexpected error during an upgrade:', error);
+      const e = apiError ?? badRequest(String(error));
+      if (audit) audit.code = e.code;
+      rejectUpgrade(socket, e);
+    } finally {
+      if (audit) {
+        const entry: Parameters<AuditLog['record']>[0] = {
+          time: new Date().toISOString(),
+          verb: 'create',
+          user: audit.user.name,
+          apiGroup: '',
+          apiVersion: 'v1',
+          resource: 'pods',
+          subresource: 'exec',
+          namespace: audit.attributes.namespace,
+          name: audit.attributes.name,
+          code: audit.code,
+          requestURI: req.url ?? '',
+        };
+        if (req.headers['user-agent']) entry.userAgent = req.headers['user-agent'];
+        this.o.audit.record(entry);
+      }
+    }
+  }
+}
+
+function mediaType(header: string | undefined): string {
+  return (header ?? 'application/json').split(';')[0]?.trim().toLowerCase() ?? 'application/json';
+}
+
+function includeObject(q: URLSearchParams): IncludeObject {
+  const v = q.get('includeObject');
+  return v === 'None' || v === 'Object' ? v : 'Metadata';
+}
+
+function objectKey(o: KubeObject): string {
+  return `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+}
+
+function decodeContinue(token: string): string {
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as { start?: string };
+    if (typeof parsed.start === 'string') return parsed.start;
+  } catch {
+    // fall through to the API server's answer for a token it cannot read
+  }
+  throw badRequest('continue key is not valid: illegal base64 data at input byte 0');
+}
+
+export { ADMIN_NAME };

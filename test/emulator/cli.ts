@@ -1,0 +1,138 @@
+// `npm run emulator -- --kubeconfig FILE [--istio modern|legacy|none] [--port N] [--runtime plain|mesh]
+//  [--ready-delay MS] [--seed N] [--fault SPEC]... [--user NAME:TOKEN[:RULES]]... [--audit FILE]`
+// Prints one line with `ready` and the kubeconfig path once serving; stops cleanly on SIGINT/SIGTERM.
+import { readFile } from 'node:fs/promises';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { RuntimeFactory } from './contracts.js';
+import { parseFaultSpec, type FaultSpec } from './api/faults.js';
+import type { PolicyRule, UserSpec } from './api/auth.js';
+import { startEmulator, type EmulatorOptions } from './index.js';
+
+function integer(name: string, min = 0) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+    return n;
+  };
+}
+
+function collect<T>(parse: (v: string) => T) {
+  return (value: string, previous: T[] = []): T[] => {
+    try {
+      return [...previous, parse(value)];
+    } catch (error) {
+      throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+    }
+  };
+}
+
+/** `alice:TOKEN` (no rights) or `alice:TOKEN:get,list/pods,services@test1+test2;create/pods/exec`. */
+export function parseUser(text: string): UserSpec {
+  const [name, token, rules] = text.split(/:(.*)/s)[0] === text ? [text] : splitUser(text);
+  if (!name || !token) throw new Error(`user "${text}": expected NAME:TOKEN[:RULES]`);
+  return { name, token, rules: rules ? rules.split(';').map(parseRule) : [] };
+}
+
+function splitUser(text: string): [string, string, string | undefined] {
+  const first = text.indexOf(':');
+  const second = text.indexOf(':', first + 1);
+  return second === -1 ? [text.slice(0, first), text.slice(first + 1), undefined] : [text.slice(0, first), text.slice(first + 1, second), text.slice(second + 1)];
+}
+
+/** `VERBS/RESOURCES[@NAMESPACES]`, each a comma list; resources may be `group:plural` or `plural/sub`. */
+function parseRule(text: string): PolicyRule {
+  const m = /^([^/]+)\/([^@]+)(?:@(.+))?$/.exec(text.trim());
+  if (!m) throw new Error(`rule "${text}": expected VERBS/RESOURCES[@NAMESPACES], e.g. get,list/pods@test1`);
+  const groups = new Set<string>();
+  const resources: string[] = [];
+  for (const r of (m[2] ?? '').split(',')) {
+    const colon = r.indexOf(':');
+    if (colon === -1) {
+      groups.add('*');
+      resources.push(r);
+    } else {
+      groups.add(r.slice(0, colon));
+      resources.push(r.slice(colon + 1));
+    }
+  }
+  const rule: PolicyRule = { verbs: (m[1] ?? '').split(','), apiGroups: [...groups], resources };
+  if (m[3]) rule.namespaces = m[3].split('+');
+  return rule;
+}
+
+async function meshRuntime(): Promise<RuntimeFactory> {
+  const modulePath = './mesh/index.js';
+  let mod: { createMeshRuntime?: RuntimeFactory };
+  try {
+    mod = (await import(modulePath)) as { createMeshRuntime?: RuntimeFactory };
+  } catch (error) {
+    throw new Error(`--runtime mesh: cannot load test/emulator/mesh/index.ts (${error instanceof Error ? error.message : String(error)}); use --runtime plain until the mesh runtime exists`);
+  }
+  if (typeof mod.createMeshRuntime !== 'function') throw new Error('--runtime mesh: test/emulator/mesh/index.ts does not export createMeshRuntime(ctx)');
+  return mod.createMeshRuntime;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = new Command()
+    .name('emulator')
+    .description('Run the emulated Kubernetes API server (with Istio) on 127.0.0.1 until SIGINT/SIGTERM.')
+    .requiredOption('--kubeconfig <file>', 'write the admin kubeconfig here')
+    .addOption(new Option('--istio <flavor>', 'Istio to install').choices(['modern', 'legacy', 'none']).default('modern'))
+    .option('--port <n>', 'port on 127.0.0.1 (0: any free port)', integer('--port'), 0)
+    .addOption(new Option('--runtime <kind>', 'container runtime behind exec').choices(['plain', 'mesh']).default('plain'))
+    .option('--ready-delay <ms>', 'pods become Ready this long after they started', integer('--ready-delay'))
+    .option('--seed <n>', 'seed for fault rates', integer('--seed'))
+    .option('--fault <spec>', 'inject a fault, repeatable: "api-error code=429 rate=0.3 retry-after=2 verbs=get,list resources=pods", "exec-reject", "exec-drop after=200ms", "never-ready namespaces=test1", "slow-ready delay=5s", "crash-loop selector=app=httpbin"', collect(parseFaultSpec))
+    .option('--faults-file <file>', 'JSON array of fault specs')
+    .option('--user <spec>', 'an extra user, repeatable: NAME:TOKEN[:VERBS/RESOURCES[@NS+NS];...]', collect(parseUser))
+    .option('--audit <file>', 'append every write request to this JSONL file')
+    .option('--kube-version <version>', 'Kubernetes version served by /version', '1.32.4')
+    .showHelpAfterError();
+  program.parse(argv);
+  const o = program.opts<{
+    kubeconfig: string;
+    istio: 'modern' | 'legacy' | 'none';
+    port: number;
+    runtime: 'plain' | 'mesh';
+    readyDelay?: number;
+    seed?: number;
+    fault?: FaultSpec[];
+    faultsFile?: string;
+    user?: UserSpec[];
+    audit?: string;
+    kubeVersion: string;
+  }>();
+
+  const faults = [...(o.fault ?? [])];
+  if (o.faultsFile) faults.push(...(JSON.parse(await readFile(o.faultsFile, 'utf8')) as FaultSpec[]));
+  const options: EmulatorOptions = { kubeconfigPath: o.kubeconfig, istio: o.istio, port: o.port, faults, users: o.user ?? [], kubeVersion: o.kubeVersion };
+  if (o.readyDelay !== undefined) options.podReadyDelayMs = o.readyDelay;
+  if (o.seed !== undefined) options.seed = o.seed;
+  if (o.audit) options.auditFile = o.audit;
+  if (o.runtime === 'mesh') options.runtime = await meshRuntime();
+
+  const emulator = await startEmulator(options);
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    emulator.stop().then(
+      () => {
+        process.stderr.write(`emulator: stopped (${signal})\n`);
+        process.exit(0);
+      },
+      (error: unknown) => {
+        process.stderr.write(`emulator: stop failed: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.stdout.write(`emulator ready: server ${emulator.server}, istio ${emulator.istio}${emulator.istioVersion ? ` ${emulator.istioVersion}` : ''}, kubeconfig ${emulator.kubeconfigPath}\n`);
+}
+
+main(process.argv).catch((error: unknown) => {
+  process.stderr.write(`emulator: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(2);
+});
