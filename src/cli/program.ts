@@ -6,6 +6,7 @@ import { style, type Style } from '../report/style.js';
 import { VERSION } from '../version.js';
 import { explainCommand } from './commands/explain.js';
 import { predictCommand } from './commands/predict.js';
+import { runCommands } from './commands/run.js';
 import { ExitCode } from './exit-codes.js';
 import type { Io } from './io.js';
 
@@ -15,6 +16,8 @@ export interface CommandContext {
   exit(code: ExitCode): void;
   /** Global options (--kubeconfig, --context ...), read once a command runs. */
   globals(): GlobalOptions;
+  /** Calls back on the first SIGINT/SIGTERM; a second one exits at once. Returns the unsubscribe. */
+  onSignal(handler: () => void): () => void;
 }
 
 export interface GlobalOptions {
@@ -38,6 +41,7 @@ export async function runCli(argv: string[], io: Io, invokedAs = 'meshprobe'): P
       exitCode = code;
     },
     globals: () => program.opts<GlobalOptions>(),
+    onSignal: io.onSignal ?? (() => () => {}),
   };
   program
     .description('Probe what Istio mutual-TLS policies really do: a pass/fail and mTLS matrix per policy scenario, observed in-cluster and compared with the expected one.')
@@ -54,6 +58,7 @@ export async function runCli(argv: string[], io: Io, invokedAs = 'meshprobe'): P
 
   predictCommand(program, ctx);
   explainCommand(program, ctx);
+  runCommands(program, ctx);
   for (const c of program.commands) c.exitOverride().showHelpAfterError('(add --help for usage)');
 
   try {

@@ -69,6 +69,10 @@ export class ClientNodeCluster implements Cluster {
     return this.call(`apply ${describe(obj)}`, async () => (await this.objects.patch(body as KubernetesObject, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply)) as KubeObject);
   }
 
+  replace(obj: KubeObject): Promise<KubeObject> {
+    return this.call(`replace ${describe(obj)}`, async () => (await this.objects.replace(obj as KubernetesObject, undefined, undefined, FIELD_MANAGER)) as KubeObject);
+  }
+
   delete(ref: ObjectRef): Promise<boolean> {
     return this.call(`delete ${describe(ref)}`, async () => {
       try {

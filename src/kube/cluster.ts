@@ -41,6 +41,8 @@ export interface Cluster {
   list(apiVersion: string, kind: string, opts?: ListOptions): Promise<KubeObject[]>;
   /** Server-side apply as field manager `meshprobe`, taking ownership of conflicting fields. */
   apply(obj: KubeObject): Promise<KubeObject>;
+  /** Replaces an existing object (PUT), `metadata.resourceVersion` guarding against lost updates. */
+  replace(obj: KubeObject): Promise<KubeObject>;
   /** Deletes in the background; false when it was already gone. */
   delete(ref: ObjectRef): Promise<boolean>;
   /** Runs a command in a container and waits for its exit code (or throws ExecError). */

@@ -15,6 +15,8 @@ export interface ConvergeSettings {
   intervalMs: number;
   /** A stable mismatch is only believed after this long: before, the old configuration may still be in place. */
   settleMs: number;
+  /** Stops the rounds (SIGINT): the caller cleans up. */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_CONVERGE: ConvergeSettings = { consecutive: 2, timeoutMs: 60_000, intervalMs: 1_000, settleMs: 10_000 };
@@ -37,6 +39,7 @@ export async function converge(round: () => Promise<RoundResult>, expected: Expe
   const clean: boolean[] = [];
   let previous: RoundResult | undefined;
   for (let n = 1; ; n++) {
+    s.signal?.throwIfAborted();
     const roundStart = performance.now();
     const r = await round();
     let matched = 0;

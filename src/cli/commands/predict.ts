@@ -4,26 +4,25 @@ import { supportsFlavor, type Flavor } from '../../model/scenario.js';
 import { predictScenario } from '../../oracle/expected.js';
 import { meshConfig } from '../../oracle/mesh.js';
 import { API_VERSION, cellReport, scenarioHeader, summarize, type ReportDocument, type ScenarioReport } from '../../report/document.js';
-import { renderTables } from '../../report/table.js';
 import { VERSION } from '../../version.js';
 import { ExitCode } from '../exit-codes.js';
 import { collect, loadInputs, parseFlavor, type ScenarioOptions } from '../inputs.js';
 import type { CommandContext } from '../program.js';
+import { addReportOptions, emitReports, type ReportOptions } from '../report-options.js';
 
-interface PredictOptions extends ScenarioOptions {
+interface PredictOptions extends ScenarioOptions, ReportOptions {
   istio: Flavor;
-  output: 'table' | 'wide' | 'json';
 }
 
 export function predictCommand(program: Command, ctx: CommandContext): void {
-  program
+  const command = program
     .command('predict')
     .description('Print the matrix each scenario should produce, from its policies alone (no cluster needed)')
     .option('--scenario <name>', 'a scenario to predict (repeatable; default: all)', collect, [])
     .option('-f, --file <path>', 'a scenario file or directory (repeatable; default: the shipped scenarios)', collect, [])
     .option('--topology <file>', 'a topology file (default: the article\'s test1/test2/test3/ngtest)')
-    .addOption(new Option('--istio <flavor>', 'Istio API generation: modern (>= 1.5) or legacy (1.4)').default('modern').argParser(parseFlavor))
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'wide', 'json']).default('table'))
+    .addOption(new Option('--istio <flavor>', 'Istio API generation: modern (>= 1.5) or legacy (1.4)').default('modern').argParser(parseFlavor));
+  addReportOptions(command)
     .addHelpText('after', '\nExit code: 0 when every scenario expectation agrees with the prediction, 1 when one does not, 2 for bad input.')
     .action((o: PredictOptions) => {
       ctx.exit(predict(o, ctx));
@@ -50,8 +49,7 @@ function predict(o: PredictOptions, ctx: CommandContext): ExitCode {
     summary: summarize(reports),
     scenarios: reports,
   };
-  if (o.output === 'json') ctx.io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-  else ctx.io.stdout.write(renderTables(doc, { style: ctx.style, wide: o.output === 'wide' }));
+  emitReports(ctx, doc, o);
   for (const s of skipped) ctx.io.stderr.write(`meshprobe: skipped scenario ${s.name}: ${s.reason}\n`);
   return doc.summary.mismatched > 0 ? ExitCode.Mismatch : ExitCode.Ok;
 }

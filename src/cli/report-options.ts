@@ -1,0 +1,49 @@
+// `-o` and `--report-dir` for the commands that produce a meshprobe/v1 document, and where
+// their output goes: the chosen format on stdout, the files in the directory, the step summary.
+import { relative, resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { ConfigError } from '../errors.js';
+import type { ReportDocument } from '../report/document.js';
+import { appendStepSummary, OUTPUT_FORMATS, renderOutput, writeReportDir, type OutputFormat } from '../report/formats.js';
+import type { CommandContext } from './program.js';
+
+export interface ReportOptions {
+  output: OutputFormat;
+  reportDir?: string;
+}
+
+export function addReportOptions(command: Command): Command {
+  return command
+    .addOption(new Option('-o, --output <format>', 'what to print on stdout').choices(OUTPUT_FORMATS).default('table'))
+    .option('--report-dir <dir>', 'also write results.json, junit.xml, summary.md and report.html into DIR');
+}
+
+/** Prints the document, writes the report directory, and appends the step summary on GitHub Actions. */
+export function emitReports(ctx: CommandContext, doc: ReportDocument, o: ReportOptions): void {
+  ctx.io.stdout.write(renderOutput(doc, o.output, ctx.style));
+  const quiet = ctx.globals().quiet === true;
+  if (o.reportDir) {
+    const dir = resolve(ctx.io.cwd, o.reportDir);
+    const files = guard(() => writeReportDir(dir, doc), `cannot write the reports into ${dir}`, 'choose a writable --report-dir');
+    if (!quiet) {
+      const list = files.map((f) => `${shortPath(ctx.io.cwd, f.path)} (${kib(f.bytes)})`).join(', ');
+      ctx.io.stderr.write(`meshprobe: wrote ${list}\n`);
+    }
+  }
+  guard(() => appendStepSummary(doc, ctx.io.env), 'cannot append to $GITHUB_STEP_SUMMARY', 'unset GITHUB_STEP_SUMMARY or point it at a writable file');
+}
+
+function shortPath(cwd: string, path: string): string {
+  const rel = relative(cwd, path);
+  return rel && !rel.startsWith('..') ? rel : path;
+}
+
+const kib = (bytes: number): string => (bytes < 1024 ? `${bytes} B` : `${(bytes / 1024).toFixed(1)} KiB`);
+
+function guard<T>(write: () => T, what: string, fix: string): T {
+  try {
+    return write();
+  } catch (e) {
+    throw new ConfigError(`${what}: ${(e as Error).message}`, fix);
+  }
+}

@@ -1,0 +1,111 @@
+// One scenario: apply its objects (saving any it overwrites), converge, then remove them and put back
+// what was there before.
+import type { Cluster, IstioApis, ObjectRef } from '../kube/cluster.js';
+import { refOf } from '../kube/cluster.js';
+import { waitUntilGone } from '../kube/wait.js';
+import type { EventSink } from '../model/events.js';
+import type { IstioPolicy } from '../model/istio-objects.js';
+import type { KubeObject } from '../model/kube-object.js';
+import { objectId } from '../model/kube-object.js';
+import type { Scenario } from '../model/scenario.js';
+import type { Topology } from '../model/topology.js';
+import { predictScenario } from '../oracle/expected.js';
+import type { MeshConfig } from '../oracle/mesh.js';
+import { converge, type ConvergeSettings } from '../probe/converge.js';
+import type { ClientPods } from '../probe/pods.js';
+import { key, probeRound, type ProbeSettings } from '../probe/round.js';
+import { satisfies } from '../model/outcome.js';
+import { cellReport, scenarioHeader, type CellReport, type ScenarioReport } from '../report/document.js';
+import { objectsToApply } from './scenario-objects.js';
+
+export interface ScenarioContext {
+  cluster: Cluster;
+  topology: Topology;
+  apis: IstioApis;
+  mesh: MeshConfig;
+  baseline: IstioPolicy[];
+  runId: string;
+  pods: ClientPods;
+  probe: ProbeSettings;
+  converge: ConvergeSettings;
+  removeTimeoutMs: number;
+  events: EventSink;
+}
+
+interface Change {
+  applied: KubeObject;
+  /** What the object was before, when it existed: restored afterwards. */
+  before?: KubeObject;
+}
+
+export async function runScenario(ctx: ScenarioContext, scenario: Scenario, index: number, total: number): Promise<ScenarioReport> {
+  const { cluster, events } = ctx;
+  events({ type: 'scenario-start', scenario: scenario.name, index, total });
+  const started = performance.now();
+  const expected = predictScenario(ctx.topology, scenario, ctx.mesh, ctx.baseline);
+  const changes: Change[] = [];
+  let result: Awaited<ReturnType<typeof converge>>;
+  try {
+    for (const obj of objectsToApply(scenario, ctx.topology, ctx.apis, ctx.mesh, ctx.runId)) {
+      const before = await cluster.get(refOf(obj));
+      changes.push({ applied: obj, before });
+      // An object that exists is replaced whole, so the scenario's version is exactly what the cluster holds.
+      if (before) await cluster.replace({ ...obj, metadata: { ...obj.metadata, resourceVersion: before.metadata.resourceVersion } });
+      else await cluster.apply(obj);
+    }
+    events({ type: 'scenario-applied', scenario: scenario.name, objects: changes.map((c) => objectId(c.applied)) });
+    result = await converge(
+      () => probeRound(cluster, ctx.topology, ctx.pods, ctx.probe),
+      expected,
+      ctx.converge,
+      (round, s) => {
+        for (const e of expected) {
+          const o = round.cells.get(key(e.from, e.to));
+          if (o) events({ type: 'cell-observed', scenario: scenario.name, round: s.round, from: e.from, to: e.to, outcome: o.outcome, match: satisfies(o.outcome, e.expect) });
+        }
+        events({ type: 'round-done', scenario: scenario.name, round: s.round, cells: expected.length, matched: s.matched, mismatched: s.mismatched, errors: s.errors, seconds: s.seconds, execs: s.execs });
+      },
+    );
+  } finally {
+    await undo(ctx, scenario, changes);
+  }
+
+  const cells: CellReport[] = expected.map((e) => {
+    const observed = result.final.cells.get(key(e.from, e.to))!;
+    return { ...cellReport(e), observed, match: observed.outcome !== 'error' && satisfies(observed.outcome, e.expect) };
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const verdict = cells.some((c) => c.observed?.outcome === 'error') ? 'error' : cells.every((c) => c.match) ? 'pass' : 'mismatch';
+  events({ type: 'scenario-done', scenario: scenario.name, verdict, rounds: result.history.length, converged: result.converged, seconds });
+  return {
+    ...scenarioHeader(scenario, ctx.topology),
+    verdict,
+    cells,
+    convergence: { rounds: result.history.length, converged: result.converged, seconds: result.seconds, history: result.history },
+  };
+}
+
+/** Removes what the scenario added and restores what it replaced, newest first. */
+async function undo(ctx: ScenarioContext, scenario: Scenario, changes: Change[]): Promise<void> {
+  const started = performance.now();
+  const deleted: ObjectRef[] = [];
+  for (const c of [...changes].reverse()) {
+    const ref = refOf(c.applied);
+    if (c.before) {
+      const now = await ctx.cluster.get(ref);
+      const restored = { ...c.before, metadata: { ...c.before.metadata, resourceVersion: now?.metadata.resourceVersion } };
+      delete (restored.metadata as Record<string, unknown>).managedFields;
+      if (now) await ctx.cluster.replace(restored);
+      else await ctx.cluster.apply(withoutServerFields(restored));
+    } else if (await ctx.cluster.delete(ref)) deleted.push(ref);
+  }
+  await waitUntilGone(ctx.cluster, deleted, ctx.removeTimeoutMs);
+  ctx.events({ type: 'scenario-removed', scenario: scenario.name, seconds: (performance.now() - started) / 1000 });
+}
+
+/** Fields the API server owns, which a create must not carry. */
+function withoutServerFields(o: KubeObject): KubeObject {
+  const { uid: _u, resourceVersion: _r, creationTimestamp: _c, generation: _g, managedFields: _m, ...metadata } = o.metadata as Record<string, unknown>;
+  const { status: _s, ...rest } = o;
+  return { ...rest, metadata: metadata as KubeObject['metadata'] };
+}

@@ -1,0 +1,99 @@
+// What the machine formats say about one cell, in one place, so JUnit, Markdown and HTML agree.
+import type { Outcome } from '../model/outcome.js';
+import type { CellReport, ObservedCell, ReportDocument, ScenarioReport } from './document.js';
+
+/** The heat-map classes: five the issue names, plus the app's own TLS, which is neither mTLS nor plaintext. */
+export type CellKind = 'mtls' | 'plain' | 'app-tls' | 'blocked' | 'unexpected' | 'error';
+
+export const CELL_KINDS: ReadonlyArray<{ kind: CellKind; title: string; meaning: string }> = [
+  { kind: 'mtls', title: 'pass, mutual TLS', meaning: "reached the app as expected; the server's sidecar saw a client certificate" },
+  { kind: 'plain', title: 'pass, plaintext', meaning: 'reached the app as expected, without mutual TLS' },
+  { kind: 'app-tls', title: "pass, the app's own TLS", meaning: "reached the app's own TLS as expected (mutual TLS between sidecars cannot be seen)" },
+  { kind: 'blocked', title: 'expected failure', meaning: 'did not reach the app, as expected' },
+  { kind: 'unexpected', title: 'not as expected', meaning: 'the result differs from the expectation' },
+  { kind: 'error', title: 'probe error', meaning: 'the probe itself failed (exec, pod or API error): neither a pass nor blocked' },
+];
+
+/** What happened to the cell: observed in a run, predicted by the oracle otherwise. */
+export function shownOutcome(c: CellReport): Outcome {
+  return c.observed?.outcome ?? c.reason.predicted;
+}
+
+export function cellKind(c: CellReport): CellKind {
+  const outcome = shownOutcome(c);
+  if (outcome === 'error') return 'error';
+  if (!c.match) return 'unexpected';
+  if (outcome === 'mtls') return 'mtls';
+  if (outcome === 'plaintext') return 'plain';
+  if (outcome === 'reached') return 'app-tls';
+  return 'blocked';
+}
+
+export const isObserved = (doc: ReportDocument): boolean => doc.metadata.command !== 'predict';
+
+/** The word for the other side of the comparison: a run observes, predict asks the oracle. */
+export const shownWord = (doc: ReportDocument): string => (isObserved(doc) ? 'observed' : 'predicted');
+
+/**
+ * A command that reproduces the cell by hand: the probe's own `kubectl exec` line in a run, and
+ * `meshprobe explain` for a prediction, which has no probe to repeat.
+ */
+export function reproduce(doc: ReportDocument, s: ScenarioReport, c: CellReport): string {
+  if (c.observed) return c.observed.command;
+  const flavor = doc.metadata.flavor === 'legacy' ? ' --istio legacy' : '';
+  return `meshprobe explain --scenario ${s.name} --from ${c.from} --to ${c.to}${flavor}`;
+}
+
+/** HTTP code as curl prints it: 000 when no response came back. */
+export const httpText = (code: number | undefined): string => String(code ?? 0).padStart(3, '0');
+
+/** Whether curl ran and left codes to show. */
+export const ranCurl = (o: ObservedCell): boolean => o.outcome !== 'error' || o.httpCode !== undefined || o.curlExit !== undefined;
+
+/** One line: expected vs what happened, with the codes, for a JUnit message or a tooltip. */
+export function verdictText(doc: ReportDocument, c: CellReport): string {
+  const o = c.observed;
+  if (o?.outcome === 'error') return `probe error after ${o.attempts} attempt${o.attempts === 1 ? '' : 's'}: ${o.error ?? 'no detail'}`;
+  const head = `expected ${c.expected.outcome}, ${shownWord(doc)} ${shownOutcome(c)}`;
+  return o ? `${head} (HTTP ${httpText(o.httpCode)}, curl exit ${o.curlExit ?? 0})` : head;
+}
+
+/** Label/value pairs describing a cell, for the JUnit body, the HTML panel and its tooltip. */
+export function cellFacts(doc: ReportDocument, s: ScenarioReport, c: CellReport): Array<[string, string]> {
+  const facts: Array<[string, string]> = [];
+  const where = c.expected.source === 'scenario' ? `scenario rule ${c.expected.rule ?? s.file}` : "no scenario rule: the oracle's prediction";
+  facts.push(['expected', `${c.expected.outcome} (${where})`]);
+  const o = c.observed;
+  if (o) {
+    facts.push(['observed', o.outcome]);
+    if (o.error) facts.push(['probe error', o.error]);
+    // A probe that failed before curl ran has no codes; 000 and 0 would read as a curl result.
+    if (ranCurl(o)) facts.push(['HTTP code', httpText(o.httpCode)], ['curl exit', String(o.curlExit ?? 0)]);
+    if (o.mtls !== undefined) facts.push(['mutual TLS', o.mtls ? 'yes' : 'no']);
+    if (o.peer) facts.push(['peer identity', o.peer]);
+    facts.push(['attempts', String(o.attempts)]);
+  }
+  facts.push(['oracle', `${c.reason.predicted}: ${c.reason.summary}${c.reason.tableRow ? ` (outcome table row ${c.reason.tableRow})` : ''}`]);
+  for (const step of c.reason.client) facts.push(['client side', `${step.by}: ${step.says}`]);
+  for (const step of c.reason.server) facts.push(['server side', `${step.by}: ${step.says}`]);
+  facts.push(['reproduce', reproduce(doc, s, c)]);
+  return facts;
+}
+
+/** The facts as aligned text lines. */
+export function factLines(facts: Array<[string, string]>): string {
+  const width = Math.max(...facts.map(([k]) => k.length)) + 1;
+  return facts.map(([k, v]) => `${`${k}:`.padEnd(width)} ${v}`).join('\n');
+}
+
+export function verdictCounts(s: ScenarioReport): { total: number; matched: number; mismatched: number; errors: number } {
+  const errors = s.cells.filter((c) => c.observed?.outcome === 'error').length;
+  const matched = s.cells.filter((c) => c.match).length;
+  return { total: s.cells.length, matched, mismatched: s.cells.length - matched - errors, errors };
+}
+
+export function convergenceText(s: ScenarioReport): string | undefined {
+  const c = s.convergence;
+  if (!c) return undefined;
+  return `${c.converged ? 'converged' : 'did not converge'} after ${c.rounds} round${c.rounds === 1 ? '' : 's'} (${c.seconds.toFixed(1)} s)`;
+}

@@ -1,0 +1,6 @@
+// `-o json` and results.json: the meshprobe/v1 document as is (docs/json-schema.md).
+import type { ReportDocument } from './document.js';
+
+export function renderJson(doc: ReportDocument): string {
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}

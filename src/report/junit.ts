@@ -1,0 +1,46 @@
+// junit.xml: one <testsuite> per scenario, one <testcase> per cell, in the subset of the JUnit
+// format that GitLab, Jenkins (xunit's junit-10.xsd) and mikepenz/action-junit-report all read.
+// A probe that could not run is an <error>, never a <failure>: it says nothing about the policy.
+import { cellFacts, convergenceText, factLines, httpText, reproduce, shownOutcome, shownWord, verdictCounts, verdictText } from './cells.js';
+import type { CellReport, ReportDocument, ScenarioReport } from './document.js';
+import { escapeXml, escapeXmlAttribute } from './escape.js';
+
+const attrs = (a: Record<string, string | number | undefined>): string =>
+  Object.entries(a)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => ` ${k}="${escapeXmlAttribute(String(v))}"`)
+    .join('');
+
+function testcase(doc: ReportDocument, s: ScenarioReport, c: CellReport): string {
+  const open = `    <testcase${attrs({ classname: s.name, name: `${c.from} -> ${c.to}` })}>`;
+  const body = escapeXml(factLines(cellFacts(doc, s, c)));
+  const message = `${verdictText(doc, c)}; reproduce: ${reproduce(doc, s, c)}`;
+  if (c.observed?.outcome === 'error') return `${open}\n      <error${attrs({ type: 'probe-error', message })}>${body}</error>\n    </testcase>`;
+  if (!c.match) return `${open}\n      <failure${attrs({ type: c.observed ? 'mismatch' : 'prediction-mismatch', message })}>${body}</failure>\n    </testcase>`;
+  const o = c.observed;
+  const seen = o ? `${o.outcome} (HTTP ${httpText(o.httpCode)}, curl exit ${o.curlExit ?? 0})${o.peer ? `, peer ${o.peer}` : ''}` : shownOutcome(c);
+  return `${open}\n      <system-out>${escapeXml(`${shownWord(doc)} ${seen}`)}</system-out>\n    </testcase>`;
+}
+
+function testsuite(doc: ReportDocument, s: ScenarioReport): string {
+  const n = verdictCounts(s);
+  const head = attrs({ name: s.name, tests: n.total, failures: n.mismatched, errors: n.errors, skipped: 0, time: (s.convergence?.seconds ?? 0).toFixed(3), timestamp: timestamp(doc) });
+  const props: Array<[string, string]> = [
+    ['description', s.description],
+    ['file', s.file],
+    ['verdict', s.verdict],
+    ...(s.convergence ? ([['convergence', convergenceText(s)!]] as Array<[string, string]>) : []),
+  ];
+  const properties = `    <properties>\n${props.map(([name, value]) => `      <property${attrs({ name, value })}/>`).join('\n')}\n    </properties>`;
+  return [`  <testsuite${head}>`, properties, ...s.cells.map((c) => testcase(doc, s, c)), '  </testsuite>'].join('\n');
+}
+
+/** ISO 8601 without a zone: the Ant schema's pattern, which the strictest readers enforce. Always UTC. */
+const timestamp = (doc: ReportDocument): string => doc.metadata.generatedAt.slice(0, 19);
+
+export function renderJunit(doc: ReportDocument): string {
+  const s = doc.summary;
+  const time = doc.scenarios.reduce((t, sc) => t + (sc.convergence?.seconds ?? 0), 0);
+  const root = attrs({ name: `meshprobe ${doc.metadata.command}`, tests: s.cells, failures: s.mismatched, errors: s.errors, time: time.toFixed(3) });
+  return ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites${root}>`, ...doc.scenarios.map((sc) => testsuite(doc, sc)), '</testsuites>', ''].join('\n');
+}
