@@ -48,6 +48,9 @@ interface ResourcePath {
 
 const MAX_BODY = 3 * 1024 * 1024;
 
+/** EMULATOR_DEBUG=1 logs every request and its status to stderr. */
+const DEBUG = Boolean(process.env.EMULATOR_DEBUG);
+
 const ANONYMOUS: UserInfo = { name: 'system:anonymous', groups: ['system:unauthenticated'], admin: false, rules: [] };
 
 /** An exec upgrade refused by a fault, kept so kubectl's SPDY retry of the same exec gets the same answer. */
@@ -141,6 +144,7 @@ export class ApiServer {
       this.sendError(res, error, req.headers.accept);
     } finally {
       if (audit) this.recordAudit(req, res, audit);
+      if (DEBUG) process.stderr.write(`emulator: ${method} ${req.url ?? ''} -> ${res.statusCode} (${req.headers['user-agent'] ?? ''})\n`);
     }
   }
 

@@ -63,6 +63,7 @@ export function startPodLifecycle(ctx: ControllerContext): Controller & { settle
   const states = new Map<string, PodState>();
   const timers = new Timers();
   const inflight = new Set<Promise<unknown>>();
+  const waitingForVolumes = new Map<string, { namespace: string | undefined; name: string; uid: string }>();
   let stopped = false;
 
   const track = <T>(p: Promise<T>): Promise<T> => {
@@ -119,8 +120,43 @@ export function startPodLifecycle(ctx: ControllerContext): Controller & { settle
       }
     });
     if (!created) return;
+    launch(key);
+  }
+
+  /** Volumes whose ConfigMap or Secret does not exist (yet): the kubelet cannot mount them. */
+  function missingVolumes(pod: KubeObject): string[] {
+    const namespace = pod.metadata.namespace;
+    const missing: string[] = [];
+    const check = (kind: 'secrets' | 'configmaps', name: unknown, optional: unknown, volume: string): void => {
+      if (optional === true || typeof name !== 'string') return;
+      if (!store.get('', kind, namespace, name)) {
+        missing.push(`MountVolume.SetUp failed for volume "${volume}" : ${kind === 'secrets' ? 'secret' : 'configmap'} "${name}" not found`);
+      }
+    };
+    for (const v of (((pod.spec as Any | undefined)?.volumes ?? []) as Any[])) {
+      if (v.secret) check('secrets', v.secret.secretName, v.secret.optional, v.name);
+      if (v.configMap) check('configmaps', v.configMap.name, v.configMap.optional, v.name);
+      for (const source of (v.projected?.sources ?? []) as Any[]) {
+        if (source.secret) check('secrets', source.secret.name, source.secret.optional, v.name);
+        if (source.configMap) check('configmaps', source.configMap.name, source.configMap.optional, v.name);
+      }
+    }
+    return missing;
+  }
+
+  /** Starts the pod's containers once its volumes can be mounted; until then it stays ContainerCreating. */
+  function launch(key: { namespace: string | undefined; name: string; uid: string }): void {
+    const pod = store.get('', 'pods', key.namespace, key.name);
+    if (!pod || pod.metadata.uid !== key.uid || pod.metadata.deletionTimestamp || stopped) return;
+    const k = nsName(key.namespace, key.name);
+    if (missingVolumes(pod).length > 0) {
+      waitingForVolumes.set(k, key);
+      return;
+    }
+    waitingForVolumes.delete(k);
+    const created = pod;
     const state: PodState = { uid: key.uid, started: true, stopping: false, timers: [] };
-    states.set(nsName(key.namespace, key.name), state);
+    states.set(k, state);
     track(
       ctx
         .runtime()
@@ -228,9 +264,15 @@ export function startPodLifecycle(ctx: ControllerContext): Controller & { settle
   }
 
   const unsubscribe = store.subscribe((e) => {
-    if (e.group !== '' || e.resource !== 'pods' || stopped) return;
+    if (stopped || e.group !== '') return;
+    if ((e.resource === 'secrets' || e.resource === 'configmaps') && e.type === 'ADDED') {
+      for (const waiting of [...waitingForVolumes.values()]) if (waiting.namespace === e.object.metadata.namespace) timers.after(0, () => launch(waiting));
+      return;
+    }
+    if (e.resource !== 'pods') return;
     const pod = e.object;
     const k = nsName(pod.metadata.namespace, pod.metadata.name);
+    if (e.type === 'DELETED' || pod.metadata.deletionTimestamp) waitingForVolumes.delete(k);
     if (e.type === 'DELETED') {
       const state = states.get(k);
       if (state && state.uid === pod.metadata.uid) {
