@@ -1,6 +1,7 @@
 // Configuration reaches each proxy after its own delay: right after an apply the old behaviour, later the new.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './harness.js';
+import { startApiHarness as startHarness } from './api-harness.js';
+import type { Harness } from './harness.js';
 
 const STRICT_TEST1 = 'apiVersion: security.istio.io/v1beta1\nkind: PeerAuthentication\nmetadata:\n  name: default\n  namespace: test1\nspec:\n  mtls:\n    mode: STRICT\n';
 const DELAY = { min: 400, max: 600 };

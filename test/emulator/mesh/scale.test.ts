@@ -2,7 +2,7 @@
 // machine, and stop() leaves no listening socket, connection or child process behind.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { startHarness } from './harness.js';
+import { startApiHarness as startHarness } from './api-harness.js';
 
 function handles(): Record<string, number> {
   const counts: Record<string, number> = {};
