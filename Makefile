@@ -18,8 +18,9 @@ build: install ## Compile TypeScript to dist/
 test: build ## Run the test suite (unit, emulator and end-to-end on the emulated cluster)
 	npm test
 
-demo: build ## Run every scenario against the built-in emulated cluster
-	@echo "make demo: not yet (lands with the prober issue)"
+ISTIO ?= modern legacy
+demo: build ## Run every scenario against the built-in emulated cluster (ISTIO="modern legacy")
+	npx tsx test/emulator/demo.ts $(ISTIO)
 
 e2e: ## Run every scenario on a kind cluster with Istio (needs Docker)
 	@echo "make e2e: not yet (lands with the prober issue)"

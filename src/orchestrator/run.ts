@@ -40,10 +40,11 @@ export async function runScenarios(cluster: Cluster, o: RunOptions): Promise<Rep
   o.events({ type: 'run-start', command: o.command, scenarios: o.scenarios.map((s) => s.name), cellsPerScenario: o.topology.clients.length * o.topology.targets.length, context: cluster.context, flavor: mesh.flavor });
 
   const reports: ScenarioReport[] = [];
+  // Set once setup starts: a setup that fails half-way leaves namespaces that teardown must remove.
   let setUp = false;
   try {
-    await setupTopology(cluster, o.topology, { runId: o.runId, adopt: o.adopt, readyTimeoutMs: o.readyTimeoutMs, events: o.events });
     setUp = true;
+    await setupTopology(cluster, o.topology, { runId: o.runId, adopt: o.adopt, readyTimeoutMs: o.readyTimeoutMs, events: o.events });
     const baseline = baselineFrom(await listPolicies(cluster, apis.groupVersions));
     const pods = new ClientPods(cluster, o.topology);
     for (const [i, scenario] of o.scenarios.entries()) {
