@@ -15,7 +15,10 @@ import { converge, type ConvergeSettings } from '../probe/converge.js';
 import type { ClientPods } from '../probe/pods.js';
 import { key, probeRound, type ProbeSettings } from '../probe/round.js';
 import { satisfies } from '../model/outcome.js';
-import { cellReport, scenarioHeader, type CellReport, type ScenarioReport } from '../report/document.js';
+import { cellReport, scenarioHeader, type CellReport, type CertificateReport, type ScenarioReport } from '../report/document.js';
+import { findWorkload } from '../model/topology.js';
+import { isReady, labelSelector } from '../probe/pods.js';
+import { fromEnvoyCerts, fromPem } from '../probe/certificates.js';
 import { objectsToApply } from './scenario-objects.js';
 
 export interface ScenarioContext {
@@ -45,6 +48,7 @@ export async function runScenario(ctx: ScenarioContext, scenario: Scenario, inde
   const expected = predictScenario(ctx.topology, scenario, ctx.mesh, ctx.baseline);
   const changes: Change[] = [];
   let result: Awaited<ReturnType<typeof converge>>;
+  let certificates: CertificateReport[] = [];
   try {
     for (const obj of objectsToApply(scenario, ctx.topology, ctx.apis, ctx.mesh, ctx.runId)) {
       const before = await cluster.get(refOf(obj));
@@ -66,6 +70,7 @@ export async function runScenario(ctx: ScenarioContext, scenario: Scenario, inde
         events({ type: 'round-done', scenario: scenario.name, round: s.round, cells: expected.length, matched: s.matched, mismatched: s.mismatched, errors: s.errors, seconds: s.seconds, execs: s.execs });
       },
     );
+    certificates = await readCertificates(ctx, scenario);
   } finally {
     await undo(ctx, scenario, changes);
   }
@@ -82,7 +87,36 @@ export async function runScenario(ctx: ScenarioContext, scenario: Scenario, inde
     verdict,
     cells,
     convergence: { rounds: result.history.length, converged: result.converged, seconds: result.seconds, history: result.history },
+    ...(certificates.length ? { certificates } : {}),
   };
+}
+
+/** The certificates of the workloads the scenario names, read from their sidecars. */
+async function readCertificates(ctx: ScenarioContext, scenario: Scenario): Promise<CertificateReport[]> {
+  const out: CertificateReport[] = [];
+  for (const id of scenario.certificates) {
+    const [namespace = '', name = ''] = id.split('/');
+    const wl = findWorkload(ctx.topology, namespace, name);
+    const pods = wl ? (await ctx.cluster.list('v1', 'Pod', { namespace, labelSelector: labelSelector(wl.labels) })).filter(isReady) : [];
+    const pod = pods[0]?.metadata.name;
+    if (!pod) {
+      ctx.events({ type: 'warning', message: `certificates of ${id}: no ready pod` });
+      continue;
+    }
+    const ref = { namespace, name: pod };
+    const attempt = async (command: string[], parse: (stdout: string) => CertificateReport | undefined) => {
+      try {
+        const r = await ctx.cluster.exec(ref, 'istio-proxy', command, { timeoutMs: 15_000 });
+        return r.exitCode === 0 ? parse(r.stdout) : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    const cert = (await attempt(['pilot-agent', 'request', 'GET', 'certs'], (s) => fromEnvoyCerts(s, id, pod))) ?? (await attempt(['cat', '/etc/certs/cert-chain.pem'], (s) => fromPem(s, id, pod)));
+    if (cert) out.push(cert);
+    else ctx.events({ type: 'warning', message: `certificates of ${id}: could not read them from ${namespace}/${pod} (pilot-agent request GET certs, /etc/certs)` });
+  }
+  return out;
 }
 
 /** Removes what the scenario added and restores what it replaced, newest first. */

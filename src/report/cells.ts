@@ -97,3 +97,11 @@ export function convergenceText(s: ScenarioReport): string | undefined {
   if (!c) return undefined;
   return `${c.converged ? 'converged' : 'did not converge'} after ${c.rounds} round${c.rounds === 1 ? '' : 's'} (${c.seconds.toFixed(1)} s)`;
 }
+
+/** "2 of 11 scenarios not as expected", "all 11 scenarios as expected", "1 scenario as expected". */
+export function headlineOf(doc: ReportDocument): string {
+  const n = doc.scenarios.length;
+  const failing = doc.scenarios.filter((s) => s.verdict !== 'pass').length;
+  if (failing) return `${failing} of ${n} scenario${n === 1 ? '' : 's'} not as expected`;
+  return n === 1 ? '1 scenario as expected' : `all ${n} scenarios as expected`;
+}

@@ -93,13 +93,15 @@ var keep = null;
 document.addEventListener('click', function (e) {
   if (e.target.closest && e.target.closest('a.c')) keep = window.scrollY;
 });
+function select() {
+  document.querySelectorAll('a.c').forEach(function (c) { c.classList.toggle('sel', location.hash !== '' && c.hash === location.hash); });
+}
 window.addEventListener('hashchange', function () {
   if (keep !== null) window.scrollTo(0, keep);
   keep = null;
-  document.querySelectorAll('a.c.sel').forEach(function (c) { c.classList.remove('sel'); });
-  var cell = document.querySelector('a.c[href="' + location.hash + '"]');
-  if (cell) cell.classList.add('sel');
+  select();
   var panel = document.querySelector('.detail:target');
   if (panel) panel.scrollIntoView({ block: 'nearest' });
 });
+select();
 `;

@@ -3,7 +3,7 @@
 // click opens them in a panel under the matrix (CSS :target, so it works without script).
 import { stringify } from 'yaml';
 import { label } from './labels.js';
-import { CELL_KINDS, cellFacts, cellKind, convergenceText, isObserved, shownOutcome, shownWord, verdictCounts, verdictText, type CellKind } from './cells.js';
+import { CELL_KINDS, cellFacts, cellKind, convergenceText, headlineOf, isObserved, shownOutcome, shownWord, verdictCounts, verdictText, type CellKind } from './cells.js';
 import type { CellReport, CertificateReport, ReportDocument, ScenarioReport } from './document.js';
 import { escapeHtml as h } from './escape.js';
 import { CSS, SCRIPT } from './html-style.js';
@@ -114,7 +114,7 @@ function header(doc: ReportDocument): string {
   const m = doc.metadata;
   const s = doc.summary;
   const failing = doc.scenarios.filter((sc) => sc.verdict !== 'pass').length;
-  const headline = failing ? `${failing} of ${s.scenarios} scenarios not as expected` : `all ${s.scenarios} scenarios as expected`;
+  const headline = headlineOf(doc);
   const meta: Array<[string, string]> = [
     ...(m.cluster ? ([['context', `${m.cluster.context} (${m.cluster.server})`]] as Array<[string, string]>) : [['cluster', 'none: predicted by the oracle']] as Array<[string, string]>),
     ['Istio', m.flavor],
@@ -150,8 +150,7 @@ function legend(doc: ReportDocument): string {
 
 export function renderHtml(doc: ReportDocument): string {
   const m = doc.metadata;
-  const failing = doc.scenarios.filter((sc) => sc.verdict !== 'pass').length;
-  const title = `meshprobe ${m.command}: ${failing ? `${failing} of ${doc.summary.scenarios} scenarios not as expected` : 'all scenarios as expected'}`;
+  const title = `meshprobe ${m.command}: ${headlineOf(doc)}`;
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -1,7 +1,7 @@
 // summary.md and the GitHub step summary: one line per scenario, then the cells that were not as
 // expected. GitHub refuses a step summary over 1 MiB, so the text is capped well below that:
 // long cell lists are cut with a count, and whole sections are dropped last-first with a note.
-import { convergenceText, httpText, ranCurl, isObserved, reproduce, shownOutcome, shownWord, verdictCounts } from './cells.js';
+import { convergenceText, headlineOf, httpText, ranCurl, isObserved, reproduce, shownOutcome, shownWord, verdictCounts } from './cells.js';
 import type { CellReport, ReportDocument, ScenarioReport } from './document.js';
 
 export interface MarkdownOptions {
@@ -28,7 +28,7 @@ function header(doc: ReportDocument): string {
   const s = doc.summary;
   const failing = doc.scenarios.filter((sc) => sc.verdict !== 'pass').length;
   const mark = doc.scenarios.some((sc) => sc.verdict === 'mismatch') ? MARK.mismatch : failing ? MARK.error : MARK.pass;
-  const headline = failing ? `${failing} of ${s.scenarios} scenario${s.scenarios === 1 ? '' : 's'} not as expected` : `all ${s.scenarios} scenario${s.scenarios === 1 ? '' : 's'} as expected`;
+  const headline = headlineOf(doc);
   const where = m.cluster ? `context ${code(m.cluster.context)} (${m.cluster.server})` : 'no cluster (oracle only)';
   const lines = [
     `## ${mark} meshprobe ${m.command}: ${headline}`,

@@ -35,7 +35,8 @@ export function renderScenarioTable(scenario: ScenarioReport, o: TableOptions): 
   for (const from of scenario.clients) {
     table.push([from, ...scenario.targets.map((to) => cellText(byKey.get(`${from} ${to}`)!, o))]);
   }
-  const lines = [o.style.bold(`${verdictMark(scenario, o.style)} ${scenario.name}`), ...(o.wide ? [o.style.dim(scenario.description)] : []), table.toString(), verdictLine(scenario, o.style)];
+  const certs = (scenario.certificates ?? []).map((c) => `certificate of ${c.workload} (${c.pod}): ${c.spiffe.join(', ')}, serial ${c.serial}, valid ${c.notBefore} to ${c.notAfter} (${c.daysLeft} days left)`);
+  const lines = [o.style.bold(`${verdictMark(scenario, o.style)} ${scenario.name}`), ...(o.wide ? [o.style.dim(scenario.description)] : []), table.toString(), verdictLine(scenario, o.style), ...certs];
   return lines.join('\n');
 }
 

@@ -57,6 +57,13 @@ describe.each(flavors)('meshprobe run, every scenario (%s)', (flavor) => {
     expect(tls.observed).toMatchObject({ outcome: 'tls-error', curlExit: 35 });
   });
 
+  it("reads the certificate a scenario asks for from the workload's sidecar", () => {
+    const [cert] = doc.scenarios.find((s) => s.name === 'service-policy')!.certificates ?? [];
+    expect(cert).toMatchObject({ workload: 'test1/httpbin', pod: expect.stringMatching(/^httpbin-/), spiffe: ['spiffe://cluster.local/ns/test1/sa/httpbin'], serial: expect.stringMatching(/^[0-9a-f]+$/) });
+    const lifetime = Date.parse(cert!.notAfter) - Date.parse(cert!.notBefore);
+    if (flavor === 'modern') expect(lifetime).toBe(24 * 3600_000 + 120_000); // istiod: 24 h, not-before 2 min back
+  });
+
   it.runIf(flavor !== 'real')('leaves nothing behind: no topology namespace, no scenario object', () => {
     const store = cluster.emulator!.store;
     for (const ns of ['test1', 'test2', 'test3', 'ngtest']) expect(store.get('', 'namespaces', undefined, ns), ns).toBeUndefined();
