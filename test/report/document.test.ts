@@ -1,0 +1,116 @@
+// meshprobe/v1 is a contract: tools read results.json. Every field listed here must stay in the
+// documents meshprobe writes (a field that disappears fails this test), every field written must
+// be listed (so it gets documented), and docs/json-schema.md must describe each of them.
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { renderJson } from '../../src/report/json.js';
+import { renderYaml } from '../../src/report/yaml.js';
+import { cli } from '../helpers/cli.js';
+import { runDocument } from './fixture.js';
+
+/** `run`: only in documents of `run` (and `probe`); the rest are in `predict` documents too. */
+const FIELDS: Array<[path: string, only?: 'run']> = [
+  ['apiVersion'],
+  ['kind'],
+  ['metadata.command'],
+  ['metadata.generatedAt'],
+  ['metadata.meshprobeVersion'],
+  ['metadata.flavor'],
+  ['metadata.topology'],
+  ['metadata.cluster.context', 'run'],
+  ['metadata.cluster.server', 'run'],
+  ['summary.scenarios'],
+  ['summary.cells'],
+  ['summary.matched'],
+  ['summary.mismatched'],
+  ['summary.errors'],
+  ['scenarios[].name'],
+  ['scenarios[].description'],
+  ['scenarios[].sources[]'],
+  ['scenarios[].file'],
+  ['scenarios[].objects[]'],
+  ['scenarios[].clients[]'],
+  ['scenarios[].targets[]'],
+  ['scenarios[].verdict'],
+  ['scenarios[].convergence.rounds', 'run'],
+  ['scenarios[].convergence.converged', 'run'],
+  ['scenarios[].convergence.seconds', 'run'],
+  ['scenarios[].certificates[].workload', 'run'],
+  ['scenarios[].certificates[].pod', 'run'],
+  ['scenarios[].certificates[].spiffe[]', 'run'],
+  ['scenarios[].certificates[].serial', 'run'],
+  ['scenarios[].certificates[].notBefore', 'run'],
+  ['scenarios[].certificates[].notAfter', 'run'],
+  ['scenarios[].certificates[].daysLeft', 'run'],
+  ['scenarios[].cells[].from'],
+  ['scenarios[].cells[].to'],
+  ['scenarios[].cells[].expected.outcome'],
+  ['scenarios[].cells[].expected.reachable'],
+  ['scenarios[].cells[].expected.mtls'],
+  ['scenarios[].cells[].expected.source'],
+  ['scenarios[].cells[].expected.rule'],
+  ['scenarios[].cells[].reason.summary'],
+  ['scenarios[].cells[].reason.predicted'],
+  ['scenarios[].cells[].reason.client[].by'],
+  ['scenarios[].cells[].reason.client[].says'],
+  ['scenarios[].cells[].reason.server[].by'],
+  ['scenarios[].cells[].reason.server[].says'],
+  ['scenarios[].cells[].reason.tableRow'],
+  ['scenarios[].cells[].observed.outcome', 'run'],
+  ['scenarios[].cells[].observed.reachable', 'run'],
+  ['scenarios[].cells[].observed.mtls', 'run'],
+  ['scenarios[].cells[].observed.httpCode', 'run'],
+  ['scenarios[].cells[].observed.curlExit', 'run'],
+  ['scenarios[].cells[].observed.peer', 'run'],
+  ['scenarios[].cells[].observed.attempts', 'run'],
+  ['scenarios[].cells[].observed.error', 'run'],
+  ['scenarios[].cells[].observed.command', 'run'],
+  ['scenarios[].cells[].match'],
+];
+
+/** Kubernetes objects as written: their fields belong to their own APIs, not to meshprobe/v1. */
+const OPAQUE = new Set(['scenarios[].objects[]']);
+
+function fieldPaths(value: unknown, path = '', out = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) {
+    out.add(`${path}[]`);
+    if (!OPAQUE.has(`${path}[]`)) for (const item of value) fieldPaths(item, `${path}[]`, out);
+  } else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      const p = path ? `${path}.${k}` : k;
+      if (!Array.isArray(v)) out.add(p);
+      fieldPaths(v, p, out);
+    }
+  }
+  return out;
+}
+
+/** Leaves and arrays only: `metadata` is implied by `metadata.command`. */
+const leaves = (paths: Set<string>): string[] => [...paths].filter((p) => ![...paths].some((q) => q.startsWith(`${p}.`)));
+
+describe('the meshprobe/v1 document', () => {
+  it('predict writes every field that is not run-only, and nothing unlisted', async () => {
+    const r = await cli(['predict', '-o', 'json']);
+    const paths = fieldPaths(JSON.parse(r.stdout));
+    for (const [p, only] of FIELDS) if (!only) expect(paths, p).toContain(p);
+    expect(leaves(paths).filter((p) => !FIELDS.some(([f]) => f === p))).toEqual([]);
+  });
+
+  it('a run document has every listed field, and nothing unlisted', () => {
+    const paths = fieldPaths(JSON.parse(renderJson(runDocument())));
+    for (const [p] of FIELDS) expect(paths, p).toContain(p);
+    expect(leaves(paths).filter((p) => !FIELDS.some(([f]) => f === p))).toEqual([]);
+  });
+
+  it('is documented field by field in docs/json-schema.md', () => {
+    const docs = readFileSync(new URL('../../docs/json-schema.md', import.meta.url), 'utf8');
+    const undocumented = FIELDS.map(([p]) => p).filter((p) => !docs.includes(`\`${p}\``));
+    expect(undocumented).toEqual([]);
+  });
+
+  it('reads the same as YAML as as JSON', () => {
+    const doc = runDocument();
+    expect(parse(renderYaml(doc))).toEqual(JSON.parse(renderJson(doc)));
+  });
+});
