@@ -22,5 +22,5 @@ ISTIO ?= modern legacy
 demo: build ## Run every scenario against the built-in emulated cluster (ISTIO="modern legacy")
 	npx tsx test/emulator/demo.ts $(ISTIO)
 
-e2e: ## Run every scenario on a kind cluster with Istio (needs Docker)
-	@echo "make e2e: not yet (lands with the prober issue)"
+e2e: build ## Run every scenario on a kind cluster with a pinned Istio (needs Docker, kind; KEEP_CLUSTER=1)
+	test/e2e/kind/e2e.sh
