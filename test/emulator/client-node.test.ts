@@ -15,6 +15,8 @@ import {
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from './index.js';
+// These tests are about the API server; the plain runtime keeps exec results free of mesh behaviour.
+import { createPlainRuntime } from './runtime/plain.js';
 import { eventually } from './testing.js';
 
 let emu: Emulator;
@@ -76,7 +78,7 @@ async function readyPod(namespace: string, app: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  emu = await startEmulator({ podReadyDelayMs: 50 });
+  emu = await startEmulator({ podReadyDelayMs: 50, runtime: createPlainRuntime });
   kc = new KubeConfig();
   kc.loadFromFile(emu.kubeconfigPath);
   objects = KubernetesObjectApi.makeApiClient(kc);
@@ -245,7 +247,7 @@ describe('client-node Exec', () => {
     await expect(exec('cn', 'nopod', 'c', ['true'])).rejects.toMatchObject({ message: 'Unexpected server response: 404' });
     const ns = 'cn';
     await objects.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'done', namespace: ns, annotations: { 'sidecar.istio.io/inject': 'false' } }, spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox:1.36' }] } } as KubernetesObject);
-    await eventually(() => ((emu.store.get('', 'pods', ns, 'done')?.status as { podIP?: string })?.podIP ? true : undefined), 5000, 'done scheduled');
+    await eventually(() => ((emu.store.get('', 'pods', ns, 'done')?.status as { phase?: string })?.phase === 'Running' ? true : undefined), 5000, 'done running');
     // The pod completes, as a kubelet would report it.
     const current = structuredClone(emu.store.get('', 'pods', ns, 'done')!);
     (current.status as Record<string, unknown>).phase = 'Succeeded';

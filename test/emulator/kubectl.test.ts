@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from './index.js';
+// These tests are about the API server; the plain runtime keeps exec results free of mesh behaviour.
+import { createPlainRuntime } from './runtime/plain.js';
 import { eventually, kubectl, kubectlBinary, NAMESPACE_YAML } from './testing.js';
 
 const MANIFESTS = join(import.meta.dirname, '../../manifests/workloads');
@@ -28,7 +30,7 @@ async function ok(args: string[], options: Parameters<typeof kubectl>[2] = {}): 
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'meshprobe-kubectl-test-'));
-  emu = await startEmulator({ podReadyDelayMs: 100 });
+  emu = await startEmulator({ podReadyDelayMs: 100, runtime: createPlainRuntime });
   // The Secret my-nginx mounts, which meshprobe itself creates on a real cluster.
   writeFileSync(
     join(dir, 'nginxsecret.yaml'),

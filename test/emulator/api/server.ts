@@ -34,16 +34,25 @@ export interface ApiServerOptions {
   bookmarkIntervalMs: number;
 }
 
-/** A parsed REST path: /api/v1/namespaces/ns/pods/name/exec and friends. */
-interface ResourcePath {
+/**
+ * A REST path taken apart as the API server's RequestInfoFactory does it, before anything is looked up
+ * (authorization runs on this, so a forbidden user gets 403 even for a resource that is not served).
+ */
+interface RequestInfo {
   group: string;
   version: string;
-  type: ResourceType;
+  resource: string;
+  /** For /api/v1/namespaces/NAME the namespace is NAME too, as in the API server. */
   namespace: string | undefined;
   name: string | undefined;
   subresource: string | undefined;
   /** The deprecated /watch/ path prefix. */
   watchPrefix: boolean;
+}
+
+/** A request path resolved to a served type. */
+interface ResourcePath extends RequestInfo {
+  type: ResourceType;
 }
 
 const MAX_BODY = 3 * 1024 * 1024;
@@ -121,12 +130,12 @@ export class ApiServer {
     let audit: { attributes: RequestAttributes; user: UserInfo; name: string | undefined; dryRun: boolean } | undefined;
     try {
       const user = this.authenticate(req, method, url.pathname);
-      const resourcePath = this.parseResourcePath(url.pathname);
-      if (!resourcePath) {
+      const info = parseRequestInfo(url.pathname);
+      if (!info) {
         this.authorize(user, this.nonResourceAttributes(method, url.pathname));
         return this.serveNonResource(req, res, url);
       }
-      const attributes = this.resourceAttributes(method, url, resourcePath);
+      const attributes = this.resourceAttributes(method, url, info);
       const injected = this.o.faults.apiError({
         verb: attributes.verb,
         apiGroup: attributes.apiGroup,
@@ -138,7 +147,7 @@ export class ApiServer {
       if (WRITE_VERBS.has(attributes.verb)) audit = { attributes, user, name: attributes.name || undefined, dryRun: url.searchParams.get('dryRun') === 'All' };
       if (injected) throw injected;
       this.authorize(user, attributes);
-      const named = await this.serveResource(req, res, url, resourcePath, attributes.verb, user);
+      const named = await this.serveResource(req, res, url, this.resolve(info), attributes.verb, user);
       if (audit && named) audit.name = named;
     } catch (error) {
       this.sendError(res, error, req.headers.accept);
@@ -168,7 +177,7 @@ export class ApiServer {
     return { verb, resourceRequest: false, apiGroup: '', apiVersion: '', resource: '', subresource: '', namespace: '', name: '', path };
   }
 
-  private resourceAttributes(method: string, url: URL, p: ResourcePath): RequestAttributes {
+  private resourceAttributes(method: string, url: URL, p: RequestInfo): RequestAttributes {
     const watching = p.watchPrefix || ['true', '1'].includes(url.searchParams.get('watch') ?? '');
     let verb: string;
     switch (method) {
@@ -196,7 +205,7 @@ export class ApiServer {
       resourceRequest: true,
       apiGroup: p.group,
       apiVersion: p.version,
-      resource: p.type.resource,
+      resource: p.resource,
       subresource: p.subresource ?? '',
       namespace: p.namespace ?? '',
       name: p.name ?? '',
@@ -227,40 +236,15 @@ export class ApiServer {
     this.o.audit.record(entry);
   }
 
-  private parseResourcePath(pathname: string): ResourcePath | undefined {
-    const segments = pathname.split('/').filter((s) => s.length > 0).map(decodeURIComponent);
-    let group: string;
-    let version: string;
-    let rest: string[];
-    if (segments[0] === 'api' && segments.length >= 3) {
-      group = '';
-      version = segments[1] ?? '';
-      rest = segments.slice(2);
-    } else if (segments[0] === 'apis' && segments.length >= 4) {
-      group = segments[1] ?? '';
-      version = segments[2] ?? '';
-      rest = segments.slice(3);
-    } else {
-      return undefined;
-    }
-    let watchPrefix = false;
-    if (rest[0] === 'watch') {
-      watchPrefix = true;
-      rest = rest.slice(1);
-    }
-    let namespace: string | undefined;
-    if (rest[0] === 'namespaces' && rest.length >= 3 && rest[2] !== 'status' && rest[2] !== 'finalize') {
-      namespace = rest[1];
-      rest = rest.slice(2);
-    }
-    const [resource, name, subresource, ...extra] = rest;
-    if (!resource || extra.length > 0) throw pathNotFound();
-    const type = this.o.registry.lookup(group, version, resource);
+  /** Finds the served type for a request, or answers 404 as the API server does for an unknown path. */
+  private resolve(info: RequestInfo): ResourcePath {
+    const type = this.o.registry.lookup(info.group, info.version, info.resource);
     if (!type) throw pathNotFound();
-    if (namespace !== undefined && !type.namespaced) throw pathNotFound();
-    if (namespace === undefined && type.namespaced && name !== undefined) throw pathNotFound();
-    if (subresource !== undefined && !type.subresources.some((s) => s.name === subresource)) throw pathNotFound();
-    return { group, version, type, namespace, name, subresource, watchPrefix };
+    const namespaced = info.resource === 'namespaces' ? undefined : info.namespace;
+    if (namespaced !== undefined && !type.namespaced) throw pathNotFound();
+    if (namespaced === undefined && type.namespaced && info.name !== undefined) throw pathNotFound();
+    if (info.subresource !== undefined && !type.subresources.some((s) => s.name === info.subresource)) throw pathNotFound();
+    return { ...info, namespace: namespaced, type };
   }
 
   private serveNonResource(req: IncomingMessage, res: ServerResponse, url: URL): void {
@@ -561,16 +545,18 @@ export class ApiServer {
     let audit: { attributes: RequestAttributes; user: UserInfo; code: number } | undefined;
     try {
       const user = this.authenticate(req, method, url.pathname);
-      const p = this.parseResourcePath(url.pathname);
-      if (!p || p.group !== '' || p.type.resource !== 'pods' || p.subresource !== 'exec' || !p.namespace || !p.name) {
+      const info = parseRequestInfo(url.pathname);
+      if (!info || info.group !== '' || info.resource !== 'pods' || info.subresource !== 'exec' || !info.namespace || !info.name) {
         throw badRequest(`upgrade is only served for pods/exec; the emulator does not serve ${url.pathname} over ${req.headers.upgrade ?? '?'}`);
       }
       // Since 1.31 a WebSocket exec (a GET) needs `create` on pods/exec too, like the SPDY POST.
-      const attributes: RequestAttributes = { ...this.resourceAttributes('POST', url, p), verb: 'create' };
+      const attributes: RequestAttributes = { ...this.resourceAttributes('POST', url, info), verb: 'create' };
       audit = { attributes, user, code: 0 };
-      const injected = this.o.faults.apiError({ verb: 'create', apiGroup: '', resource: 'pods', subresource: 'exec', namespace: p.namespace, name: p.name });
+      const injected = this.o.faults.apiError({ verb: 'create', apiGroup: '', resource: 'pods', subresource: 'exec', namespace: info.namespace, name: info.name });
       if (injected) throw injected;
       this.authorize(user, attributes);
+      const p = this.resolve(info);
+      if (!p.namespace || !p.name) throw pathNotFound();
       const params = parseExecQuery(url.searchParams);
       const pod = this.o.objects.find(p.type, p.namespace, p.name);
       const container = resolveExecTarget(pod, { name: p.name }, params.container);
@@ -635,6 +621,37 @@ export class ApiServer {
       }
     }
   }
+}
+
+export function parseRequestInfo(pathname: string): RequestInfo | undefined {
+  const segments = pathname.split('/').filter((s) => s.length > 0).map(decodeURIComponent);
+  let group: string;
+  let version: string;
+  let rest: string[];
+  if (segments[0] === 'api' && segments.length >= 3) {
+    group = '';
+    version = segments[1] ?? '';
+    rest = segments.slice(2);
+  } else if (segments[0] === 'apis' && segments.length >= 4) {
+    group = segments[1] ?? '';
+    version = segments[2] ?? '';
+    rest = segments.slice(3);
+  } else {
+    return undefined;
+  }
+  let watchPrefix = false;
+  if (rest[0] === 'watch') {
+    watchPrefix = true;
+    rest = rest.slice(1);
+  }
+  let namespace: string | undefined;
+  if (rest[0] === 'namespaces' && rest.length >= 2) {
+    namespace = rest[1];
+    if (rest.length > 2 && rest[2] !== 'status' && rest[2] !== 'finalize') rest = rest.slice(2);
+  }
+  const [resource, name, subresource, ...extra] = rest;
+  if (!resource || extra.length > 0) throw pathNotFound();
+  return { group, version, resource, namespace, name, subresource, watchPrefix };
 }
 
 function mediaType(header: string | undefined): string {

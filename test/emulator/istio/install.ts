@@ -217,7 +217,7 @@ export function installIstio(input: IstioInstallInput): Controller {
       type(registry, 'authentication.istio.io', 'meshpolicies'),
       undefined,
       { apiVersion: 'authentication.istio.io/v1alpha1', kind: 'MeshPolicy', metadata: { name: 'default', labels: { app: 'security', release: 'istio' } }, spec: { peers: [{ mtls: { mode: 'PERMISSIVE' } }] } },
-      SYSTEM,
+      { ...SYSTEM, version: 'v1alpha1' },
     );
   }
 
