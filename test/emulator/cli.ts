@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { RuntimeFactory } from './contracts.js';
 import { parseFaultSpec, type FaultSpec } from './api/faults.js';
 import type { PolicyRule, UserSpec } from './api/auth.js';
+import { createPlainRuntime } from './runtime/plain.js';
 import { startEmulator, type EmulatorOptions } from './index.js';
 
 function integer(name: string, min = 0) {
@@ -79,7 +80,7 @@ async function main(argv: string[]): Promise<void> {
     .requiredOption('--kubeconfig <file>', 'write the admin kubeconfig here')
     .addOption(new Option('--istio <flavor>', 'Istio to install').choices(['modern', 'legacy', 'none']).default('modern'))
     .option('--port <n>', 'port on 127.0.0.1 (0: any free port)', integer('--port'), 0)
-    .addOption(new Option('--runtime <kind>', 'container runtime behind exec').choices(['plain', 'mesh']).default('plain'))
+    .addOption(new Option('--runtime <kind>', 'container runtime behind exec').choices(['plain', 'mesh']).default('mesh'))
     .option('--ready-delay <ms>', 'pods become Ready this long after they started', integer('--ready-delay'))
     .option('--seed <n>', 'seed for fault rates', integer('--seed'))
     .option('--fault <spec>', 'inject a fault, repeatable: "api-error code=429 rate=0.3 retry-after=2 verbs=get,list resources=pods", "exec-reject", "exec-drop after=200ms", "never-ready namespaces=test1", "slow-ready delay=5s", "crash-loop selector=app=httpbin"', collect(parseFaultSpec))
@@ -109,7 +110,7 @@ async function main(argv: string[]): Promise<void> {
   if (o.readyDelay !== undefined) options.podReadyDelayMs = o.readyDelay;
   if (o.seed !== undefined) options.seed = o.seed;
   if (o.audit) options.auditFile = o.audit;
-  if (o.runtime === 'mesh') options.runtime = await meshRuntime();
+  options.runtime = o.runtime === 'mesh' ? await meshRuntime() : createPlainRuntime;
 
   const emulator = await startEmulator(options);
   let stopping = false;

@@ -24,7 +24,7 @@ import { startCrdController, startGarbageCollector, startNamespaceController } f
 import { startPodLifecycle } from './controllers/pods.js';
 import { startWorkloadControllers } from './controllers/workloads.js';
 import { installIstio, ISTIO_VERSIONS } from './istio/install.js';
-import { createPlainRuntime } from './runtime/plain.js';
+import { createMeshRuntime } from './mesh/index.js';
 
 export type { FaultSpec } from './api/faults.js';
 export type { UserSpec, PolicyRule } from './api/auth.js';
@@ -38,7 +38,7 @@ export interface EmulatorOptions {
   kubeconfigPath?: string;
   /** Default 'modern'. */
   istio?: IstioFlavor;
-  /** Builds the container runtime; default: the plain runtime (commands run on the host). */
+  /** Builds the container runtime; default: the emulated Istio mesh (mesh/index.ts); createPlainRuntime runs commands on the host. */
   runtime?: RuntimeFactory;
   /** How long after the runtime started a pod it becomes Ready; default 300 ms. */
   podReadyDelayMs?: number;
@@ -138,7 +138,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   const istioVersion = istio === 'none' ? undefined : ISTIO_VERSIONS[istio];
   const runtimeContext: RuntimeContext = { store, istio, istioVersion, meshCA, clusterDomain: 'cluster.local', workDir };
-  const runtime = await (options.runtime ?? createPlainRuntime)(runtimeContext);
+  const runtime = await (options.runtime ?? createMeshRuntime)(runtimeContext);
 
   const controllerContext: ControllerContext = {
     store,
