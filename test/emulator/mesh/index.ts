@@ -38,8 +38,18 @@ function defaultLog(): ((line: string) => void) | undefined {
   return process.env.MESH_DEBUG ? (l) => process.stderr.write(`mesh: ${l}\n`) : undefined;
 }
 
+/** MESH_PROPAGATION_DELAY_MS="min-max" (or one number) sets the delay range for runs that cannot pass options. */
+function delayFromEnv(): { min: number; max: number } | undefined {
+  const m = /^\s*(\d+)\s*(?:-\s*(\d+))?\s*$/.exec(process.env.MESH_PROPAGATION_DELAY_MS ?? '');
+  if (!m) return undefined;
+  const min = Number(m[1]);
+  return { min, max: m[2] !== undefined ? Math.max(min, Number(m[2])) : min };
+}
+
 export function createMeshRuntime(ctx: RuntimeContext, options: MeshRuntimeOptions = {}): Promise<MeshRuntime> {
+  const envDelay = delayFromEnv();
   return createMeshRuntimeWith({
+    ...(envDelay ? { propagationDelayMs: envDelay } : {}),
     ...options,
     store: ctx.store,
     ca: new MeshCA(ctx.meshCA),
