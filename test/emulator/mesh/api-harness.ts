@@ -9,7 +9,7 @@ import { Exec, KubeConfig, type V1Status } from '@kubernetes/client-node';
 import type { KubeObject } from '../contracts.js';
 import { startEmulator, type Emulator } from '../index.js';
 import type { CurlResult, Harness, NamespaceSpec } from './harness.js';
-import { nginxSecretYaml, startStoreHarness, TEST_DELAY } from './harness.js';
+import { nginxSecretYaml, TEST_DELAY } from './harness.js';
 import { meshRuntimeFactory, type MeshRuntimeOptions } from './index.js';
 import type { Flavor } from './policy/types.js';
 
@@ -134,13 +134,3 @@ export async function startApiHarness(flavor: Flavor, namespaces: NamespaceSpec[
   };
 }
 
-/**
- * The API server for the modern flavor. For legacy, startEmulator({ istio: 'legacy' }) currently fails while
- * installing the default MeshPolicy ("the API version in the data (authentication.istio.io/v1alpha1) does not
- * match the expected API version (authentication.istio.io/v1)"), so legacy cases run on the in-process store
- * until that is fixed; set MESH_LEGACY_API=1 to try the API server.
- */
-export function startHarnessFor(flavor: Flavor, namespaces: NamespaceSpec[], options: MeshRuntimeOptions = {}): Promise<Harness> {
-  if (flavor === 'legacy' && !process.env.MESH_LEGACY_API) return startStoreHarness(flavor, namespaces, options);
-  return startApiHarness(flavor, namespaces, options);
-}

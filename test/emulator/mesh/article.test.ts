@@ -1,7 +1,7 @@
 // The article's experiments (semantics reference §11): test1 and test2 with sidecars, test3 without, httpbin
 // and sleep in each; every client probes every server, each cell checked for curl exit, HTTP code and XFCC.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarnessFor as startHarness } from './api-harness.js';
+import { startApiHarness as startHarness } from './api-harness.js';
 import type { Harness } from './harness.js';
 import { destinationRule } from './outcomes.js';
 import type { Flavor } from './policy/types.js';

@@ -37,31 +37,3 @@ export function nginxSecretYaml(ns: string): string {
   return `apiVersion: v1\nkind: Secret\ntype: kubernetes.io/tls\nmetadata:\n  name: nginxsecret\n  namespace: ${ns}\ndata:\n  tls.crt: ${b64(c.certPem)}\n  tls.key: ${b64(c.keyPem)}\n`;
 }
 
-/**
- * A harness over the in-process store (fixture.ts) instead of the API server: objects are written to the
- * store directly, pods are made from the Deployment templates. Used where the API server cannot run the
- * case (see startHarnessFor in api-harness.ts).
- */
-export async function startStoreHarness(flavor: import('./policy/types.js').Flavor, namespaces: NamespaceSpec[], options: import('./index.js').MeshRuntimeOptions = {}): Promise<Harness> {
-  const { Cluster } = await import('./fixture.js');
-  const c = await Cluster.start(flavor, { propagationDelayMs: TEST_DELAY, ...options });
-  for (const n of namespaces) {
-    if (n.workloads.includes('my-nginx')) c.applyYaml(nginxSecretYaml(n.ns));
-    for (const w of n.workloads) await c.deploy(`${w}.yaml`, n.ns, n.injected, n.forceInject ?? false);
-  }
-  const max = options.propagationDelayMs?.max ?? TEST_DELAY.max;
-  const settle = () => new Promise<void>((r) => setTimeout(r, max + 60));
-  await settle();
-  return {
-    apply: async (yamls) => yamls.forEach((y) => c.applyYaml(y)),
-    remove: async (yamls) => yamls.forEach((y) => c.deleteYaml(y)),
-    settle,
-    curl: async (fromNs, url, opts = {}) => {
-      const r = await c.exec(fromNs, 'sleep-0', opts.container ?? 'sleep', ['curl', '-sS', '-m', '10', '-w', '\n%{http_code}', ...(opts.extra ?? []), url]);
-      const nl = r.stdout.lastIndexOf('\n');
-      return { exit: r.code, http: r.stdout.slice(nl + 1), body: r.stdout.slice(0, Math.max(nl, 0)), stderr: r.stderr };
-    },
-    exec: (ns, pod, container, command) => c.exec(ns, pod, container, command),
-    stop: () => c.stop(),
-  };
-}

@@ -2,7 +2,7 @@
 // from the sleep container (captured by its sidecar, which handles port `https` at L4) and from the
 // istio-proxy container (not captured, no client certificate).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarnessFor as startHarness } from './api-harness.js';
+import { startApiHarness as startHarness } from './api-harness.js';
 import type { Harness } from './harness.js';
 import { destinationRule } from './outcomes.js';
 import type { Flavor } from './policy/types.js';

@@ -1,7 +1,7 @@
 // Semantics reference §5: every row of the outcome table, both flavors, with real curl through the mesh.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OUTCOME_TABLE, destinationRule, serverModePolicy } from './outcomes.js';
-import { startHarnessFor as startHarness } from './api-harness.js';
+import { startApiHarness as startHarness } from './api-harness.js';
 import type { Harness } from './harness.js';
 import type { Flavor } from './policy/types.js';
 
