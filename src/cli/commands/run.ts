@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { ConfigError } from '../../errors.js';
 import type { EventSink } from '../../model/events.js';
 import type { Scenario } from '../../model/scenario.js';
@@ -10,7 +10,7 @@ import { loadTopology, DEFAULT_TOPOLOGY } from '../../model/topology-file.js';
 import { DEFAULT_CONVERGE } from '../../probe/converge.js';
 import { DEFAULT_PROBE } from '../../probe/round.js';
 import type { ReportDocument } from '../../report/document.js';
-import { renderTables } from '../../report/table.js';
+import { addReportOptions, emitReports, type ReportOptions } from '../report-options.js';
 import { connect } from '../connect.js';
 import { ExitCode } from '../exit-codes.js';
 import { collect, loadInputs, type ScenarioOptions } from '../inputs.js';
@@ -18,7 +18,7 @@ import type { CommandContext } from '../program.js';
 import { plainProgress } from '../progress-plain.js';
 import { resolve } from 'node:path';
 
-interface RunFlags extends ScenarioOptions {
+interface RunFlags extends ScenarioOptions, ReportOptions {
   keep: boolean;
   adopt: boolean;
   concurrency: number;
@@ -28,7 +28,6 @@ interface RunFlags extends ScenarioOptions {
   interval: number;
   settle: number;
   readyTimeout: number;
-  output: 'table' | 'wide' | 'json';
 }
 
 const positiveInt = (name: string) => (v: string) => {
@@ -58,16 +57,16 @@ function runOptions(cmd: Command, withScenarios: boolean): Command {
     .option('--converge-timeout <s>', 'give up converging a scenario after this many seconds', seconds('--converge-timeout'), DEFAULT_CONVERGE.timeoutMs / 1000)
     .option('--interval <s>', 'minimum seconds between the starts of two rounds', seconds('--interval'), DEFAULT_CONVERGE.intervalMs / 1000)
     .option('--settle <s>', 'seconds before a stable mismatch is believed (configuration may still be propagating)', seconds('--settle'), DEFAULT_CONVERGE.settleMs / 1000)
-    .option('--ready-timeout <s>', 'seconds to wait for the workloads to become ready', seconds('--ready-timeout'), 300)
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'wide', 'json']).default('table'));
+    .option('--ready-timeout <s>', 'seconds to wait for the workloads to become ready', seconds('--ready-timeout'), 300);
 }
 
 export function runCommands(program: Command, ctx: CommandContext): void {
-  runOptions(program.command('run').description('Set up the topology, apply each scenario, probe every client -> server port until converged, compare with the expected matrix, clean up'), true)
+  addReportOptions(runOptions(program.command('run').description('Set up the topology, apply each scenario, probe every client -> server port until converged, compare with the expected matrix, clean up'), true)
+    )
     .addHelpText('after', '\nExit code: 0 every cell as expected, 1 a cell is not, 2 bad input, 3 cluster failure or cells that could not be probed.')
     .action(async (f: RunFlags) => ctx.exit(await execute(ctx, f, 'run')));
 
-  runOptions(program.command('probe').description("Probe the cluster's own policies as they stand: apply nothing, predict from the PeerAuthentications and DestinationRules the cluster holds, compare"), false).action(async (f: RunFlags) =>
+  addReportOptions(runOptions(program.command('probe').description("Probe the cluster's own policies as they stand: apply nothing, predict from the PeerAuthentications and DestinationRules the cluster holds, compare"), false)).action(async (f: RunFlags) =>
     ctx.exit(await execute(ctx, { ...f, scenario: [], file: [] }, 'probe')),
   );
 
@@ -122,8 +121,7 @@ async function execute(ctx: CommandContext, f: RunFlags, command: 'run' | 'probe
       events: progress(ctx),
       signal: abort.signal,
     });
-    if (f.output === 'json') ctx.io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-    else ctx.io.stdout.write(renderTables(doc, { style: ctx.style, wide: f.output === 'wide' }));
+    emitReports(ctx, doc, f);
     if (doc.summary.errors > 0) return ExitCode.Infrastructure;
     return doc.summary.mismatched > 0 ? ExitCode.Mismatch : ExitCode.Ok;
   } catch (e) {
