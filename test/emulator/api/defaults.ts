@@ -62,13 +62,16 @@ function defaultPod(pod: Obj, creating: boolean): void {
   }
 }
 
-function qosClass(spec: Obj): string {
+/** The pod's QoS class, computed once admission (and any injected sidecar) has shaped the pod. */
+export function qosClass(spec: Obj): string {
   const containers = (Array.isArray(spec.containers) ? spec.containers : []) as Obj[];
-  const hasResources = containers.some((c) => {
-    const r = (c.resources ?? {}) as { requests?: object; limits?: object };
-    return Object.keys(r.requests ?? {}).length > 0 || Object.keys(r.limits ?? {}).length > 0;
-  });
-  return hasResources ? 'Burstable' : 'BestEffort';
+  const resources = containers.map((c) => (c.resources ?? {}) as { requests?: Record<string, string>; limits?: Record<string, string> });
+  const hasAny = resources.some((r) => Object.keys(r.requests ?? {}).length > 0 || Object.keys(r.limits ?? {}).length > 0);
+  if (!hasAny) return 'BestEffort';
+  const guaranteed = resources.every((r) =>
+    ['cpu', 'memory'].every((k) => r.limits?.[k] !== undefined && (r.requests?.[k] === undefined || r.requests[k] === r.limits[k])),
+  );
+  return guaranteed ? 'Guaranteed' : 'Burstable';
 }
 
 function defaultWorkload(workload: Obj, kind: 'Deployment' | 'ReplicaSet'): void {

@@ -4,7 +4,7 @@
 import type { KubeObject } from '../contracts.js';
 import { thaw, timestamp, type MemoryStore } from '../store.js';
 import type { AdmissionPlugin } from './admission.js';
-import { applyDefaults } from './defaults.js';
+import { applyDefaults, qosClass } from './defaults.js';
 import { serverSideApply, trackUpdate } from './managed-fields.js';
 import { randomSuffix } from './names.js';
 import { isObject, jsonMergePatch, jsonPatch, strategicMergePatch } from './patch.js';
@@ -268,6 +268,7 @@ export class ObjectService {
   private admitAndStoreNew(type: ResourceType, obj: KubeObject, options: WriteOptions): KubeObject {
     applyDefaults(type.group, type.resource, obj, true);
     for (const plugin of this.admission) plugin.admit({ operation: 'CREATE', type, object: obj, old: undefined, dryRun: options.dryRun ?? false });
+    if (type.group === '' && type.resource === 'pods') obj.status = { phase: 'Pending', qosClass: qosClass((obj.spec ?? {}) as Record<string, unknown>) };
     const errors = validateObject(type, obj, undefined);
     if (errors.length > 0) throw invalid(type.group, type.kind, obj.metadata.name ?? '', errors);
     if (this.find(type, obj.metadata.namespace, obj.metadata.name)) throw alreadyExists(type, obj.metadata.name);

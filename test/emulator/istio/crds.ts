@@ -116,7 +116,8 @@ export function istioCrds(flavor: Flavor, version: string): KubeObject[] {
         served: true,
         storage: name === d.storage,
         schema: OPEN_SCHEMA,
-        subresources: { status: {} },
+        // Istio 1.4's CRDs declared no subresources; today's carry a status subresource.
+        ...(flavor === 'modern' ? { subresources: { status: {} } } : {}),
         ...(d.columns ? { additionalPrinterColumns: d.columns } : {}),
       })),
     },
