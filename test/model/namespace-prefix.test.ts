@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { prefixNamespaces } from '../../src/model/namespace-prefix.js';
+import { loadScenarios, scenarioFiles, SCENARIO_DIR } from '../../src/model/scenario-file.js';
+import { loadTopology } from '../../src/model/topology-file.js';
+import { expectedMatrix } from '../../src/oracle/expected.js';
+import { installDefaults, meshConfig, overlay } from '../../src/oracle/mesh.js';
+import { predict } from '../../src/oracle/predict.js';
+
+const topology = loadTopology();
+const scenarios = loadScenarios(scenarioFiles([SCENARIO_DIR]), topology);
+
+describe('--namespace-prefix', () => {
+  const { topology: t, scenarios: ss } = prefixNamespaces(topology, scenarios, 'ci-42');
+
+  it('moves the topology, and everything that names its namespaces, to P-NAME', () => {
+    expect(t.namespaces.map((n) => n.name)).toEqual(['ci-42-test1', 'ci-42-test2', 'ci-42-test3', 'ci-42-ngtest']);
+    expect(t.targets[0]!.id).toBe('ci-42-test1/httpbin:8000');
+    const s03 = ss.find((s) => s.name === 'mesh-strict-dr-disable-test3')!;
+    const dr = s03.objects.find((o) => o.kind === 'DestinationRule' && o.name === 'httpbin')!;
+    expect(dr.namespace).toBe('ci-42-test3');
+    expect((dr.raw.spec as { host: string }).host).toBe('httpbin.ci-42-test3.svc.cluster.local');
+    expect(s03.objects.find((o) => o.kind === 'DestinationRule' && o.name === 'default')!.namespace).toBe('istio-system');
+    expect(ss.find((s) => s.name === 'namespace-policy')!.objects.map((o) => (o.raw.spec as { host?: string }).host ?? o.namespace)).toEqual(['ci-42-test2', '*.ci-42-test2.svc.cluster.local']);
+  });
+
+  it('keeps every scenario expectation true, in both flavors', () => {
+    for (const flavor of ['modern', 'legacy'] as const) {
+      const mesh = meshConfig(flavor);
+      for (const s of ss) {
+        const cells = expectedMatrix(t, s, flavor, predict(t, overlay(installDefaults(mesh), s.objects), mesh));
+        expect(cells.filter((c) => !c.agrees || c.source !== 'scenario').map((c) => `${s.name}: ${c.from} -> ${c.to}`)).toEqual([]);
+      }
+    }
+  });
+
+  it('refuses a prefix that is not a DNS label or makes names too long', () => {
+    expect(() => prefixNamespaces(topology, scenarios, 'CI_42')).toThrow(/must be lower-case letters, digits and "-"/);
+    expect(() => prefixNamespaces(topology, scenarios, 'x'.repeat(60))).toThrow(/longer than 63 characters/);
+  });
+});
