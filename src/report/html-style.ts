@@ -80,9 +80,9 @@ pre { background: var(--head); border: 1px solid var(--line); border-radius: 6px
 .detail pre { background: var(--card); }
 details { margin: 8px 0 0; }
 summary { cursor: pointer; font-weight: 600; }
-.certs th, .certs td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; font-size: 12.5px; vertical-align: top; }
-.certs th { background: var(--head); }
-.certs .soon { color: var(--fail); font-weight: 600; }
+.grid th, .grid td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; font-size: 12.5px; vertical-align: top; }
+.grid th { background: var(--head); }
+.grid .soon { color: var(--fail); font-weight: 600; }
 footer { color: var(--muted); font-size: 12.5px; margin-top: 24px; }
 `;
 

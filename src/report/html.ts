@@ -74,7 +74,17 @@ function certificates(certs: CertificateReport[]): string {
     (c) =>
       `<tr><td>${h(c.workload)}</td><td class="mono">${h(c.pod)}</td><td class="mono">${c.spiffe.map(h).join('<br>')}</td><td class="mono">${h(c.serial)}</td><td>${h(c.notBefore)}</td><td>${h(c.notAfter)}</td><td${c.daysLeft < EXPIRY_WARNING_DAYS ? ' class="soon"' : ''}>${c.daysLeft}</td></tr>`,
   );
-  return `<details open><summary>Certificates (${certs.length})</summary><div class="scroll"><table class="certs"><thead><tr><th>workload</th><th>pod</th><th>SPIFFE identity</th><th>serial</th><th>not before</th><th>not after</th><th>days left</th></tr></thead><tbody>${rows.join('')}</tbody></table></div></details>`;
+  return `<details open><summary>Certificates (${certs.length})</summary><div class="scroll"><table class="grid"><thead><tr><th>workload</th><th>pod</th><th>SPIFFE identity</th><th>serial</th><th>not before</th><th>not after</th><th>days left</th></tr></thead><tbody>${rows.join('')}</tbody></table></div></details>`;
+}
+
+function rounds(s: ScenarioReport): string {
+  const history = s.convergence?.history ?? [];
+  if (history.length === 0) return '';
+  const rows = history.map(
+    (r) =>
+      `<tr><td>${r.round}</td><td>${r.at.toFixed(1)} s</td><td>${r.seconds.toFixed(1)} s</td><td>${r.matched}</td><td>${r.mismatched}</td><td>${r.errors}</td><td>${r.execs}</td><td>${(r.changed ?? []).map(h).join('<br>')}</td></tr>`,
+  );
+  return `<details><summary>Rounds (${history.length})</summary><div class="scroll"><table class="grid"><thead><tr><th>round</th><th>at</th><th>took</th><th>as expected</th><th>not</th><th>probe errors</th><th>execs</th><th>changed since the round before</th></tr></thead><tbody>${rows.join('')}</tbody></table></div></details>`;
 }
 
 function objects(s: ScenarioReport): string {
@@ -103,6 +113,7 @@ function scenario(doc: ReportDocument, s: ScenarioReport, si: number): string {
     issues,
     ...s.cells.map((c, i) => panel(doc, s, si, c, i)),
     objects(s),
+    rounds(s),
     s.certificates?.length ? certificates(s.certificates) : '',
     '</section>',
   ]

@@ -142,7 +142,16 @@ export function runDocument(): ReportDocument {
           { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'httpbin', namespace: 'test1' }, spec: { host: 'httpbin.test1.svc.cluster.local', trafficPolicy: { tls: { mode: 'DISABLE' } } } },
           { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'default', namespace: 'test1' }, spec: { mtls: { mode: 'PERMISSIVE' } } },
         ],
-        convergence: { rounds: 3, converged: false, seconds: 12.25 },
+        convergence: {
+          rounds: 3,
+          converged: false,
+          seconds: 12.25,
+          history: [
+            { round: 1, at: 2.1, seconds: 1.9, matched: 3, mismatched: 3, errors: 0, execs: 2 },
+            { round: 2, at: 6.2, seconds: 2.05, matched: 4, mismatched: 2, errors: 0, execs: 2, changed: ['test3/sleep -> test3/httpbin:8000: reset => plaintext'] },
+            { round: 3, at: 10.2, seconds: 2, matched: 4, mismatched: 2, errors: 0, execs: 2, changed: [] },
+          ],
+        },
       },
     ),
     scenario(
