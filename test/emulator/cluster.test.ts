@@ -151,8 +151,8 @@ describe('modern flavor', () => {
     expect(ep.subsets[0].ports).toEqual([{ name: 'http', port: 8080, protocol: 'TCP' }]);
     const slices = emu.store.list('discovery.k8s.io', 'endpointslices', 'mesh').filter((s) => s.metadata.labels?.['kubernetes.io/service-name'] === 'web') as Any[];
     expect(slices).toHaveLength(1);
-    expect(slices[0].metadata.name).toMatch(/^web-[a-z0-9]{5}$/);
-    expect(slices[0].endpoints.map((e: Any) => [e.targetRef.name, e.conditions.ready]).sort()).toEqual([['web-1', true], ['web-2', false]]);
+    expect(slices[0]!.metadata.name).toMatch(/^web-[a-z0-9]{5}$/);
+    expect(slices[0]!.endpoints.map((e: Any) => [e.targetRef.name, e.conditions.ready]).sort()).toEqual([['web-1', true], ['web-2', false]]);
     await raw(emu, 'DELETE', '/api/v1/namespaces/mesh/pods/web-1?gracePeriodSeconds=0');
     await eventually(() => ((emu.store.get('', 'endpoints', 'mesh', 'web') as Any)?.subsets?.[0]?.addresses === undefined ? true : undefined), 5000, 'web-1 out of the endpoints');
   });
@@ -193,7 +193,7 @@ describe('modern flavor', () => {
       const events = r.body.trim().split('\n').map((l) => JSON.parse(l) as Any);
       expect(events.length).toBeGreaterThanOrEqual(5);
       expect(events.every((e) => e.type === 'BOOKMARK' && e.object.kind === 'Namespace' && e.object.apiVersion === 'v1')).toBe(true);
-      expect(Number(events[0].object.metadata.resourceVersion)).toBe(short.store.resourceVersion);
+      expect(Number(events[0]!.object.metadata.resourceVersion)).toBe(short.store.resourceVersion);
     } finally {
       await short.stop();
     }
