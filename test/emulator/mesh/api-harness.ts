@@ -4,16 +4,14 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
-import { promisify } from 'node:util';
 import { Exec, KubeConfig, type V1Status } from '@kubernetes/client-node';
+import { parseAllDocuments, stringify } from 'yaml';
 import type { KubeObject } from '../contracts.js';
 import { startEmulator, type Emulator } from '../index.js';
 import type { CurlResult, Harness, NamespaceSpec } from './harness.js';
 import { nginxSecretYaml, TEST_DELAY } from './harness.js';
 import { meshRuntimeFactory, type MeshRuntimeOptions } from './index.js';
 import type { Flavor } from './policy/types.js';
-
-const execFileP = promisify(execFile);
 
 export function workloadYaml(name: string): string {
   return readFileSync(new URL(`../../../manifests/workloads/${name}.yaml`, import.meta.url), 'utf8');
@@ -93,19 +91,24 @@ export class ApiCluster {
 
 export async function startApiHarness(flavor: Flavor, namespaces: NamespaceSpec[], options: MeshRuntimeOptions = {}): Promise<Harness & { cluster: ApiCluster }> {
   const c = await ApiCluster.start(flavor, options);
+  // One `kubectl apply` for the whole topology: namespaces first, then each namespace's workloads.
   const docs: string[] = [];
   for (const n of namespaces) {
     docs.push(`apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${n.ns}\n${n.injected ? '  labels:\n    istio-injection: enabled\n' : ''}`);
   }
-  await c.apply(docs.join('---\n'));
   for (const n of namespaces) {
-    if (n.workloads.includes('my-nginx')) await c.apply(nginxSecretYaml(n.ns));
+    if (n.workloads.includes('my-nginx')) docs.push(nginxSecretYaml(n.ns));
     for (const w of n.workloads) {
-      let yaml = workloadYaml(w);
-      if (n.forceInject) yaml = yaml.replace(/\n\s*annotations:\n\s*sidecar\.istio\.io\/inject: "false"/, '');
-      await c.apply(yaml, n.ns);
+      for (const doc of parseAllDocuments(workloadYaml(w))) {
+        const obj = doc.toJS() as KubeObject | null;
+        if (!obj) continue;
+        obj.metadata.namespace = n.ns;
+        if (n.forceInject) delete (obj as { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } }).spec?.template?.metadata?.annotations?.['sidecar.istio.io/inject'];
+        docs.push(stringify(obj));
+      }
     }
   }
+  await c.apply(docs.join('---\n'));
   await c.waitReady(namespaces.map((n) => n.ns));
   const max = options.propagationDelayMs?.max ?? TEST_DELAY.max;
   const settle = () => new Promise<void>((r) => setTimeout(r, max + 60));

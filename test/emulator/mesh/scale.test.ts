@@ -42,7 +42,7 @@ describe('scale', () => {
       }
       const probeMs = Date.now() - probeStart;
       const rss = process.memoryUsage().rss;
-      console.log(`scale: 60 pods started in ${startup} ms (incl. one propagation settle); 30 probes in ${probeMs} ms; RSS ${(rss / 2 ** 20).toFixed(0)} MiB (+${((rss - rssBefore) / 2 ** 20).toFixed(0)} MiB over the test process before start)`);
+      console.log(`scale: emulator + kubectl apply + 60 pods Ready + one propagation settle in ${startup} ms; 30 probes in ${probeMs} ms; RSS ${(rss / 2 ** 20).toFixed(0)} MiB (+${((rss - rssBefore) / 2 ** 20).toFixed(0)} MiB over the test process before start)`);
       expect(startup).toBeLessThan(30_000);
     } finally {
       await h.stop();
