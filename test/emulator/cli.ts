@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { RuntimeFactory } from './contracts.js';
 import { parseFaultSpec, type FaultSpec } from './api/faults.js';
-import type { PolicyRule, UserSpec } from './api/auth.js';
+import { parseUserSpec, type UserSpec } from './api/auth.js';
 import { createPlainRuntime } from './runtime/plain.js';
 import { startEmulator, type EmulatorOptions } from './index.js';
 
@@ -25,40 +25,6 @@ function collect<T>(parse: (v: string) => T) {
       throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
     }
   };
-}
-
-/** `alice:TOKEN` (no rights) or `alice:TOKEN:get,list/pods,services@test1+test2;create/pods/exec`. */
-export function parseUser(text: string): UserSpec {
-  const [name, token, rules] = text.split(/:(.*)/s)[0] === text ? [text] : splitUser(text);
-  if (!name || !token) throw new Error(`user "${text}": expected NAME:TOKEN[:RULES]`);
-  return { name, token, rules: rules ? rules.split(';').map(parseRule) : [] };
-}
-
-function splitUser(text: string): [string, string, string | undefined] {
-  const first = text.indexOf(':');
-  const second = text.indexOf(':', first + 1);
-  return second === -1 ? [text.slice(0, first), text.slice(first + 1), undefined] : [text.slice(0, first), text.slice(first + 1, second), text.slice(second + 1)];
-}
-
-/** `VERBS/RESOURCES[@NAMESPACES]`, each a comma list; resources may be `group:plural` or `plural/sub`. */
-function parseRule(text: string): PolicyRule {
-  const m = /^([^/]+)\/([^@]+)(?:@(.+))?$/.exec(text.trim());
-  if (!m) throw new Error(`rule "${text}": expected VERBS/RESOURCES[@NAMESPACES], e.g. get,list/pods@test1`);
-  const groups = new Set<string>();
-  const resources: string[] = [];
-  for (const r of (m[2] ?? '').split(',')) {
-    const colon = r.indexOf(':');
-    if (colon === -1) {
-      groups.add('*');
-      resources.push(r);
-    } else {
-      groups.add(r.slice(0, colon));
-      resources.push(r.slice(colon + 1));
-    }
-  }
-  const rule: PolicyRule = { verbs: (m[1] ?? '').split(','), apiGroups: [...groups], resources };
-  if (m[3]) rule.namespaces = m[3].split('+');
-  return rule;
 }
 
 async function meshRuntime(): Promise<RuntimeFactory> {
@@ -85,7 +51,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--seed <n>', 'seed for fault rates', integer('--seed'))
     .option('--fault <spec>', 'inject a fault, repeatable: "api-error code=429 rate=0.3 retry-after=2 verbs=get,list resources=pods", "exec-reject", "exec-drop after=200ms", "never-ready namespaces=test1", "slow-ready delay=5s", "crash-loop selector=app=httpbin"', collect(parseFaultSpec))
     .option('--faults-file <file>', 'JSON array of fault specs')
-    .option('--user <spec>', 'an extra user, repeatable: NAME:TOKEN[:VERBS/RESOURCES[@NS+NS];...]', collect(parseUser))
+    .option('--user <spec>', 'an extra user, repeatable: NAME:TOKEN[:VERBS/RESOURCES[@NS+NS];...]', collect(parseUserSpec))
     .option('--audit <file>', 'append every write request to this JSONL file')
     .option('--kube-version <version>', 'Kubernetes version served by /version', '1.32.4')
     .showHelpAfterError();

@@ -174,3 +174,35 @@ export function selfSubjectReview(user: UserInfo): Record<string, unknown> {
     status: { userInfo: { username: user.name, groups: user.groups } },
   };
 }
+
+/** `alice:TOKEN` (no rights) or `alice:TOKEN:get,list/pods,services@test1+test2;create/pods/exec`. */
+export function parseUserSpec(text: string): UserSpec {
+  const first = text.indexOf(':');
+  const second = first === -1 ? -1 : text.indexOf(':', first + 1);
+  const name = first === -1 ? text : text.slice(0, first);
+  const token = first === -1 ? '' : text.slice(first + 1, second === -1 ? undefined : second);
+  const rules = second === -1 ? '' : text.slice(second + 1);
+  if (!name || !token) throw new Error(`user "${text}": expected NAME:TOKEN[:RULES]`);
+  return { name, token, rules: rules ? rules.split(';').map(parseRule) : [] };
+}
+
+/** `VERBS/RESOURCES[@NAMESPACES]`, each a comma list; resources may be `group:plural` or `plural/sub`. */
+function parseRule(text: string): PolicyRule {
+  const m = /^([^/]+)\/([^@]+)(?:@(.+))?$/.exec(text.trim());
+  if (!m) throw new Error(`rule "${text}": expected VERBS/RESOURCES[@NAMESPACES], e.g. get,list/pods@test1`);
+  const groups = new Set<string>();
+  const resources: string[] = [];
+  for (const r of (m[2] ?? '').split(',')) {
+    const colon = r.indexOf(':');
+    if (colon === -1) {
+      groups.add('*');
+      resources.push(r);
+    } else {
+      groups.add(r.slice(0, colon));
+      resources.push(r.slice(colon + 1));
+    }
+  }
+  const rule: PolicyRule = { verbs: (m[1] ?? '').split(','), apiGroups: [...groups], resources };
+  if (m[3]) rule.namespaces = m[3].split('+');
+  return rule;
+}
