@@ -138,6 +138,39 @@ describe('modern flavor', () => {
     expect(new Set(ips).size).toBe(ips.length);
   });
 
+  it('keeps a pod ContainerCreating until its Secret exists, and records the events kubectl describe shows', async () => {
+    await post(emu, '/api/v1/namespaces/mesh/pods', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'mounts', annotations: { 'sidecar.istio.io/inject': 'false' } },
+      spec: { containers: [{ name: 'app', image: 'nginx:1.27.5' }], volumes: [{ name: 'tls', secret: { secretName: 'tls-later' } }] },
+    });
+    const events = (): string[] =>
+      emu.store
+        .list('', 'events', 'mesh')
+        .filter((e) => (e as Any).involvedObject.name === 'mounts')
+        .map((e) => `${(e as Any).type}/${(e as Any).reason}: ${(e as Any).message}`);
+    await eventually(() => (events().some((e) => e.startsWith('Warning/FailedMount')) ? true : undefined), 5000, 'a FailedMount event');
+    expect(events()).toContain('Warning/FailedMount: MountVolume.SetUp failed for volume "tls" : secret "tls-later" not found');
+    await new Promise((r) => setTimeout(r, 100));
+    const waiting = emu.store.get('', 'pods', 'mesh', 'mounts') as Any;
+    expect(waiting.status.phase).toBe('Pending');
+    expect(waiting.status.containerStatuses[0].state).toEqual({ waiting: { reason: 'ContainerCreating' } });
+    await post(emu, '/api/v1/namespaces/mesh/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'tls-later' }, stringData: { 'tls.crt': 'x' } });
+    await eventually(() => (ready(emu.store.get('', 'pods', 'mesh', 'mounts')) ? true : undefined), 5000, 'mounts Ready once its Secret exists');
+    expect(events()).toEqual(
+      expect.arrayContaining([
+        'Normal/Scheduled: Successfully assigned mesh/mounts to meshprobe-control-plane',
+        'Normal/Pulled: Container image "nginx:1.27.5" already present on machine',
+        'Normal/Created: Created container app',
+        'Normal/Started: Started container app',
+      ]),
+    );
+    const secret = emu.store.get('', 'secrets', 'mesh', 'tls-later') as Any;
+    expect(secret).toMatchObject({ type: 'Opaque', data: { 'tls.crt': 'eA==' } });
+    expect(secret.stringData).toBeUndefined();
+  });
+
   it('keeps Endpoints and EndpointSlices current: ready pods as addresses, others not ready', async () => {
     await post(emu, '/api/v1/namespaces/mesh/services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' }, spec: { selector: { tier: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } });
     await post(emu, '/api/v1/namespaces/mesh/pods', pod('web-1', { labels: { tier: 'web' } }));

@@ -189,6 +189,9 @@ describe('pod faults', () => {
     const status = pod.status.containerStatuses[0];
     expect(status).toMatchObject({ ready: false, started: false, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 2, reason: 'Error' } } });
     expect(condition(pod, 'Ready')).toBe('False');
+    const backOff = emu.store.list('', 'events', 'faults').find((e) => (e as Any).involvedObject.name === pod.metadata.name && (e as Any).reason === 'BackOff') as Any;
+    expect(backOff).toMatchObject({ type: 'Warning', message: 'Back-off restarting failed container', source: { component: 'kubelet' } });
+    expect(backOff.count).toBeGreaterThanOrEqual(2);
     const r = await kubectl(emu.kubeconfigPath, ['get', 'pod', '-n', 'faults', pod.metadata.name]);
     expect(r.stdout).toMatch(/crashy-\S+\s+0\/1\s+CrashLoopBackOff\s+\d+ \(\d+s ago\)\s+\d+s/);
     const exec = await kubectl(emu.kubeconfigPath, ['exec', '-n', 'faults', pod.metadata.name, '--', 'true']);

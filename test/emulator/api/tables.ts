@@ -212,6 +212,15 @@ const PRINTERS: Record<string, Printer> = {
       return [o.metadata.name, ready?.status === 'True' ? 'Ready' : 'NotReady', roles.length > 0 ? roles.join(',') : '<none>', age(o, now), info.kubeletVersion ?? '', addr('InternalIP'), addr('ExternalIP'), info.osImage ?? '', info.kernelVersion ?? '', info.containerRuntimeVersion ?? ''];
     },
   },
+  '/events': {
+    columns: [col('Last Seen'), col('Type'), col('Reason'), col('Object'), col('Subobject', 'string', 1), col('Source', 'string', 1), col('Message'), col('First Seen', 'string', 1), col('Count', 'string', 1), { ...NAME, priority: 1 }],
+    cells: (o, now) => {
+      const e = o as Any;
+      const since = (t: string | undefined): string => (t ? humanDuration(now - Date.parse(t)) : '<unknown>');
+      const source = e.source?.host ? `${e.source.component}, ${e.source.host}` : (e.source?.component ?? '');
+      return [since(e.lastTimestamp), e.type ?? '', e.reason ?? '', `${String(e.involvedObject?.kind ?? '').toLowerCase()}/${String(e.involvedObject?.name ?? '')}`, e.involvedObject?.fieldPath ?? '', source, e.message ?? '', since(e.firstTimestamp), String(e.count ?? 1), o.metadata.name];
+    },
+  },
   'apiextensions.k8s.io/customresourcedefinitions': {
     columns: [NAME, col('Created At', 'date')],
     cells: (o) => [o.metadata.name, o.metadata.creationTimestamp ?? ''],

@@ -7,6 +7,7 @@ import type { KubeObject } from '../contracts.js';
 import { thaw, timestamp } from '../store.js';
 import type { PodFault } from '../api/faults.js';
 import type { Controller, ControllerContext } from './context.js';
+import { recordEvent } from './events.js';
 import { nsName, Timers } from './queue.js';
 
 type Any = Record<string, any>; // loosely typed Kubernetes objects, as the Go kubelet's structs
@@ -63,6 +64,7 @@ export function startPodLifecycle(ctx: ControllerContext): Controller & { settle
   const states = new Map<string, PodState>();
   const timers = new Timers();
   const inflight = new Set<Promise<unknown>>();
+  const kubelet = { component: 'kubelet', host: config.nodeName } as const;
   const waitingForVolumes = new Map<string, { namespace: string | undefined; name: string; uid: string }>();
   let stopped = false;
 
@@ -89,6 +91,7 @@ export function startPodLifecycle(ctx: ControllerContext): Controller & { settle
       p.status = { ...(p.status ?? {}), phase: 'Pending', conditions: [cond('PodScheduled', 'True')] };
     });
     if (!bound) return;
+    recordEvent(store, bound, 'Normal', 'Scheduled', `Successfully assigned ${bound.metadata.namespace ?? ''}/${bound.metadata.name} to ${config.nodeName}`, { component: 'default-scheduler' });
     const inits = containers(bound, 'initContainers');
     const created = update(key, (p) => {
       const now = timestamp();
@@ -149,7 +152,9 @@ export function startPodLifecycle(ctx: ControllerContext): Controller & { settle
     const pod = store.get('', 'pods', key.namespace, key.name);
     if (!pod || pod.metadata.uid !== key.uid || pod.metadata.deletionTimestamp || stopped) return;
     const k = nsName(key.namespace, key.name);
-    if (missingVolumes(pod).length > 0) {
+    const missing = missingVolumes(pod);
+    if (missing.length > 0) {
+      if (!waitingForVolumes.has(k)) for (const m of missing) recordEvent(store, pod, 'Warning', 'FailedMount', m, kubelet);
       waitingForVolumes.set(k, key);
       return;
     }
@@ -178,6 +183,12 @@ export function startPodLifecycle(ctx: ControllerContext): Controller & { settle
     if (stopped || state.stopping) return;
     const pod = store.get('', 'pods', key.namespace, key.name);
     if (!pod || pod.metadata.uid !== key.uid || pod.metadata.deletionTimestamp) return;
+    for (const c of [...containers(pod, 'initContainers'), ...containers(pod, 'containers')]) {
+      const at = `spec.${containers(pod, 'initContainers').includes(c) ? 'initContainers' : 'containers'}{${String(c.name)}}`;
+      recordEvent(store, pod, 'Normal', 'Pulled', `Container image "${String(c.image)}" already present on machine`, kubelet, at);
+      recordEvent(store, pod, 'Normal', 'Created', `Created container ${String(c.name)}`, kubelet, at);
+      recordEvent(store, pod, 'Normal', 'Started', `Started container ${String(c.name)}`, kubelet, at);
+    }
     let fault: PodFault | undefined;
     try {
       fault = ctx.faults.podFault(pod);
@@ -208,7 +219,11 @@ export function startPodLifecycle(ctx: ControllerContext): Controller & { settle
         return { ...base, started: true, state: { running: { startedAt: now } }, lastState: {} };
       });
     });
-    if (fault?.kind === 'never-ready') return;
+    if (fault?.kind === 'never-ready') {
+      const probed = containers(pod, 'containers').find((c) => c.name !== SIDECAR) ?? containers(pod, 'containers')[0];
+      recordEvent(store, pod, 'Warning', 'Unhealthy', 'Readiness probe failed: HTTP probe failed with statuscode: 503', kubelet, `spec.containers{${String(probed?.name)}}`);
+      return;
+    }
     if (fault?.kind === 'crash-loop') {
       state.timers.push(timers.every(config.crashLoopIntervalMs, () => crashAgain(key, fault.exitCode)));
       return;
@@ -233,6 +248,7 @@ export function startPodLifecycle(ctx: ControllerContext): Controller & { settle
       const now = timestamp();
       for (const s of p.status.containerStatuses ?? []) {
         if (s.name === SIDECAR || !s.state?.waiting) continue;
+        recordEvent(store, p as KubeObject, 'Warning', 'BackOff', 'Back-off restarting failed container', kubelet, `spec.containers{${String(s.name)}}`);
         s.restartCount = Number(s.restartCount ?? 0) + 1;
         const backoff = Math.min(300, 10 * 2 ** Math.min(5, s.restartCount - 1));
         s.state = { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${backoff < 60 ? `${backoff}s` : `${Math.floor(backoff / 60)}m${backoff % 60 ? `${backoff % 60}s` : ''}`} restarting failed container=${s.name} pod=${p.metadata.name}_${p.metadata.namespace}(${p.metadata.uid})` } };
@@ -249,6 +265,7 @@ export function startPodLifecycle(ctx: ControllerContext): Controller & { settle
     if (state) {
       state.stopping = true;
       for (const t of state.timers) timers.cancel(t);
+      if (thenRemove) for (const c of containers(pod, 'containers')) recordEvent(store, pod, 'Normal', 'Killing', `Stopping container ${String(c.name)}`, kubelet, `spec.containers{${String(c.name)}}`);
     }
     const stopping = state?.started ? track(ctx.runtime().stopPod(pod).catch((error: unknown) => console.error(`emulator: stopPod ${k} failed:`, error))) : Promise.resolve();
     void stopping.then(() => {
