@@ -2,7 +2,7 @@
 // Istio of the chosen flavor, and a container runtime behind exec. Tests start it in-process; the CLI
 // (cli.ts) wraps the same function for `npm run emulator`.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { issueCertificate } from '../../src/pki/certificate.js';
@@ -12,7 +12,7 @@ import { namespaceLifecycle, serviceAccountAdmission, serviceAllocation } from '
 import { AuditLog } from './api/audit.js';
 import { ADMIN_NAME, Authenticator, type UserSpec } from './api/auth.js';
 import { Faults, type FaultSpec } from './api/faults.js';
-import { renderKubeconfig, writeKubeconfigFile } from './api/kubeconfig.js';
+import { renderKubeconfig } from './api/kubeconfig.js';
 import { ObjectService } from './api/objects.js';
 import { ResourceRegistry } from './api/resources.js';
 import { ApiServer } from './api/server.js';
@@ -207,17 +207,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   };
   const kubeconfigPath = options.kubeconfigPath ?? join(workDir, 'kubeconfig');
   const writeKubeconfig = async (path: string, o: KubeconfigOptions = {}): Promise<void> => {
-    kubeconfig(o);
-    const name = o.user ?? ADMIN_NAME;
-    const user = name === ADMIN_NAME ? { name, token } : users.find((u) => u.name === name);
-    await writeKubeconfigFile(path, {
-      server,
-      caPem: pki.caPem,
-      user: user?.name ?? name,
-      token: user?.token ?? '',
-      ...(o.namespace ? { namespace: o.namespace } : {}),
-      ...(o.context ? { contextName: o.context } : {}),
-    });
+    await writeFile(path, kubeconfig(o), { mode: 0o600 });
   };
   await writeKubeconfig(kubeconfigPath);
   if (istio !== 'none') await waitFor(store, () => istiodReady(store), 10_000 + controllerContext.config.podReadyDelayMs);

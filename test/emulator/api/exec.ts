@@ -52,8 +52,8 @@ function containerNames(pod: KubeObject, list: 'containers' | 'initContainers' |
  * streamLocation): the pod exists, the container is named or unambiguous, the pod is on a node.
  * Returns the container to run in.
  */
-export function resolveExecTarget(pod: KubeObject | undefined, namespaceName: { name: string }, container: string | undefined): string {
-  if (!pod) throw notFound({ group: '', resource: 'pods' }, namespaceName.name);
+export function resolveExecTarget(pod: KubeObject | undefined, podName: string, container: string | undefined): string {
+  if (!pod) throw notFound({ group: '', resource: 'pods' }, podName);
   const name = pod.metadata.name;
   const containers = containerNames(pod, 'containers');
   let chosen = container;

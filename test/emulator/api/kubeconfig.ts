@@ -1,6 +1,5 @@
 // Kubeconfig files for the emulated cluster, in the shape `kind` writes: one cluster with the CA
 // inline, one token user, one context, set as current.
-import { writeFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
 
 export interface KubeconfigInput {
@@ -27,8 +26,4 @@ export function renderKubeconfig(input: KubeconfigInput): string {
     contexts: [{ name, context }],
     'current-context': name,
   });
-}
-
-export async function writeKubeconfigFile(path: string, input: KubeconfigInput): Promise<void> {
-  await writeFile(path, renderKubeconfig(input), { mode: 0o600 });
 }

@@ -10,7 +10,6 @@ import { randomSuffix } from './names.js';
 import { isObject, jsonMergePatch, jsonPatch, strategicMergePatch } from './patch.js';
 import { apiVersionOf, type ResourceType } from './resources.js';
 import {
-  ApiError,
   alreadyExists,
   badRequest,
   conflict,
@@ -392,8 +391,4 @@ export class ObjectService {
       if (current && !current.metadata.deletionTimestamp) this.store.remove(d.group, d.resource, current.metadata.namespace, current.metadata.name);
     }
   }
-}
-
-export function isApiError(error: unknown): error is ApiError {
-  return error instanceof ApiError;
 }

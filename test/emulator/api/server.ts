@@ -8,7 +8,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { ContainerRuntime, KubeObject } from '../contracts.js';
 import type { MemoryStore } from '../store.js';
 import { WRITE_VERBS, type AuditLog } from './audit.js';
-import { ADMIN_NAME, Authenticator, forbiddenFor, isAllowed, selfSubjectAccessReview, selfSubjectReview, type RequestAttributes, type UserInfo } from './auth.js';
+import { Authenticator, forbiddenFor, isAllowed, selfSubjectAccessReview, selfSubjectReview, type RequestAttributes, type UserInfo } from './auth.js';
 import { aggregatedDiscovery, AGGREGATED_V2, AGGREGATED_V2BETA1, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery.js';
 import { chooseProtocol, containerRunning, ExecStreams, parseExecQuery, rejectUpgrade, rejectUpgradePlain, resolveExecTarget, V4 } from './exec.js';
 import type { Faults } from './faults.js';
@@ -341,7 +341,7 @@ export class ApiServer {
     if (subresource === 'log') {
       if (verb !== 'get') throw methodNotSupported();
       const pod = this.o.objects.get(type, namespace, name ?? '');
-      const container = resolveExecTarget(pod, { name: name ?? '' }, q.get('container') ?? undefined);
+      const container = resolveExecTarget(pod, name ?? '', q.get('container') ?? undefined);
       const runtime = this.o.runtime();
       const text = runtime.logs ? await runtime.logs(pod, container) : '';
       res.writeHead(200, { 'Content-Type': 'text/plain' });
@@ -559,7 +559,7 @@ export class ApiServer {
       if (!p.namespace || !p.name) throw pathNotFound();
       const params = parseExecQuery(url.searchParams);
       const pod = this.o.objects.find(p.type, p.namespace, p.name);
-      const container = resolveExecTarget(pod, { name: p.name }, params.container);
+      const container = resolveExecTarget(pod, p.name, params.container);
       if (!pod) throw new Error('unreachable: resolveExecTarget checks the pod');
       const rejectionKey = `${p.namespace}/${p.name}/${container}/${params.command.join('\u0000')}`;
       if (!websocket) {
@@ -677,4 +677,3 @@ function decodeContinue(token: string): string {
   throw badRequest('continue key is not valid: illegal base64 data at input byte 0');
 }
 
-export { ADMIN_NAME };

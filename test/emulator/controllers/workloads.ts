@@ -48,7 +48,6 @@ function condition(previous: Any[] | undefined, type: string, status: string, re
 }
 
 export function startWorkloadControllers(ctx: ControllerContext): Controller {
-  const deployments = builtIn(ctx, 'apps', 'deployments');
   const replicasets = builtIn(ctx, 'apps', 'replicasets');
   const pods = builtIn(ctx, '', 'pods');
   const { store, objects } = ctx;
