@@ -5,11 +5,19 @@ import { loadScenarios, scenarioFiles, SCENARIO_DIR } from '../model/scenario-fi
 import type { Flavor, Scenario } from '../model/scenario.js';
 import { DEFAULT_TOPOLOGY, loadTopology } from '../model/topology-file.js';
 import type { Topology } from '../model/topology.js';
+import { prefixNamespaces } from '../model/namespace-prefix.js';
 
 export interface ScenarioOptions {
   topology?: string;
   file: string[];
   scenario: string[];
+  namespacePrefix?: string;
+}
+
+/** The topology alone (setup, teardown, cleanup), moved under --namespace-prefix when given. */
+export function loadTopologyOption(o: { topology?: string; namespacePrefix?: string }, cwd: string): Topology {
+  const topology = loadTopology(o.topology ? resolve(cwd, o.topology) : DEFAULT_TOPOLOGY);
+  return o.namespacePrefix ? prefixNamespaces(topology, [], o.namespacePrefix).topology : topology;
 }
 
 export function collect(value: string, previous: string[]): string[] {
@@ -20,13 +28,14 @@ export function loadInputs(o: ScenarioOptions, cwd: string): { topology: Topolog
   const topology = loadTopology(o.topology ? resolve(cwd, o.topology) : DEFAULT_TOPOLOGY);
   const files = scenarioFiles(o.file.length ? o.file.map((f) => resolve(cwd, f)) : [SCENARIO_DIR]);
   if (files.length === 0) throw new ConfigError(`no scenario files (*.yaml) in ${o.file.join(', ')}`);
-  const all = loadScenarios(files, topology);
-  if (o.scenario.length === 0) return { topology, scenarios: all };
+  const loaded = loadScenarios(files, topology);
+  const { topology: t, scenarios: all } = o.namespacePrefix ? prefixNamespaces(topology, loaded, o.namespacePrefix) : { topology, scenarios: loaded };
+  if (o.scenario.length === 0) return { topology: t, scenarios: all };
   const unknown = o.scenario.filter((n) => !all.some((s) => s.name === n));
   if (unknown.length) {
     throw new ConfigError(`unknown scenario ${unknown.map((n) => `"${n}"`).join(', ')}`, `choose from: ${all.map((s) => s.name).join(', ')}`);
   }
-  return { topology, scenarios: o.scenario.map((n) => all.find((s) => s.name === n)!) };
+  return { topology: t, scenarios: o.scenario.map((n) => all.find((s) => s.name === n)!) };
 }
 
 export function parseFlavor(value: string): Flavor {

@@ -4,8 +4,8 @@ export interface Io {
   stderr: { write(s: string): unknown; isTTY?: boolean };
   env: Record<string, string | undefined>;
   cwd: string;
-  /** SIGINT/SIGTERM: the first calls `handler`, a second exits at once. */
-  onSignal?(handler: () => void): () => void;
+  /** SIGINT/SIGTERM: the first calls `first`, a second prints `whatIsLeft()` and exits at once. */
+  onSignal?(first: () => void, whatIsLeft?: () => string): () => void;
 }
 
 export function processIo(): Io {
@@ -14,15 +14,15 @@ export function processIo(): Io {
     stderr: process.stderr,
     env: process.env,
     cwd: process.cwd(),
-    onSignal(handler) {
+    onSignal(first, whatIsLeft) {
       let count = 0;
       const listener = (signal: NodeJS.Signals) => {
         count++;
         if (count === 1) {
           process.stderr.write(`\nmeshprobe: ${signal}: stopping and cleaning up (send it again to exit at once)\n`);
-          handler();
+          first();
         } else {
-          process.stderr.write('meshprobe: exiting without cleanup; `meshprobe teardown` removes the topology\n');
+          process.stderr.write(`meshprobe: exiting at once; ${whatIsLeft?.() ?? '`meshprobe cleanup` will finish the clean-up'}\n`);
           process.exit(130);
         }
       };

@@ -16,8 +16,8 @@ export interface CommandContext {
   exit(code: ExitCode): void;
   /** Global options (--kubeconfig, --context ...), read once a command runs. */
   globals(): GlobalOptions;
-  /** Calls back on the first SIGINT/SIGTERM; a second one exits at once. Returns the unsubscribe. */
-  onSignal(handler: () => void): () => void;
+  /** Calls `first` on the first SIGINT/SIGTERM; a second one prints `whatIsLeft()` and exits at once. Returns the unsubscribe. */
+  onSignal(first: () => void, whatIsLeft?: () => string): () => void;
 }
 
 export interface GlobalOptions {

@@ -5,8 +5,14 @@ export interface Permission {
   group: string;
   resource: string;
   verbs: string[];
-  /** `cluster`: cluster-scoped resources; `topology`: in the topology's namespaces; `root`: in Istio's root namespace. */
-  scope: 'cluster' | 'topology' | 'root';
+  /**
+   * `cluster`: cluster-scoped resources; `topology`: in the topology's namespaces; `root`: in Istio's root
+   * namespace; `all`: listed across all namespaces; `journal`: in meshprobe-system, where runs that change
+   * objects outside their namespaces keep their journal.
+   */
+  scope: 'cluster' | 'topology' | 'root' | 'all' | 'journal';
+  /** Only needed by runs allowed to change objects outside the topology's namespaces. */
+  clusterWideOnly?: boolean;
   /** Only needed on clusters that serve the legacy authentication.istio.io API. */
   legacyOnly?: boolean;
   /** Only needed on clusters that serve security.istio.io. */
@@ -15,6 +21,8 @@ export interface Permission {
 }
 
 const write = ['get', 'list', 'create', 'patch', 'delete'];
+/** Policies a scenario overwrites are replaced whole and put back afterwards: PUT, verb `update`. */
+const replaceable = [...write, 'update'];
 
 export const PERMISSIONS: Permission[] = [
   { group: '', resource: 'namespaces', verbs: write, scope: 'cluster', why: 'create, label and delete the topology namespaces' },
@@ -26,10 +34,15 @@ export const PERMISSIONS: Permission[] = [
   { group: '', resource: 'pods', verbs: ['get', 'list'], scope: 'topology', why: 'find the client pods and check sidecar injection' },
   // Exec over WebSocket is a GET upgrade; newer API servers authorize it as `create` as well.
   { group: '', resource: 'pods/exec', verbs: ['get', 'create'], scope: 'topology', why: 'run curl in the client pods' },
-  { group: 'security.istio.io', resource: 'peerauthentications', verbs: write, scope: 'topology', modernOnly: true, why: 'apply scenario policies' },
-  { group: 'security.istio.io', resource: 'peerauthentications', verbs: write, scope: 'root', modernOnly: true, why: 'apply mesh-wide scenario policies' },
-  { group: 'networking.istio.io', resource: 'destinationrules', verbs: write, scope: 'topology', why: 'apply scenario DestinationRules' },
-  { group: 'networking.istio.io', resource: 'destinationrules', verbs: write, scope: 'root', why: 'apply mesh-wide DestinationRules' },
-  { group: 'authentication.istio.io', resource: 'policies', verbs: write, scope: 'topology', legacyOnly: true, why: 'apply legacy scenario policies' },
-  { group: 'authentication.istio.io', resource: 'meshpolicies', verbs: write, scope: 'cluster', legacyOnly: true, why: 'apply the legacy mesh-wide policy' },
+  { group: 'security.istio.io', resource: 'peerauthentications', verbs: replaceable, scope: 'topology', modernOnly: true, why: 'apply scenario policies' },
+  { group: 'security.istio.io', resource: 'peerauthentications', verbs: replaceable, scope: 'root', modernOnly: true, why: 'apply mesh-wide scenario policies' },
+  { group: 'security.istio.io', resource: 'peerauthentications', verbs: ['list'], scope: 'all', modernOnly: true, why: "predict from the cluster's own policies" },
+  { group: 'networking.istio.io', resource: 'destinationrules', verbs: replaceable, scope: 'topology', why: 'apply scenario DestinationRules' },
+  { group: 'networking.istio.io', resource: 'destinationrules', verbs: replaceable, scope: 'root', why: 'apply mesh-wide DestinationRules' },
+  { group: 'networking.istio.io', resource: 'destinationrules', verbs: ['list'], scope: 'all', why: "predict from the cluster's own DestinationRules" },
+  { group: 'authentication.istio.io', resource: 'policies', verbs: replaceable, scope: 'topology', legacyOnly: true, why: 'apply legacy scenario policies' },
+  { group: 'authentication.istio.io', resource: 'policies', verbs: ['list'], scope: 'all', legacyOnly: true, why: "predict from the cluster's own legacy policies" },
+  { group: 'authentication.istio.io', resource: 'meshpolicies', verbs: replaceable, scope: 'cluster', legacyOnly: true, why: 'apply the legacy mesh-wide policy' },
+  { group: '', resource: 'configmaps', verbs: ['get'], scope: 'root', why: 'read the mesh config (auto mTLS, root namespace, trust domain) from the istio ConfigMap' },
+  { group: '', resource: 'configmaps', verbs: write, scope: 'journal', clusterWideOnly: true, why: 'journal changes outside the topology so that meshprobe cleanup can undo them after a crash' },
 ];

@@ -10,7 +10,7 @@ import { CLIENT_PATTERN, TARGET_PATTERN, matchesClient, matchesTarget } from './
 import { EXPECTATIONS } from './outcome.js';
 import type { ExpectationRule, Scenario } from './scenario.js';
 import type { Topology } from './topology.js';
-import { readYamlFile, type SourceDoc } from './yaml-source.js';
+import { displayPath, readYamlFile, type SourceDoc } from './yaml-source.js';
 
 export const SCENARIO_DIR = fileURLToPath(new URL('../../scenarios/', import.meta.url));
 
@@ -139,7 +139,7 @@ function loadScenario(src: SourceDoc, topology: Topology, rootNamespace: string)
     name: doc.metadata.name,
     description: doc.spec.description.trim(),
     sources: source === undefined ? [] : Array.isArray(source) ? source : [source],
-    file: src.file,
+    file: displayPath(src.file),
     objects,
     expect,
     certificates,

@@ -141,7 +141,8 @@ export function parseYaml(file: string, text: string): SourceDoc[] {
   return docs.filter((d) => d.contents !== null).map((d, i) => new SourceDoc(file, d, lines, i));
 }
 
-function displayPath(file: string): string {
+/** A path relative to the working directory when it is below it, for messages and reports. */
+export function displayPath(file: string): string {
   const rel = relative(process.cwd(), file);
   return rel.startsWith('..') || rel === '' ? file : rel;
 }

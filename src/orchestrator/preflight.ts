@@ -3,6 +3,7 @@ import pLimit from 'p-limit';
 import { ClusterError, ConfigError } from '../errors.js';
 import type { Cluster, IstioApis } from '../kube/cluster.js';
 import { PERMISSIONS } from '../kube/permissions.js';
+import { JOURNAL_NAMESPACE } from './journal.js';
 import type { EventSink } from '../model/events.js';
 import { describePolicy } from '../model/istio-objects.js';
 import type { Scenario } from '../model/scenario.js';
@@ -43,17 +44,17 @@ export function checkScenarioApis(scenarios: Scenario[], apis: IstioApis): void 
 }
 
 /** SelfSubjectAccessReviews for every permission in src/kube/permissions.ts this run needs. */
-export async function checkPermissions(cluster: Cluster, topology: Topology, apis: IstioApis, rootNamespace: string, events: EventSink): Promise<void> {
-  const wanted = PERMISSIONS.filter((p) => !(p.legacyOnly && apis.flavor !== 'legacy') && !(p.modernOnly && apis.flavor !== 'modern'));
+export async function checkPermissions(cluster: Cluster, topology: Topology, apis: IstioApis, rootNamespace: string, clusterWide: boolean, events: EventSink): Promise<void> {
+  const wanted = PERMISSIONS.filter((p) => !(p.legacyOnly && apis.flavor !== 'legacy') && !(p.modernOnly && apis.flavor !== 'modern') && !(p.clusterWideOnly && !clusterWide));
   const checks = wanted.flatMap((p) => {
-    const namespaces = p.scope === 'cluster' ? [undefined] : p.scope === 'root' ? [rootNamespace] : topology.namespaces.map((n) => n.name);
+    const namespaces = p.scope === 'cluster' || p.scope === 'all' ? [undefined] : p.scope === 'root' ? [rootNamespace] : p.scope === 'journal' ? [JOURNAL_NAMESPACE] : topology.namespaces.map((n) => n.name);
     return namespaces.flatMap((namespace) => p.verbs.map((verb) => ({ p, verb, namespace })));
   });
   const limit = pLimit(16);
   const denied = (await Promise.all(checks.map((c) => limit(async () => ((await cluster.canI({ verb: c.verb, group: c.p.group, resource: c.p.resource, namespace: c.namespace })) ? undefined : c))))).filter((c) => !!c);
   if (denied.length) {
     events({ type: 'preflight', check: 'permissions', ok: false });
-    const lines = denied.slice(0, 8).map((c) => `cannot ${c.verb} ${c.p.resource}${c.p.group ? `.${c.p.group}` : ''}${c.namespace ? ` in ${c.namespace}` : ' (cluster-wide)'}: needed to ${c.p.why}`);
+    const lines = denied.slice(0, 8).map((c) => `cannot ${c.verb} ${c.p.resource}${c.p.group ? `.${c.p.group}` : ''}${c.namespace ? ` in ${c.namespace}` : c.p.scope === 'all' ? ' in all namespaces' : ' (cluster-wide)'}: needed to ${c.p.why}`);
     throw new ClusterError(`missing permissions in context "${cluster.context}":\n  ${lines.join('\n  ')}${denied.length > 8 ? `\n  ... and ${denied.length - 8} more` : ''}`, 'apply manifests/rbac/ and bind it to this identity (see README, "Nightly CI")');
   }
   events({ type: 'preflight', check: 'permissions', ok: true, detail: `${checks.length} checked` });

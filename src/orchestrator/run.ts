@@ -13,6 +13,11 @@ import { checkIstio, checkPermissions, checkReachable, checkScenarioApis } from 
 import { baselineFrom } from './scenario-objects.js';
 import { runScenario } from './scenario-run.js';
 import { setupTopology, teardownTopology } from './topology-lifecycle.js';
+import { Journal } from './journal.js';
+import { ConfigError } from '../errors.js';
+import { describePolicy, type IstioPolicy } from '../model/istio-objects.js';
+import { clusterWideObjects, isolateScenario, sameMatrix } from '../oracle/isolate.js';
+import type { MeshConfig } from '../oracle/mesh.js';
 
 export interface RunOptions {
   command: 'run' | 'probe';
@@ -28,6 +33,13 @@ export interface RunOptions {
   events: EventSink;
   /** Aborted on SIGINT/SIGTERM: the run stops between steps and cleans up. */
   signal: AbortSignal;
+  /** Consent to change objects outside the topology's namespaces (mesh-wide policies, root-namespace rules). */
+  allowClusterWide: boolean;
+  /** `namespaced`: rewrite cluster-wide objects into the topology's namespaces instead. */
+  isolation: 'none' | 'namespaced';
+  journalDir: string;
+  /** Filled with the run's journal once it exists, so a second signal can say what is left. */
+  journalHolder?: { journal?: Journal };
 }
 
 export async function runScenarios(cluster: Cluster, o: RunOptions): Promise<ReportDocument> {
@@ -36,23 +48,32 @@ export async function runScenarios(cluster: Cluster, o: RunOptions): Promise<Rep
   const apis = await checkIstio(cluster, o.events);
   checkScenarioApis(o.scenarios, apis);
   const mesh = await readMeshConfig(cluster, apis);
-  await checkPermissions(cluster, o.topology, apis, mesh.rootNamespace, o.events);
+  const clusterWide = o.allowClusterWide && o.scenarios.some((s) => clusterWideObjects(s, o.topology).length > 0);
+  await checkPermissions(cluster, o.topology, apis, mesh.rootNamespace, clusterWide, o.events);
   o.events({ type: 'run-start', command: o.command, scenarios: o.scenarios.map((s) => s.name), cellsPerScenario: o.topology.clients.length * o.topology.targets.length, context: cluster.context, flavor: mesh.flavor });
+
+  const baseline = baselineFrom(await listPolicies(cluster, apis.groupVersions));
+  const scenarios = o.scenarios.map((s) => consent(s, o, mesh, baseline));
+  const wide = scenarios.some((s) => clusterWideObjects(s, o.topology).length > 0);
+  const journal = await Journal.open(cluster, o.runId, o.journalDir, wide);
+  if (o.journalHolder) o.journalHolder.journal = journal;
 
   const reports: ScenarioReport[] = [];
   // Set once setup starts: a setup that fails half-way leaves namespaces that teardown must remove.
   let setUp = false;
   try {
     setUp = true;
-    await setupTopology(cluster, o.topology, { runId: o.runId, adopt: o.adopt, readyTimeoutMs: o.readyTimeoutMs, events: o.events });
-    const baseline = baselineFrom(await listPolicies(cluster, apis.groupVersions));
+    await setupTopology(cluster, o.topology, { runId: o.runId, adopt: o.adopt, readyTimeoutMs: o.readyTimeoutMs, events: o.events, journal });
     const pods = new ClientPods(cluster, o.topology);
-    for (const [i, scenario] of o.scenarios.entries()) {
+    for (const [i, scenario] of scenarios.entries()) {
       o.signal.throwIfAborted();
-      reports.push(await runScenario({ cluster, topology: o.topology, apis, mesh, baseline, runId: o.runId, pods, probe: { ...o.probe, context: cluster.context }, converge: o.converge, removeTimeoutMs: o.readyTimeoutMs, events: o.events }, scenario, i + 1, o.scenarios.length));
+      reports.push(await runScenario({ cluster, topology: o.topology, apis, mesh, baseline, runId: o.runId, pods, probe: { ...o.probe, context: cluster.context }, converge: o.converge, removeTimeoutMs: o.readyTimeoutMs, events: o.events, journal }, scenario, i + 1, scenarios.length));
     }
   } finally {
-    if (setUp && !o.keep) await teardownTopology(cluster, o.topology, { timeoutMs: o.readyTimeoutMs, events: o.events });
+    if (setUp && !o.keep) await teardownTopology(cluster, o.topology, { timeoutMs: o.readyTimeoutMs, events: o.events, journal });
+    const left = journal.pending().filter((e) => !(o.keep && e.ref.kind === 'Namespace'));
+    if (left.length === 0) await journal.close();
+    else o.events({ type: 'warning', message: `not everything was undone (${left.map((e) => `${e.ref.kind} ${e.ref.namespace ? `${e.ref.namespace}/` : ''}${e.ref.name}`).join(', ')}): run \`meshprobe cleanup\`` });
   }
 
   const summary = summarize(reports);
@@ -64,6 +85,26 @@ export async function runScenarios(cluster: Cluster, o: RunOptions): Promise<Rep
     summary,
     scenarios: reports,
   };
+}
+
+/**
+ * A scenario that changes objects outside the topology's namespaces runs only with consent, or
+ * rewritten into namespace-scoped equivalents the oracle proves equal.
+ */
+function consent(s: Scenario, o: RunOptions, mesh: MeshConfig, baseline: IstioPolicy[]): Scenario {
+  const wide = clusterWideObjects(s, o.topology);
+  if (wide.length === 0 || o.allowClusterWide) return s;
+  const names = wide.map(describePolicy).join(', ');
+  if (o.isolation !== 'namespaced') {
+    throw new ConfigError(
+      `scenario ${s.name} changes objects outside the topology's namespaces (${names}), which affect every workload of the mesh`,
+      'pass --allow-cluster-wide on a cluster of your own (make e2e does), or --isolation namespaced to apply namespace-scoped equivalents instead',
+    );
+  }
+  const isolated = isolateScenario(s, o.topology, mesh);
+  const diff = sameMatrix(o.topology, baseline, s.objects, isolated.objects, mesh);
+  if (diff.length) throw new ConfigError(`scenario ${s.name} cannot be isolated to the topology's namespaces without changing its matrix:\n  ${diff.join('\n  ')}`, 'run it with --allow-cluster-wide on a cluster of your own');
+  return isolated;
 }
 
 /** Every PeerAuthentication, DestinationRule and legacy policy the cluster holds, in all namespaces. */

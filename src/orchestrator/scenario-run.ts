@@ -19,6 +19,8 @@ import { cellReport, scenarioHeader, type CellReport, type CertificateReport, ty
 import { findWorkload } from '../model/topology.js';
 import { isReady, labelSelector } from '../probe/pods.js';
 import { fromEnvoyCerts, fromPem } from '../probe/certificates.js';
+import type { Journal } from './journal.js';
+import { restore } from './restore.js';
 import { objectsToApply } from './scenario-objects.js';
 
 export interface ScenarioContext {
@@ -33,12 +35,15 @@ export interface ScenarioContext {
   converge: ConvergeSettings;
   removeTimeoutMs: number;
   events: EventSink;
+  journal?: Journal;
 }
 
 interface Change {
   applied: KubeObject;
   /** What the object was before, when it existed: restored afterwards. */
   before?: KubeObject;
+  /** Its journal entry. */
+  seq?: number;
 }
 
 export async function runScenario(ctx: ScenarioContext, scenario: Scenario, index: number, total: number): Promise<ScenarioReport> {
@@ -52,7 +57,8 @@ export async function runScenario(ctx: ScenarioContext, scenario: Scenario, inde
   try {
     for (const obj of objectsToApply(scenario, ctx.topology, ctx.apis, ctx.mesh, ctx.runId)) {
       const before = await cluster.get(refOf(obj));
-      changes.push({ applied: obj, before });
+      const seq = await ctx.journal?.record(before ? 'replace' : 'create', refOf(obj), before);
+      changes.push({ applied: obj, before, seq });
       // An object that exists is replaced whole, so the scenario's version is exactly what the cluster holds.
       if (before) await cluster.replace({ ...obj, metadata: { ...obj.metadata, resourceVersion: before.metadata.resourceVersion } });
       else await cluster.apply(obj);
@@ -125,21 +131,10 @@ async function undo(ctx: ScenarioContext, scenario: Scenario, changes: Change[])
   const deleted: ObjectRef[] = [];
   for (const c of [...changes].reverse()) {
     const ref = refOf(c.applied);
-    if (c.before) {
-      const now = await ctx.cluster.get(ref);
-      const restored = { ...c.before, metadata: { ...c.before.metadata, resourceVersion: now?.metadata.resourceVersion } };
-      delete (restored.metadata as Record<string, unknown>).managedFields;
-      if (now) await ctx.cluster.replace(restored);
-      else await ctx.cluster.apply(withoutServerFields(restored));
-    } else if (await ctx.cluster.delete(ref)) deleted.push(ref);
+    if (c.before) await restore(ctx.cluster, c.before);
+    else if (await ctx.cluster.delete(ref)) deleted.push(ref);
+    if (c.seq !== undefined) await ctx.journal?.undone(c.seq);
   }
   await waitUntilGone(ctx.cluster, deleted, ctx.removeTimeoutMs);
   ctx.events({ type: 'scenario-removed', scenario: scenario.name, seconds: (performance.now() - started) / 1000 });
-}
-
-/** Fields the API server owns, which a create must not carry. */
-function withoutServerFields(o: KubeObject): KubeObject {
-  const { uid: _u, resourceVersion: _r, creationTimestamp: _c, generation: _g, managedFields: _m, ...metadata } = o.metadata as Record<string, unknown>;
-  const { status: _s, ...rest } = o;
-  return { ...rest, metadata: metadata as KubeObject['metadata'] };
 }

@@ -6,6 +6,7 @@ import type { EventSink } from '../model/events.js';
 import type { Topology } from '../model/topology.js';
 import { isReady, labelSelector } from '../probe/pods.js';
 import { isOurs, stamp } from './ownership.js';
+import type { Journal } from './journal.js';
 import { tlsSecret } from './tls-secret.js';
 
 export interface SetupOptions {
@@ -14,6 +15,7 @@ export interface SetupOptions {
   adopt: boolean;
   readyTimeoutMs: number;
   events: EventSink;
+  journal?: Journal;
 }
 
 const nsRef = (name: string): ObjectRef => ({ apiVersion: 'v1', kind: 'Namespace', name });
@@ -26,6 +28,7 @@ export async function setupTopology(cluster: Cluster, topology: Topology, o: Set
   for (const ns of topology.namespaces) {
     const existing = await cluster.get(nsRef(ns.name));
     if (existing?.metadata.deletionTimestamp) await waitUntilGone(cluster, [nsRef(ns.name)], o.readyTimeoutMs);
+    if (!existing || existing.metadata.deletionTimestamp) await o.journal?.record('create', nsRef(ns.name));
     await cluster.apply(stamp({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns.name, labels: { 'istio-injection': ns.injection ? 'enabled' : 'disabled' } } }, o.runId));
   }
   for (const ns of topology.namespaces) {
@@ -76,7 +79,7 @@ export async function checkInjection(cluster: Cluster, topology: Topology): Prom
   }
 }
 
-export async function teardownTopology(cluster: Cluster, topology: Topology, o: { timeoutMs: number; events: EventSink }): Promise<void> {
+export async function teardownTopology(cluster: Cluster, topology: Topology, o: { timeoutMs: number; events: EventSink; journal?: Journal }): Promise<void> {
   const started = performance.now();
   const names = topology.namespaces.map((n) => n.name);
   o.events({ type: 'teardown-start', namespaces: names });
@@ -92,5 +95,6 @@ export async function teardownTopology(cluster: Cluster, topology: Topology, o: 
     ours.push(nsRef(name));
   }
   await waitUntilGone(cluster, ours, o.timeoutMs);
+  for (const e of o.journal?.pending() ?? []) if (e.ref.kind === 'Namespace' && names.includes(e.ref.name)) await o.journal!.undone(e.seq);
   o.events({ type: 'teardown-done', seconds: (performance.now() - started) / 1000 });
 }

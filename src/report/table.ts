@@ -18,7 +18,7 @@ function cellText(c: CellReport, o: TableOptions): string {
   }
   const obs = c.observed;
   let text = label(obs.outcome, obs.httpCode);
-  if (o.wide && obs.outcome !== 'error') text += s.dim(` (${obs.httpCode ?? '000'}/${obs.curlExit ?? 0})`);
+  if (o.wide && obs.outcome !== 'error') text += s.dim(` (${String(obs.httpCode ?? 0).padStart(3, '0')}/${obs.curlExit ?? 0})`);
   if (obs.outcome === 'error') return s.yellow(text);
   if (c.match) return isPass(c) ? s.green(text) : text;
   return `${s.red(`≠ ${text}`)}\n${s.dim(`want ${label(c.expected.outcome)}`)}`;
@@ -61,7 +61,7 @@ export function renderTables(doc: ReportDocument, o: TableOptions): string {
   const { summary } = doc;
   const tail = [
     LEGEND,
-    `${doc.metadata.command === 'predict' ? 'Predicted' : 'Probed'} ${summary.scenarios} scenario${summary.scenarios === 1 ? '' : 's'} (Istio ${doc.metadata.flavor}), ${summary.cells} cells: ${summary.matched} as expected, ${summary.mismatched} not, ${summary.errors} probe errors.`,
+    `${doc.metadata.command === 'predict' ? 'Predicted' : 'Probed'} ${summary.scenarios} scenario${summary.scenarios === 1 ? '' : 's'} (Istio ${doc.metadata.flavor}), ${summary.cells} cells: ${summary.matched} as expected, ${summary.mismatched} not, ${summary.errors} probe error${summary.errors === 1 ? '' : 's'}.`,
   ];
   return `${sections.join('\n\n')}\n\n${tail.join('\n')}\n`;
 }

@@ -15,7 +15,7 @@ afterEach(async () => {
   cluster = undefined;
 });
 
-const TWO = ['--scenario', 'baseline', '--scenario', 'mesh-strict-dr-mutual'];
+const TWO = ['--scenario', 'baseline', '--scenario', 'mesh-strict-dr-mutual', '--allow-cluster-wide'];
 const run = async (c: TestCluster, ...argv: string[]) => {
   const r = await cli(['--kubeconfig', c.kubeconfig, 'run', '-o', 'json', '--settle', '3', ...argv]);
   return { ...r, doc: r.stdout ? (JSON.parse(r.stdout) as ReportDocument) : undefined };

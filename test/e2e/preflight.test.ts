@@ -87,7 +87,7 @@ describe.runIf(!REAL_KUBECONFIG)('preflight (emulated cluster)', () => {
     await k8s.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'test2', labels: { team: 'payments' } } });
     const before = structuredClone(cluster.emulator!.store.get('', 'namespaces', undefined, 'test2'));
     const writesBefore = writes(cluster).length;
-    const r = await cli(['--kubeconfig', cluster.kubeconfig, 'run']);
+    const r = await cli(['--kubeconfig', cluster.kubeconfig, 'run', '--allow-cluster-wide']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('meshprobe: error: namespace test2 already exists and is not managed by meshprobe; meshprobe will not change or delete it');
     expect(r.stderr).toContain('meshprobe: fix: run in other namespaces with --namespace-prefix, or pass --adopt');

@@ -15,7 +15,7 @@ describe.each(flavors)('meshprobe run, every scenario (%s)', (flavor) => {
 
   beforeAll(async () => {
     cluster = await testCluster(flavor === 'real' ? 'modern' : flavor);
-    const r = await cli(['--kubeconfig', cluster.kubeconfig, 'run', '-o', 'json', '--settle', '5']);
+    const r = await cli(['--kubeconfig', cluster.kubeconfig, 'run', '--allow-cluster-wide', '-o', 'json', '--settle', '5']);
     code = r.code;
     stderr = r.stderr;
     doc = JSON.parse(r.stdout || '{}') as ReportDocument;

@@ -11,6 +11,8 @@ const DIR = fileURLToPath(new URL('../../manifests/rbac/', import.meta.url));
 const SUBJECT = { kind: 'ServiceAccount', name: 'meshprobe', namespace: 'meshprobe-system' };
 /** Istio's root namespace on a default install. */
 const ROOT = 'istio-system';
+/** Where runs with --allow-cluster-wide keep their journal. */
+const JOURNAL = 'meshprobe-system';
 /** Resources without a namespace among those RBAC rules could name; everything else is namespaced. */
 const CLUSTER_SCOPED = new Set(['namespaces', 'nodes', 'persistentvolumes', 'customresourcedefinitions', 'clusterroles', 'clusterrolebindings', 'meshpolicies']);
 
@@ -46,7 +48,8 @@ const key = (scope: Scope, group: string, resource: string, verb: string) => `${
 
 /** What the list asks for, one entry per scope, group, resource and verb. */
 function needed(): Set<string> {
-  return new Set(PERMISSIONS.flatMap((p) => p.verbs.map((v) => key(p.scope, p.group, p.resource, v))));
+  // Listing across all namespaces needs a cluster-wide binding: the one that grants `topology` too.
+  return new Set(PERMISSIONS.flatMap((p) => p.verbs.map((v) => key(p.scope === 'all' ? 'topology' : p.scope, p.group, p.resource, v))));
 }
 
 /**
@@ -72,7 +75,7 @@ function granted(objs: Obj[]): { grants: Set<string>; problems: string[] } {
       continue;
     }
     used.add(roleKey);
-    const bindingScope = b.kind === 'ClusterRoleBinding' ? 'cluster-wide' : b.metadata.namespace === ROOT ? 'root' : `namespace ${b.metadata.namespace}`;
+    const bindingScope = b.kind === 'ClusterRoleBinding' ? 'cluster-wide' : b.metadata.namespace === ROOT ? 'root' : b.metadata.namespace === JOURNAL ? 'journal' : `namespace ${b.metadata.namespace}`;
     for (const rule of role.rules ?? []) {
       if (rule.resourceNames || rule.nonResourceURLs) problems.push(`${roleKey}: resourceNames/nonResourceURLs are not in the list`);
       for (const field of [rule.apiGroups, rule.resources, rule.verbs]) if (!field?.length || field.includes('*')) problems.push(`${roleKey}: a rule with an empty or wildcard field`);
@@ -82,6 +85,7 @@ function granted(objs: Obj[]): { grants: Set<string>; problems: string[] } {
           let scope: Scope | undefined;
           if (bindingScope === 'cluster-wide') scope = clusterScoped ? 'cluster' : 'topology';
           else if (bindingScope === 'root' && !clusterScoped) scope = 'root';
+          else if (bindingScope === 'journal' && !clusterScoped) scope = 'journal';
           if (!scope) {
             problems.push(`${roleKey} bound in ${bindingScope} grants ${resource}, which fits no scope of the list`);
             continue;
@@ -118,7 +122,10 @@ describe('manifests/rbac', () => {
 
   it('has no write access beyond what the list names, in particular no RBAC, impersonation or escalation verbs', () => {
     const verbs = new Set(objs.flatMap((o) => (o.rules ?? []).flatMap((r) => r.verbs ?? [])));
-    for (const v of ['bind', 'escalate', 'impersonate', 'deletecollection', 'update', 'watch', '*']) expect(verbs.has(v), v).toBe(false);
+    for (const v of ['bind', 'escalate', 'impersonate', 'deletecollection', 'watch', '*']) expect(verbs.has(v), v).toBe(false);
+    // `update` only where meshprobe replaces a policy a scenario overwrites, and puts it back.
+    const updatable = new Set(objs.flatMap((o) => (o.rules ?? []).filter((r) => r.verbs?.includes('update')).flatMap((r) => r.resources ?? [])));
+    expect([...updatable].sort()).toEqual(['destinationrules', 'meshpolicies', 'peerauthentications', 'policies']);
     const resources = new Set(objs.flatMap((o) => (o.rules ?? []).flatMap((r) => r.resources ?? [])));
     for (const r of ['roles', 'rolebindings', 'clusterroles', 'clusterrolebindings', 'nodes', 'pods/attach', 'pods/portforward', 'serviceaccounts/token']) expect(resources.has(r), r).toBe(false);
   });

@@ -1,26 +1,27 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { ConfigError } from '../../errors.js';
 import type { EventSink } from '../../model/events.js';
 import type { Scenario } from '../../model/scenario.js';
+import { cleanup } from '../../orchestrator/cleanup.js';
+import { journalDir, type Journal } from '../../orchestrator/journal.js';
 import { newRunId } from '../../orchestrator/ownership.js';
+import { checkReachable } from '../../orchestrator/preflight.js';
 import { runScenarios } from '../../orchestrator/run.js';
 import { setupTopology, teardownTopology } from '../../orchestrator/topology-lifecycle.js';
-import { checkReachable } from '../../orchestrator/preflight.js';
-import { loadTopology, DEFAULT_TOPOLOGY } from '../../model/topology-file.js';
 import { DEFAULT_CONVERGE } from '../../probe/converge.js';
 import { DEFAULT_PROBE } from '../../probe/round.js';
-import type { ReportDocument } from '../../report/document.js';
-import { addReportOptions, emitReports, type ReportOptions } from '../report-options.js';
 import { connect } from '../connect.js';
 import { ExitCode } from '../exit-codes.js';
-import { collect, loadInputs, type ScenarioOptions } from '../inputs.js';
+import { collect, loadInputs, loadTopologyOption, type ScenarioOptions } from '../inputs.js';
 import type { CommandContext } from '../program.js';
-import { plainProgress } from '../progress-plain.js';
-import { resolve } from 'node:path';
+import { progressFor } from '../progress/create.js';
+import { addReportOptions, emitReports, type ReportOptions } from '../report-options.js';
 
 interface RunFlags extends ScenarioOptions, ReportOptions {
   keep: boolean;
   adopt: boolean;
+  allowClusterWide: boolean;
+  isolation?: 'namespaced';
   concurrency: number;
   curlTimeout: number;
   consecutive: number;
@@ -41,14 +42,20 @@ const seconds = (name: string) => (v: string) => {
   return n;
 };
 
+const topologyOptions = (cmd: Command): Command =>
+  cmd
+    .option('--topology <file>', "a topology file (default: the article's test1/test2/test3/ngtest)")
+    .option('--namespace-prefix <prefix>', 'run the topology as PREFIX-test1, PREFIX-test2 ... so several runs can share a cluster');
+
 function runOptions(cmd: Command, withScenarios: boolean): Command {
   if (withScenarios) {
     cmd
       .option('--scenario <name>', 'a scenario to run (repeatable; default: all)', collect, [])
-      .option('-f, --file <path>', 'a scenario file or directory (repeatable; default: the shipped scenarios)', collect, []);
+      .option('-f, --file <path>', 'a scenario file or directory (repeatable; default: the shipped scenarios)', collect, [])
+      .option('--allow-cluster-wide', "let scenarios change objects outside the topology's namespaces (mesh-wide policies, root-namespace rules)", false)
+      .addOption(new Option('--isolation <mode>', "rewrite cluster-wide scenario objects into the topology's namespaces (proven equivalent by the oracle)").choices(['namespaced']).conflicts('allowClusterWide'));
   }
-  return cmd
-    .option('--topology <file>', "a topology file (default: the article's test1/test2/test3/ngtest)")
+  return topologyOptions(cmd)
     .option('--keep', 'leave the topology in the cluster afterwards', false)
     .option('--adopt', 'use topology namespaces that exist but were not created by meshprobe (and delete them at teardown)', false)
     .option('--concurrency <n>', 'client pods probed at once', positiveInt('--concurrency'), DEFAULT_PROBE.concurrency)
@@ -61,76 +68,108 @@ function runOptions(cmd: Command, withScenarios: boolean): Command {
 }
 
 export function runCommands(program: Command, ctx: CommandContext): void {
-  addReportOptions(runOptions(program.command('run').description('Set up the topology, apply each scenario, probe every client -> server port until converged, compare with the expected matrix, clean up'), true)
-    )
-    .addHelpText('after', '\nExit code: 0 every cell as expected, 1 a cell is not, 2 bad input, 3 cluster failure or cells that could not be probed.')
+  addReportOptions(runOptions(program.command('run').description('Set up the topology, apply each scenario, probe every client -> server port until converged, compare with the expected matrix, clean up'), true))
+    .addHelpText('after', '\nExit code: 0 every cell as expected, 1 a cell is not, 2 bad input, 3 cluster failure or cells that could not be probed, 130 interrupted.')
     .action(async (f: RunFlags) => ctx.exit(await execute(ctx, f, 'run')));
 
-  addReportOptions(runOptions(program.command('probe').description("Probe the cluster's own policies as they stand: apply nothing, predict from the PeerAuthentications and DestinationRules the cluster holds, compare"), false)).action(async (f: RunFlags) =>
-    ctx.exit(await execute(ctx, { ...f, scenario: [], file: [] }, 'probe')),
+  addReportOptions(runOptions(program.command('probe').description("Probe the cluster's own policies as they stand: apply nothing, predict from the PeerAuthentications and DestinationRules the cluster holds, compare"), false)).action(
+    async (f: RunFlags) => ctx.exit(await execute(ctx, { ...f, scenario: [], file: [], allowClusterWide: false }, 'probe')),
   );
 
-  program
-    .command('setup')
-    .description('Create (or update) the topology and wait until it is ready; idempotent')
-    .option('--topology <file>', 'a topology file')
+  topologyOptions(program.command('setup').description('Create (or update) the topology and wait until it is ready; idempotent'))
     .option('--adopt', 'use topology namespaces not created by meshprobe', false)
     .option('--ready-timeout <s>', 'seconds to wait for readiness', seconds('--ready-timeout'), 300)
-    .action(async (f: { topology?: string; adopt: boolean; readyTimeout: number }) => {
+    .action(async (f: { topology?: string; namespacePrefix?: string; adopt: boolean; readyTimeout: number }) => {
+      const topology = loadTopologyOption(f, ctx.io.cwd);
       const cluster = connect(ctx);
-      const events = progress(ctx);
-      await checkReachable(cluster, events);
-      await setupTopology(cluster, loadTopology(f.topology ? resolve(ctx.io.cwd, f.topology) : DEFAULT_TOPOLOGY), { runId: newRunId(), adopt: f.adopt, readyTimeoutMs: f.readyTimeout * 1000, events });
+      await withProgress(ctx, async (events) => {
+        await checkReachable(cluster, events);
+        await setupTopology(cluster, topology, { runId: newRunId(), adopt: f.adopt, readyTimeoutMs: f.readyTimeout * 1000, events });
+      });
       ctx.exit(ExitCode.Ok);
     });
 
-  program
-    .command('teardown')
-    .description("Delete the topology's namespaces (only those meshprobe created)")
-    .option('--topology <file>', 'a topology file')
+  topologyOptions(program.command('teardown').description("Delete the topology's namespaces (only those meshprobe created)"))
     .option('--timeout <s>', 'seconds to wait until they are gone', seconds('--timeout'), 300)
-    .action(async (f: { topology?: string; timeout: number }) => {
+    .action(async (f: { topology?: string; namespacePrefix?: string; timeout: number }) => {
+      const topology = loadTopologyOption(f, ctx.io.cwd);
       const cluster = connect(ctx);
-      const events = progress(ctx);
-      await checkReachable(cluster, events);
-      await teardownTopology(cluster, loadTopology(f.topology ? resolve(ctx.io.cwd, f.topology) : DEFAULT_TOPOLOGY), { timeoutMs: f.timeout * 1000, events });
+      await withProgress(ctx, async (events) => {
+        await checkReachable(cluster, events);
+        await teardownTopology(cluster, topology, { timeoutMs: f.timeout * 1000, events });
+      });
+      ctx.exit(ExitCode.Ok);
+    });
+
+  topologyOptions(program.command('cleanup').description('Finish the clean-up of interrupted or killed runs: restore what they replaced, delete what they created (from their journals), remove the topology'))
+    .option('--keep', "leave the topology's namespaces", false)
+    .option('--timeout <s>', 'seconds to wait until deleted objects are gone', seconds('--timeout'), 300)
+    .action(async (f: { topology?: string; namespacePrefix?: string; keep: boolean; timeout: number }) => {
+      const topology = loadTopologyOption(f, ctx.io.cwd);
+      const cluster = connect(ctx);
+      await withProgress(ctx, (events) => checkReachable(cluster, events).then(() => {}));
+      const r = await cleanup(cluster, { topology, keepTopology: f.keep, journalDir: journalDir(ctx.io.env), timeoutMs: f.timeout * 1000 });
+      const lines = [`meshprobe cleanup: ${r.journals} journal${r.journals === 1 ? '' : 's'}; restored ${r.restored.length}${r.restored.length ? ` (${r.restored.join(', ')})` : ''}; deleted ${r.deleted.length}${r.deleted.length ? ` (${r.deleted.join(', ')})` : ''}`];
+      ctx.io.stdout.write(`${lines.join('\n')}\n`);
       ctx.exit(ExitCode.Ok);
     });
 }
 
-function progress(ctx: CommandContext): EventSink {
-  return ctx.globals().quiet ? () => {} : plainProgress(ctx.io);
+/** Runs a short command with progress shown, and closes it whatever happens. */
+async function withProgress(ctx: CommandContext, fn: (events: EventSink) => Promise<void>): Promise<void> {
+  const p = progressFor(ctx);
+  try {
+    await fn(p);
+  } finally {
+    p.close();
+  }
 }
 
 async function execute(ctx: CommandContext, f: RunFlags, command: 'run' | 'probe'): Promise<ExitCode> {
-  const inputs = command === 'run' ? loadInputs(f, ctx.io.cwd) : { topology: loadTopology(f.topology ? resolve(ctx.io.cwd, f.topology) : DEFAULT_TOPOLOGY), scenarios: [clusterAsItStands()] };
+  const inputs = command === 'run' ? loadInputs(f, ctx.io.cwd) : { topology: loadTopologyOption(f, ctx.io.cwd), scenarios: [clusterAsItStands()] };
   const cluster = connect(ctx);
   const abort = new AbortController();
-  const stop = ctx.onSignal(() => abort.abort());
+  const progress = progressFor(ctx);
+  const holder: { journal?: Journal } = {};
+  const stop = ctx.onSignal(
+    () => abort.abort(),
+    () => {
+      const left = holder.journal?.pending() ?? [];
+      const what = left.length ? left.map((e) => `${e.ref.kind} ${e.ref.namespace ? `${e.ref.namespace}/` : ''}${e.ref.name}`).join(', ') : 'possibly the topology namespaces';
+      return `left behind: ${what}; \`meshprobe cleanup${f.namespacePrefix ? ` --namespace-prefix ${f.namespacePrefix}` : ''}\` will finish the clean-up`;
+    },
+  );
   try {
-    const doc: ReportDocument = await runScenarios(cluster, {
+    const doc = await runScenarios(cluster, {
       command,
       topology: inputs.topology,
       scenarios: inputs.scenarios,
       runId: newRunId(),
       keep: f.keep,
       adopt: f.adopt,
+      allowClusterWide: f.allowClusterWide,
+      isolation: f.isolation ?? 'none',
+      journalDir: journalDir(ctx.io.env),
+      journalHolder: holder,
       readyTimeoutMs: f.readyTimeout * 1000,
       probe: { curlTimeoutSeconds: f.curlTimeout, concurrency: f.concurrency, execAttempts: DEFAULT_PROBE.execAttempts },
       converge: { consecutive: f.consecutive, timeoutMs: f.convergeTimeout * 1000, intervalMs: f.interval * 1000, settleMs: f.settle * 1000, signal: abort.signal },
-      events: progress(ctx),
+      events: progress,
       signal: abort.signal,
     });
+    progress.close();
     emitReports(ctx, doc, f);
     if (doc.summary.errors > 0) return ExitCode.Infrastructure;
     return doc.summary.mismatched > 0 ? ExitCode.Mismatch : ExitCode.Ok;
   } catch (e) {
+    progress.close();
     if (abort.signal.aborted) {
-      ctx.io.stderr.write('meshprobe: interrupted; the scenario objects were removed and the topology torn down\n');
+      ctx.io.stderr.write(`meshprobe: interrupted; the scenario objects were removed${f.keep ? '' : ' and the topology torn down'}\n`);
       return ExitCode.Interrupted;
     }
     throw e;
   } finally {
+    progress.close();
     stop();
   }
 }

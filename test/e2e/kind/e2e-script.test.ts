@@ -45,7 +45,7 @@ describe('make e2e (test/e2e/kind/e2e.sh) with stand-ins', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.calls).toContain('kind create cluster --name meshprobe-e2e --image kindest/node:v1.32.2 --wait 180s');
     expect(r.calls).toContain('istioctl --context kind-meshprobe-e2e install --set profile=minimal -y');
-    expect(r.calls).toContain('meshprobe --context kind-meshprobe-e2e run --report-dir out/e2e');
+    expect(r.calls).toContain('meshprobe --context kind-meshprobe-e2e run --allow-cluster-wide --report-dir out/e2e');
     expect(r.calls.at(-1)).toBe('kind delete cluster --name meshprobe-e2e');
   });
 
@@ -78,7 +78,7 @@ describe('make e2e (test/e2e/kind/e2e.sh) with stand-ins', () => {
   it("passes meshprobe's exit code through, and extra flags after --", () => {
     const r = run(['--artifacts', 'arts', '--', '--scenario', 'baseline'], { clusters: ['meshprobe-e2e'], istiod: true, meshprobeExit: 1 });
     expect(r.code).toBe(1);
-    expect(r.calls).toContain('meshprobe --context kind-meshprobe-e2e run --report-dir arts --scenario baseline');
+    expect(r.calls).toContain('meshprobe --context kind-meshprobe-e2e run --allow-cluster-wide --report-dir arts --scenario baseline');
   });
 
   it('says what is missing: a stopped Docker engine, no installer, a bad flag or name', () => {

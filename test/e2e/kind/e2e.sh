@@ -83,7 +83,7 @@ mkdir -p "$ARTIFACTS"
 log "running meshprobe against $CONTEXT; artifacts in $ARTIFACTS"
 set +e
 # shellcheck disable=SC2086 # MESHPROBE is a command line ("node dist/cli/main.js")
-$MESHPROBE --context "$CONTEXT" run --report-dir "$ARTIFACTS" "${EXTRA[@]}"
+$MESHPROBE --context "$CONTEXT" run --allow-cluster-wide --report-dir "$ARTIFACTS" "${EXTRA[@]}"
 rc=$?
 set -e
 log "meshprobe exited $rc"
