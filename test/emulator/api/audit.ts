@@ -19,6 +19,14 @@ export interface AuditEntry {
   userAgent?: string;
 }
 
+const REVIEWS = new Set([
+  'authorization.k8s.io/selfsubjectaccessreviews',
+  'authorization.k8s.io/selfsubjectrulesreviews',
+  'authorization.k8s.io/subjectaccessreviews',
+  'authentication.k8s.io/selfsubjectreviews',
+  'authentication.k8s.io/tokenreviews',
+]);
+
 export const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 
 export class AuditLog {
@@ -37,9 +45,12 @@ export class AuditLog {
     return [...this.list];
   }
 
-  /** The entries that succeeded (2xx) and were not dry runs: what actually changed the cluster. */
+  /**
+   * The entries that changed the cluster: succeeded (2xx), not dry runs, and not reviews (a
+   * SelfSubjectAccessReview is a create that stores nothing).
+   */
   writes(): AuditEntry[] {
-    return this.list.filter((e) => e.code >= 200 && e.code < 300 && !e.dryRun);
+    return this.list.filter((e) => e.code >= 200 && e.code < 300 && !e.dryRun && !REVIEWS.has(`${e.apiGroup}/${e.resource}`));
   }
 
   clear(): void {
