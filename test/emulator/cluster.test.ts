@@ -205,6 +205,27 @@ describe('modern flavor', () => {
     expect(next.items[0].metadata.name).not.toBe(page.items[0].metadata.name);
   });
 
+  it('ignores status on create and replace where status is a subresource, and serves /status', async () => {
+    const created = await post(emu, '/apis/apps/v1/namespaces/mesh/deployments', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'st' },
+      spec: { selector: { matchLabels: { app: 'st' } }, template: { metadata: { labels: { app: 'st' } }, spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] } } },
+      status: { replicas: 7, readyReplicas: 7 },
+    });
+    expect(created.status).toEqual({});
+    expect(created.metadata.generation).toBe(1);
+    const pa = await post(emu, '/apis/security.istio.io/v1/namespaces/mesh/peerauthentications', { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'st' }, spec: {}, status: { x: 1 } });
+    expect(pa.status).toBeUndefined();
+    const viaStatus = await raw(emu, 'PATCH', '/apis/security.istio.io/v1/namespaces/mesh/peerauthentications/st/status', {
+      body: JSON.stringify({ status: { validationMessages: [] }, spec: { mtls: { mode: 'STRICT' } } }),
+      headers: { 'Content-Type': 'application/merge-patch+json' },
+    });
+    expect(viaStatus.json().status).toEqual({ validationMessages: [] });
+    expect(viaStatus.json().spec).toEqual({});
+    expect(viaStatus.json().metadata.generation).toBe(1);
+  });
+
   it('refuses protobuf bodies, unknown paths and bad selectors as the API server does', async () => {
     const proto = await raw(emu, 'POST', '/api/v1/namespaces/mesh/configmaps', { body: 'k8s\u0000', headers: { 'Content-Type': 'application/vnd.kubernetes.protobuf' } });
     expect(proto.status).toBe(415);

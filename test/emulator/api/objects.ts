@@ -244,6 +244,8 @@ export class ObjectService {
     const obj = this.decode(type, body, version);
     this.checkNamespace(type, namespace, obj);
     if (obj.metadata.resourceVersion) throw internalError('resourceVersion should not be set on objects to be created');
+    // Where status has its own subresource, a create cannot set it (the strategies' PrepareForCreate).
+    if (type.subresources.some((s) => s.name === 'status')) delete obj.status;
     delete obj.metadata.uid;
     delete obj.metadata.deletionTimestamp;
     delete obj.metadata.deletionGracePeriodSeconds;
@@ -288,9 +290,10 @@ export class ObjectService {
     } else {
       next = incoming;
       // The main resource cannot change status when the type has a status subresource, nor server-owned metadata.
-      const hasStatus = type.subresources.some((s) => s.name === 'status');
-      if (hasStatus || live.status !== undefined) next.status = structuredClone(live.status);
-      if (next.status === undefined) delete next.status;
+      if (type.subresources.some((s) => s.name === 'status')) {
+        next.status = structuredClone(live.status);
+        if (next.status === undefined) delete next.status;
+      }
       next.metadata.uid = live.metadata.uid;
       next.metadata.creationTimestamp = live.metadata.creationTimestamp;
       if (live.metadata.deletionTimestamp) next.metadata.deletionTimestamp = live.metadata.deletionTimestamp;
