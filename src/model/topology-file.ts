@@ -9,6 +9,9 @@ import { readYamlFile, type SourceDoc } from './yaml-source.js';
 
 export const DEFAULT_TOPOLOGY = fileURLToPath(new URL('../../manifests/topology/default.yaml', import.meta.url));
 
+/** The path probed on a target: "/" then RFC 3986 pchars and "/" only (no query, fragment, space or quote that curl or a shell could misread). */
+export const TARGET_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/;
+
 const name = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label: lower-case letters, digits and "-"').max(63);
 
 const topologySchema = z.strictObject({
@@ -22,10 +25,39 @@ const topologySchema = z.strictObject({
       z.strictObject({
         manifest: z.string().min(1),
         client: z.strictObject({ container: name }).optional(),
-        serve: z.array(z.strictObject({ ports: z.array(z.union([z.string().min(1), z.number().int()])).min(1), path: z.string().regex(/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/, 'must be an absolute URL path'), scheme: z.enum(['http', 'https']).optional() })).optional(),
+        serve: z.array(z.strictObject({ ports: z.array(z.union([z.string().min(1), z.number().int()])).min(1), path: z.string().regex(TARGET_PATH, 'must be an absolute URL path'), scheme: z.enum(['http', 'https']).optional() })).optional(),
         secrets: z.array(z.strictObject({ name, type: z.literal('tls'), commonName: z.string().min(1) })).optional(),
       }),
     ),
+  }),
+});
+
+// The parts of a workload manifest meshprobe reads: Service names and ports end up in probe URLs, so they
+// are checked as Kubernetes would check them before anything is built from them.
+const subdomain = z.string().max(253).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a DNS-1123 subdomain: lower-case letters, digits, "-" and "."');
+const portNumber = z.number().int().min(1).max(65535);
+const stringMap = z.record(z.string(), z.string());
+const manifestObject = z.looseObject({
+  apiVersion: z.string().min(1),
+  kind: z.string().min(1),
+  metadata: z.looseObject({ name: subdomain, namespace: z.undefined({ error: 'workload manifests must not set a namespace: the topology places them' }).optional() }),
+});
+const serviceObject = z.looseObject({
+  metadata: z.looseObject({ name: z.string().regex(/^[a-z]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1035 label, as Kubernetes requires of Services: lower-case letters, digits and "-", starting with a letter').max(63) }),
+  spec: z.looseObject({
+    selector: stringMap.optional(),
+    ports: z.array(z.looseObject({ name: z.string().optional(), port: portNumber, targetPort: z.union([portNumber, z.string().min(1)]).optional(), appProtocol: z.string().optional() })).optional(),
+  }),
+});
+const deploymentObject = z.looseObject({
+  spec: z.looseObject({
+    template: z.looseObject({
+      metadata: z.looseObject({ labels: stringMap.optional(), annotations: stringMap.optional() }).optional(),
+      spec: z.looseObject({
+        serviceAccountName: subdomain.optional(),
+        containers: z.array(z.looseObject({ name, ports: z.array(z.looseObject({ containerPort: portNumber, name: z.string().optional() })).optional() })).min(1),
+      }),
+    }),
   }),
 });
 
@@ -83,7 +115,7 @@ export function loadTopology(file = DEFAULT_TOPOLOGY): Topology {
           ports: (svc.spec.ports ?? []).map((p: any) => ({
             name: p.name,
             port: p.port,
-            targetPort: resolveTargetPort(p.targetPort ?? p.port, containers),
+            targetPort: resolveTargetPort(p.targetPort ?? p.port, containers, () => src.error(['spec', 'workloads', wname, 'manifest'], `Service "${svc.metadata.name}" port ${p.port}: named targetPort "${p.targetPort}" matches no container port of Deployment "${wname}"`)),
             protocol: protocolOf(p.name, p.appProtocol),
           })),
         });
@@ -124,8 +156,11 @@ function readManifest(src: SourceDoc, path: string, wname: string, entry: Worklo
   }
   const objects = docs.map((d) => d.data as KubeObject);
   for (const [i, o] of objects.entries()) {
-    if (!o?.kind || !o.apiVersion || !o.metadata?.name) throw docs[i]!.error([], 'not a Kubernetes object (apiVersion, kind and metadata.name are required)');
-    if (o.metadata.namespace) throw docs[i]!.error(['metadata', 'namespace'], 'workload manifests must not set a namespace: the topology places them');
+    const doc = docs[i]!;
+    if (!o?.kind || !o.apiVersion || !o.metadata?.name) throw doc.error([], 'not a Kubernetes object (apiVersion, kind and metadata.name are required)');
+    doc.validate(manifestObject, o);
+    if (o.kind === 'Service') doc.validate(serviceObject, o);
+    if (o.kind === 'Deployment' && o.metadata.name === wname) doc.validate(deploymentObject, o);
   }
   const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === wname) as Manifest['deployment'] | undefined;
   if (!deployment) throw src.error(where, `${path} has no Deployment named "${wname}"`);
@@ -144,10 +179,10 @@ function readManifest(src: SourceDoc, path: string, wname: string, entry: Worklo
   return { objects, deployment, services };
 }
 
-function resolveTargetPort(targetPort: number | string, containers: any[]): number {
+function resolveTargetPort(targetPort: number | string, containers: any[], unresolved: () => ConfigError): number {
   if (typeof targetPort === 'number') return targetPort;
   for (const c of containers) for (const p of c.ports ?? []) if (p.name === targetPort) return p.containerPort;
   const n = Number(targetPort);
-  if (Number.isInteger(n)) return n;
-  throw new ConfigError(`named targetPort "${targetPort}" matches no container port`);
+  if (Number.isInteger(n) && n >= 1 && n <= 65535) return n;
+  throw unresolved();
 }
