@@ -150,6 +150,10 @@ describe('exec faults', () => {
     const dropped = await execStatus(pod, ['sh', '-c', 'echo first; sleep 0.2; echo second']);
     expect(dropped).toEqual({ closeCode: 1006, stdout: 'first\n' });
     emu.faults.set([{ kind: 'exec-drop', afterMs: 100 }]);
+    const started = Date.now();
+    expect(await execStatus(pod, ['sh', '-c', 'sleep 3; echo late'])).toEqual({ closeCode: 1006, stdout: '' });
+    expect(Date.now() - started).toBeLessThan(2500);
+    emu.faults.set([{ kind: 'exec-drop', afterBytes: 7 }]);
     const r = await kubectl(emu.kubeconfigPath, ['exec', '-n', 'faults', pod, '--', 'sh', '-c', 'echo before; sleep 5; echo after']);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('before\n');
