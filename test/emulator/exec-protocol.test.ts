@@ -1,5 +1,6 @@
 // The exec wire protocol frame by frame (v5 and v4), and the runtime seam: what the API server asks of a
 // ContainerRuntime and when.
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { ContainerRuntime, ExecRequest, KubeObject, RuntimeContext } from './contracts.js';
@@ -104,6 +105,50 @@ describe('exec over v5.channel.k8s.io', () => {
     expect(out.frames[0]).toEqual({ channel: 2, text: '' });
   });
 });
+
+describe('a client that dies mid-exec', () => {
+  // A client killed while its receive buffer is full makes the kernel answer the server's next write
+  // with a reset: the server must take that as the client leaving (kill the command), not crash.
+  const CLIENT = [
+    "import WebSocket from 'ws';",
+    'const [url, token, ca] = process.argv.slice(1);',
+    "const ws = new WebSocket(url, ['v5.channel.k8s.io'], { ca: Buffer.from(ca, 'base64').toString(), headers: { Authorization: 'Bearer ' + token } });",
+    "ws.on('error', () => undefined);",
+    "ws.once('message', () => { ws._socket.pause(); console.log('paused'); });",
+  ].join('\n');
+
+  it('kills the command and keeps serving, with no unhandled error', async () => {
+    const { spawn } = await import('node:child_process');
+    const uncaught: unknown[] = [];
+    const onUncaught = (e: unknown): void => {
+      uncaught.push(e);
+    };
+    process.on('uncaughtException', onUncaught);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const command = ['sh', '-c', 'while true; do echo floodfloodfloodflood; done'];
+        const url = `wss://127.0.0.1:${emu.port}/api/v1/namespaces/default/pods/wire/exec?${query(command, 'stdout=true')}`;
+        const child = spawn(process.execPath, ['--input-type=module', '-e', CLIENT, url, emu.token, Buffer.from(emu.caPem).toString('base64')], { cwd: import.meta.dirname });
+        await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+        await new Promise((r) => setTimeout(r, 200));
+        child.kill('SIGKILL');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const shells = () => Number(floodingChildren().trim() || 0);
+      await eventually(() => (shells() === 0 ? true : undefined), 5000, 'the flooding shells to be killed');
+      const after = await execWs(`/api/v1/namespaces/default/pods/wire/exec?${query(['echo', 'still here'])}`, ['v5.channel.k8s.io']);
+      expect(after.frames.filter((f) => f.channel === 1).map((f) => f.text).join('')).toBe('still here\n');
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+  });
+});
+
+/** How many of this process's children run the flooding loop. */
+function floodingChildren(): string {
+  return spawnSync('sh', ['-c', `ps -o args= --ppid ${process.pid} | grep -c '^sh -c while true; do echo [f]lood' || true`]).stdout.toString();
+}
 
 describe('exec over v4.channel.k8s.io', () => {
   it('ends with the kubelet-worded Status and a normal close', async () => {

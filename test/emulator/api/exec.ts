@@ -214,11 +214,14 @@ export class ExecStreams {
             cut();
             return callback();
           }
-          sendFrame(channel, chunk, (err) => callback(err ?? undefined));
+          // A send that fails means the client is gone; its output has nowhere to go and is dropped.
+          sendFrame(channel, chunk, () => callback());
         },
       });
 
     const stdin = params.stdin ? new PassThrough() : null;
+    // A client that dies mid-stream (ECONNRESET) must not become an unhandled 'error' in the server.
+    ws.on('error', () => abort.abort());
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (!isBinary || data.length === 0) return;
       const channel = data[0];
