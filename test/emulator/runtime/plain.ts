@@ -140,12 +140,10 @@ export class PlainRuntime implements ContainerRuntime {
       else req.signal.addEventListener('abort', onAbort, { once: true });
       child.stdout?.pipe(req.stdout, { end: false });
       child.stderr?.pipe(req.stderr, { end: false });
-      if (req.stdin) {
-        req.stdin.pipe(child.stdin!);
-        child.stdin?.on('error', () => undefined);
-      } else {
-        child.stdin?.end();
-      }
+      // A command that exits without reading its input makes writes to it fail with EPIPE: not an error here.
+      child.stdin?.on('error', () => undefined);
+      if (req.stdin) req.stdin.pipe(child.stdin!);
+      else child.stdin?.end();
       // 'close' comes after the exit and after stdout/stderr have drained into the request's streams.
       child.once('close', (code, signal) => {
         forget();
