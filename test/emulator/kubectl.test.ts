@@ -1,7 +1,6 @@
 // The real kubectl against the emulator: the dispatcher (which picks kubectl 1.32 from /version) and the
 // 1.30 and 1.33 binaries beside it. Each call has its own discovery cache.
-import { writeFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,6 +39,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await emu?.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('kubectl (dispatcher, 1.32) against the emulator', () => {

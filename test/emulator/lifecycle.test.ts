@@ -1,7 +1,7 @@
 // Starting and stopping the emulator: in-process (nothing left behind), from the command line, at the
 // scale meshprobe runs at, and with the overhead an exec adds.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -202,6 +202,7 @@ describe('command line', () => {
     expect(await exited).toBe(0);
     expect(stderr).toContain('emulator: stopped (SIGTERM)');
     expect(await portOpen(port)).toBe(false);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('fails with one clear line on a bad flag or a bad fault', async () => {

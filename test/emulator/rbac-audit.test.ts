@@ -1,6 +1,5 @@
 // Authentication (401), RBAC-style users (403 and SelfSubjectAccessReview), and the audit log.
-import { readFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuthorizationV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
@@ -41,6 +40,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await emu?.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 function loadAs(user?: string): KubeConfig {
@@ -67,7 +67,7 @@ describe('authentication', () => {
     await emu.writeKubeconfig(kubeconfig);
     const text = readFileSync(kubeconfig, 'utf8').replace(emu.token, 'not-the-token');
     const bad = join(dir, 'bad2.yaml');
-    (await import('node:fs')).writeFileSync(bad, text);
+    writeFileSync(bad, text);
     const r = await kubectl(bad, ['get', 'pods', '--request-timeout=5s']);
     expect(r.code).toBe(1);
     // client-go words a 401 on discovery this way (not with the Status message).
