@@ -13,7 +13,7 @@ import { checkIstio, checkPermissions, checkReachable, checkScenarioApis } from 
 import { baselineFrom } from './scenario-objects.js';
 import { runScenario } from './scenario-run.js';
 import { setupTopology, teardownTopology } from './topology-lifecycle.js';
-import { Journal } from './journal.js';
+import { Journal, JOURNAL_NAMESPACE } from './journal.js';
 import { ConfigError } from '../errors.js';
 import { describePolicy, type IstioPolicy } from '../model/istio-objects.js';
 import { clusterWideObjects, isolateScenario, sameMatrix } from '../oracle/isolate.js';
@@ -71,7 +71,8 @@ export async function runScenarios(cluster: Cluster, o: RunOptions): Promise<Rep
     }
   } finally {
     if (setUp && !o.keep) await teardownTopology(cluster, o.topology, { timeoutMs: o.readyTimeoutMs, events: o.events, journal });
-    const left = journal.pending().filter((e) => !(o.keep && e.ref.kind === 'Namespace'));
+    // The journal's own namespace is removed by close(); a kept topology is meant to stay.
+    const left = journal.pending().filter((e) => !(e.ref.kind === 'Namespace' && (e.ref.name === JOURNAL_NAMESPACE || o.keep)));
     if (left.length === 0) await journal.close();
     else o.events({ type: 'warning', message: `not everything was undone (${left.map((e) => `${e.ref.kind} ${e.ref.namespace ? `${e.ref.namespace}/` : ''}${e.ref.name}`).join(', ')}): run \`meshprobe cleanup\`` });
   }

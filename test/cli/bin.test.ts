@@ -1,16 +1,13 @@
 // The installed shapes of the CLI: the compiled bin, and kubectl's plugin mechanism.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-
-const root = resolve(import.meta.dirname, '../..');
-const main = join(root, 'dist/cli/main.js');
+import { ensureBuilt, MAIN as main } from '../helpers/bin.js';
 
 beforeAll(() => {
-  // `make test` builds first; a bare `npx vitest` may not have.
-  if (!existsSync(main)) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' });
+  ensureBuilt();
 }, 120_000);
 
 describe('the meshprobe bin', () => {

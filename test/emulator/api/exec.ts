@@ -175,6 +175,9 @@ export class ExecStreams {
   }
 
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, session: ExecSession): void {
+    // A client killed mid-stream resets the TLS socket; ws handles the first error and then leaves a
+    // later write's ECONNRESET to the socket itself, where it must not become an uncaught exception.
+    socket.on('error', () => {});
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       void this.run(ws, session);
     });
