@@ -96,7 +96,8 @@ async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.stdout.write(`emulator ready: server ${emulator.server}, istio ${emulator.istio}${emulator.istioVersion ? ` ${emulator.istioVersion}` : ''}, kubeconfig ${emulator.kubeconfigPath}\n`);
+  // The pid is there for scripts: `kill <npm's pid>` does not reach this process (npm does not forward SIGTERM).
+  process.stdout.write(`emulator ready: pid ${process.pid}, server ${emulator.server}, istio ${emulator.istio}${emulator.istioVersion ? ` ${emulator.istioVersion}` : ''}, kubeconfig ${emulator.kubeconfigPath}\n`);
 }
 
 main(process.argv).catch((error: unknown) => {

@@ -193,13 +193,17 @@ describe('command line', () => {
     await eventually(() => (stdout.includes('\n') ? true : undefined), 20_000, 'the ready line');
     expect(stdout.trim().split('\n')).toHaveLength(1);
     expect(stdout).toMatch(new RegExp(`ready.*${kubeconfig.replace(/[/.]/g, '\\$&')}`));
+    const pid = Number(/pid (\d+)/.exec(stdout)?.[1]);
+    expect(processAlive(pid)).toBe(true);
     const port = Number(/127\.0\.0\.1:(\d+)/.exec(readFileSync(kubeconfig, 'utf8'))?.[1]);
     const ns = await kubectl(kubeconfig, ['get', 'meshpolicy', 'default']);
     expect(ns.stdout).toMatch(/^default\s+\d+s$/m);
     const faulted = await kubectl(kubeconfig, ['get', 'secrets']);
     expect(faulted.stderr.trim()).toBe('Error from server (InternalError): Internal error occurred: injected fault');
-    child.kill('SIGTERM');
+    // The emulator itself (tsx runs it in a child process) takes the signal, as a script would send it.
+    process.kill(pid, 'SIGTERM');
     expect(await exited).toBe(0);
+    expect(processAlive(pid)).toBe(false);
     expect(stderr).toContain('emulator: stopped (SIGTERM)');
     expect(await portOpen(port)).toBe(false);
     rmSync(dir, { recursive: true, force: true });
