@@ -142,6 +142,15 @@ describe('kubectl (dispatcher, 1.32) against the emulator', () => {
     expect(dr.stderr.trim()).toBe('Error from server (NotFound): destinationrules.networking.istio.io "nothere" not found');
   });
 
+  it('scales a deployment through its scale subresource, up and down to zero', async () => {
+    expect((await ok(['scale', 'deployment/httpbin', '-n', 'kc2', '--replicas=3'])).trim()).toBe('deployment.apps/httpbin scaled');
+    await ok(['rollout', 'status', 'deployment/httpbin', '-n', 'kc2', '--timeout=20s']);
+    expect((await ok(['get', 'pods', '-n', 'kc2', '-l', 'app=httpbin', '-o', 'name'])).trim().split('\n')).toHaveLength(3);
+    await ok(['scale', 'deployment/httpbin', '-n', 'kc2', '--replicas=0']);
+    await eventually(() => (emu.store.list('', 'pods', 'kc2').some((p) => p.metadata.labels?.app === 'httpbin') ? undefined : true), 5000, 'httpbin scaled to zero');
+    expect(await ok(['get', 'deploy', 'httpbin', '-n', 'kc2'])).toMatch(/^httpbin\s+0\/0\s+0\s+0\s+\S+$/m);
+  });
+
   it('deletes a namespace: Terminating, then everything in it is gone', async () => {
     await ok(['apply', '-f', nsFile('kc3', { 'istio-injection': 'enabled' })]);
     await ok(['apply', '-n', 'kc3', '-f', join(MANIFESTS, 'httpbin.yaml')]);

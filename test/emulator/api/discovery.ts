@@ -58,7 +58,9 @@ export function apiResourceList(registry: ResourceRegistry, group: string, versi
     if (t.categories.length > 0) entry.categories = t.categories;
     resources.push(entry);
     for (const s of t.subresources) {
-      resources.push({ name: `${t.resource}/${s.name}`, singularName: '', namespaced: t.namespaced, kind: s.kind, verbs: s.verbs });
+      const entry: Record<string, unknown> = { name: `${t.resource}/${s.name}`, singularName: '', namespaced: t.namespaced, kind: s.kind, verbs: s.verbs };
+      if (s.responseGroupVersion) Object.assign(entry, s.responseGroupVersion);
+      resources.push(entry);
     }
   }
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: apiVersionOf(group, version), resources };
@@ -77,7 +79,7 @@ function discoveryResource(t: ResourceType, version: string): object {
   if (t.subresources.length > 0) {
     entry.subresources = t.subresources.map((s) => ({
       subresource: s.name,
-      responseKind: { group: t.group, version, kind: s.kind },
+      responseKind: { group: s.responseGroupVersion?.group ?? t.group, version: s.responseGroupVersion?.version ?? version, kind: s.kind },
       verbs: s.verbs,
     }));
   }

@@ -17,6 +17,8 @@ export interface SubresourceType {
   name: string;
   kind: string;
   verbs: string[];
+  /** When the subresource answers with another group's kind (scale: autoscaling/v1 Scale). */
+  responseGroupVersion?: { group: string; version: string };
 }
 
 export interface ResourceType {
@@ -61,6 +63,7 @@ interface BuiltIn {
 }
 
 const status = (kind: string): SubresourceType => ({ name: 'status', kind, verbs: STATUS_VERBS });
+const scale: SubresourceType = { name: 'scale', kind: 'Scale', verbs: STATUS_VERBS, responseGroupVersion: { group: 'autoscaling', version: 'v1' } };
 
 const BUILT_INS: BuiltIn[] = [
   { group: '', version: 'v1', resource: 'configmaps', kind: 'ConfigMap', namespaced: true, shortNames: ['cm'] },
@@ -87,8 +90,8 @@ const BUILT_INS: BuiltIn[] = [
     group: '', version: 'v1', resource: 'services', kind: 'Service', namespaced: true, shortNames: ['svc'], categories: ['all'],
     verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'], subresources: [status('Service')], returnDeletedObject: true,
   },
-  { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', namespaced: true, shortNames: ['deploy'], categories: ['all'], subresources: [status('Deployment')] },
-  { group: 'apps', version: 'v1', resource: 'replicasets', kind: 'ReplicaSet', namespaced: true, shortNames: ['rs'], categories: ['all'], subresources: [status('ReplicaSet')] },
+  { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', namespaced: true, shortNames: ['deploy'], categories: ['all'], subresources: [scale, status('Deployment')] },
+  { group: 'apps', version: 'v1', resource: 'replicasets', kind: 'ReplicaSet', namespaced: true, shortNames: ['rs'], categories: ['all'], subresources: [scale, status('ReplicaSet')] },
   { group: 'authentication.k8s.io', version: 'v1', resource: 'selfsubjectreviews', kind: 'SelfSubjectReview', namespaced: false, verbs: ['create'], virtual: true },
   { group: 'authorization.k8s.io', version: 'v1', resource: 'selfsubjectaccessreviews', kind: 'SelfSubjectAccessReview', namespaced: false, verbs: ['create'], virtual: true },
   { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterrolebindings', kind: 'ClusterRoleBinding', namespaced: false },

@@ -16,7 +16,8 @@ import { ObjectService, PATCH_CONTENT_TYPES, type DeleteOptions } from './object
 import { OpenApiV3 } from './openapi.js';
 import { apiVersionOf, type ResourceRegistry, type ResourceType } from './resources.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
-import { ApiError, badRequest, methodNotSupported, pathNotFound, unauthorized, unsupportedMediaType } from './status.js';
+import { ApiError, badRequest, invalid, methodNotSupported, pathNotFound, unauthorized, unsupportedMediaType } from './status.js';
+import { jsonMergePatch, jsonPatch } from './patch.js';
 import { toTable, wantsTable, type IncludeObject } from './tables.js';
 import { WatchHub } from './watch.js';
 
@@ -338,6 +339,9 @@ export class ApiServer {
       // A plain (non-upgrade) request to exec: the API server insists on an upgrade.
       throw badRequest('Upgrade request required');
     }
+    if (subresource === 'scale') {
+      return this.serveScale(req, res, p, verb, manager, dryRun);
+    }
     if (subresource === 'log') {
       if (verb !== 'get') throw methodNotSupported();
       const pod = this.o.objects.get(type, namespace, name ?? '');
@@ -425,6 +429,44 @@ export class ApiServer {
       default:
         throw methodNotSupported();
     }
+  }
+
+  /** The scale subresource (autoscaling/v1 Scale) of Deployments and ReplicaSets, for `kubectl scale`. */
+  private async serveScale(req: IncomingMessage, res: ServerResponse, p: ResourcePath, verb: string, manager: string, dryRun: boolean): Promise<string | undefined> {
+    const name = p.name ?? '';
+    const toScale = (obj: KubeObject): object => ({
+      kind: 'Scale',
+      apiVersion: 'autoscaling/v1',
+      metadata: { name, namespace: obj.metadata.namespace, uid: obj.metadata.uid, resourceVersion: obj.metadata.resourceVersion, creationTimestamp: obj.metadata.creationTimestamp },
+      spec: { replicas: Number((obj.spec as { replicas?: number } | undefined)?.replicas ?? 0) },
+      status: {
+        replicas: Number((obj.status as { replicas?: number } | undefined)?.replicas ?? 0),
+        selector: Object.entries(((obj.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector?.matchLabels ?? {})).map(([k, v]) => `${k}=${v}`).join(','),
+      },
+    });
+    const live = this.o.objects.get(p.type, p.namespace, name);
+    if (verb === 'get') {
+      this.sendJson(res, 200, toScale(live));
+      return undefined;
+    }
+    if (verb !== 'patch' && verb !== 'update') throw methodNotSupported();
+    const body = await this.readBody(req, verb);
+    let wanted: unknown;
+    if (verb === 'update') wanted = body;
+    else {
+      const patchType = PATCH_CONTENT_TYPES[mediaType(req.headers['content-type'])];
+      if (!patchType || patchType === 'apply') throw unsupportedMediaType(mediaType(req.headers['content-type']));
+      wanted = patchType === 'json' ? jsonPatch(toScale(live), body) : jsonMergePatch(toScale(live), body);
+    }
+    const replicas = (wanted as { spec?: { replicas?: unknown } } | undefined)?.spec?.replicas;
+    if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
+      throw invalid('autoscaling', 'Scale', name, [{ type: 'FieldValueInvalid', field: 'spec.replicas', value: String(replicas), detail: 'must be greater than or equal to 0' }]);
+    }
+    const next = structuredClone(live) as KubeObject & { spec: { replicas?: number } };
+    next.spec.replicas = replicas;
+    const updated = this.o.objects.update(p.type, p.namespace, name, next, { manager, dryRun, version: p.version });
+    this.sendJson(res, 200, toScale(updated));
+    return name;
   }
 
   private serveList(res: ServerResponse, q: URLSearchParams, p: ResourcePath, accept: string | undefined): void {
