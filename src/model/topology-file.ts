@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import type { KubeObject } from './kube-object.js';
 import { clientId, protocolOf, selects, targetId, type Client, type Service, type Target, type Topology, type TopologyNamespace, type Workload } from './topology.js';
-import { readYamlFile, type SourceDoc } from './yaml-source.js';
+import { displayPath, readYamlFile, type SourceDoc } from './yaml-source.js';
 
 export const DEFAULT_TOPOLOGY = fileURLToPath(new URL('../../manifests/topology/default.yaml', import.meta.url));
 
@@ -73,7 +73,7 @@ interface Manifest {
 export function loadTopology(file = DEFAULT_TOPOLOGY): Topology {
   const docs = readYamlFile(file);
   const src = docs[0];
-  if (!src || docs.length !== 1) throw new ConfigError(`${file}: expected exactly one Topology document, found ${docs.length}`);
+  if (!src || docs.length !== 1) throw new ConfigError(`${displayPath(file)}: expected exactly one Topology document, found ${docs.length}`);
   const spec = src.validate(topologySchema).spec;
 
   const manifests = new Map<string, Manifest>();

@@ -1,11 +1,21 @@
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { relative } from 'node:path';
-import { isMap, isNode, isScalar, LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { Composer, isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, Parser, type CST, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, ConfigErrors } from '../errors.js';
 
 /** Files larger than this are refused before parsing: scenario and topology files are a few KiB. */
 export const MAX_FILE_BYTES = 1024 * 1024;
+
+/**
+ * Mappings and lists nested deeper than this are refused before they are built. meshprobe's files and
+ * workload manifests nest about ten levels; thousands of levels would overflow the stack of the YAML
+ * composer (and a second overflow in one process has been seen to abort Node outright).
+ */
+export const MAX_DEPTH = 64;
+
+/** Nodes a document may expand to through its aliases, counting each alias as a copy of what it names. */
+export const MAX_NODES = 1_000_000;
 
 export type Path = ReadonlyArray<string | number>;
 
@@ -19,8 +29,37 @@ export class SourceDoc {
     readonly index: number,
   ) {}
 
+  private cached: { value: unknown } | undefined;
+
+  /** The document as plain JSON data; anything JSON cannot hold (binary, sets, dates, .inf) is a located error. */
   get data(): unknown {
-    return this.doc.toJS({ maxAliasCount: 100 });
+    if (!this.cached) {
+      let value: unknown;
+      try {
+        value = this.doc.toJS({ maxAliasCount: 100 });
+      } catch (e) {
+        throw this.error([], `cannot be expanded: ${(e as Error).message}`);
+      }
+      this.checkJson(value);
+      this.cached = { value };
+    }
+    return this.cached.value;
+  }
+
+  /** Iterative: the document is known to be acyclic and bounded (checkStructure) by now. */
+  private checkJson(value: unknown): void {
+    const stack: Array<{ v: unknown; path: Path }> = [{ v: value, path: [] }];
+    while (stack.length) {
+      const { v, path } = stack.pop()!;
+      if (v === null || typeof v === 'string' || typeof v === 'boolean') continue;
+      if (typeof v === 'number') {
+        if (!Number.isFinite(v)) throw this.error(path, `${v} is not a number meshprobe or Kubernetes can use (JSON has no infinity or NaN)`);
+        continue;
+      }
+      if (Array.isArray(v)) v.forEach((x, i) => stack.push({ v: x, path: [...path, i] }));
+      else if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) for (const [k, x] of Object.entries(v)) stack.push({ v: x, path: [...path, k] });
+      else throw this.error(path, `is a ${describeType(v)}, which a JSON document cannot hold; use a plain string, number, boolean, list or mapping`);
+    }
   }
 
   /** `file:line:col` of the field at `path` (its key, inside a mapping), or of its nearest ancestor present in the file. */
@@ -39,7 +78,7 @@ export class SourceDoc {
 
   /** The path through this document, for messages: `spec.objects[0].spec.mtls.mode`. */
   static fieldName(path: Path): string {
-    return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('') || '(document)';
+    return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : !/^[A-Za-z0-9_][\w-]*$/.test(p) ? `[${JSON.stringify(p)}]` : i === 0 ? p : `.${p}`)).join('') || '(document)';
   }
 
   error(path: Path, message: string, fix?: string): ConfigError {
@@ -111,34 +150,116 @@ function allowedKeys(schema: z.ZodType, path: Path): string {
   return 'see the documentation';
 }
 
-/** Reads and parses a YAML file; syntax errors and oversized files become ConfigErrors naming file:line:col. */
+/**
+ * Reads and parses a YAML file; syntax errors and oversized files become ConfigErrors naming file:line:col.
+ * Reads at most MAX_FILE_BYTES + 1 bytes whatever the file is (a pipe, /dev/zero, a file still growing).
+ */
 export function readYamlFile(file: string): SourceDoc[] {
-  let size: number;
+  const name = displayPath(file);
+  let fd: number;
   try {
-    size = statSync(file).size;
-  } catch {
-    throw new ConfigError(`${displayPath(file)}: file not found`, 'check the path; `meshprobe predict --help` lists the flags that take files');
+    fd = openSync(file, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new ConfigError(`${name}: file not found`, 'check the path; `meshprobe predict --help` lists the flags that take files');
+    throw new ConfigError(`${name}: cannot read: ${code === 'EACCES' ? 'permission denied' : (e as Error).message}`);
   }
-  if (size > MAX_FILE_BYTES) {
-    throw new ConfigError(`${displayPath(file)}: file is ${size} bytes, more than the ${MAX_FILE_BYTES}-byte limit for meshprobe files`);
+  let text: string;
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) throw new ConfigError(`${name}: is a directory, not a YAML file`);
+    if (stat.isFile() && stat.size > MAX_FILE_BYTES) throw tooLarge(`${name}: file is ${stat.size} bytes, more than`);
+    const buf = Buffer.alloc(MAX_FILE_BYTES + 1);
+    let length = 0;
+    for (let n = -1; n !== 0 && length < buf.length; length += n) n = readSync(fd, buf, length, buf.length - length, null);
+    if (length > MAX_FILE_BYTES) throw tooLarge(`${name}: file has more than`);
+    text = buf.toString('utf8', 0, length);
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw new ConfigError(`${name}: cannot read: ${(e as Error).message}`);
+  } finally {
+    closeSync(fd);
   }
-  return parseYaml(file, readFileSync(file, 'utf8'));
+  return parseYaml(file, text);
 }
+
+const tooLarge = (what: string) =>
+  new ConfigError(`${what} the ${MAX_FILE_BYTES}-byte limit for meshprobe files`, 'scenario, topology and manifest files are a few KiB: split the file, or check that it is the right one');
 
 export function parseYaml(file: string, text: string): SourceDoc[] {
   const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
-  if (!Array.isArray(docs)) return []; // an empty stream
-  const errors: ConfigError[] = [];
-  for (const doc of docs) {
-    for (const e of doc.errors) {
-      const pos = e.linePos?.[0];
-      const at = pos ? `${pos.line}:${pos.col}` : '1:1';
-      errors.push(new ConfigError(`${displayPath(file)}:${at}: invalid YAML: ${e.message.split('\n')[0]}`));
+  const at = (offset: number | undefined) => {
+    const { line, col } = offset === undefined || offset < 0 ? { line: 1, col: 1 } : lines.linePos(offset);
+    return `${displayPath(file)}:${line}:${col}`;
+  };
+  // Each document's syntax tree is checked for depth before the (recursive) composer sees it.
+  function* shallow(tokens: Iterable<CST.Token>): Generator<CST.Token> {
+    for (const token of tokens) {
+      const deep = tooDeep(token);
+      if (deep !== undefined) throw new ConfigError(`${at(deep)}: nested more than ${MAX_DEPTH} levels deep`, 'meshprobe files nest about ten levels; check the indentation and brackets');
+      yield token;
     }
   }
+  const composer = new Composer({ uniqueKeys: true });
+  const docs = Array.from(composer.compose(shallow(new Parser(lines.addNewLine).parse(text))));
+  const errors: ConfigError[] = [];
+  for (const doc of docs) {
+    for (const e of doc.errors) errors.push(new ConfigError(`${at(e.pos[0])}: invalid YAML: ${e.message.split('\n')[0]}`));
+  }
   if (errors.length) throw errors.length === 1 ? errors[0]! : new ConfigErrors(errors);
+  for (const doc of docs) checkStructure(doc, (node, message) => new ConfigError(`${at(isNode(node) ? node.range?.[0] : undefined)}: ${message}`));
   return docs.filter((d) => d.contents !== null).map((d, i) => new SourceDoc(file, d, lines, i));
+}
+
+/** The offset of the first collection nested more than MAX_DEPTH levels deep in a syntax tree, if any. */
+function tooDeep(root: CST.Token): number | undefined {
+  const stack: Array<{ token: CST.Token | null | undefined; depth: number }> = [{ token: root, depth: 0 }];
+  while (stack.length) {
+    const { token, depth } = stack.pop()!;
+    if (!token) continue;
+    if (token.type === 'document') stack.push({ token: token.value, depth });
+    else if (token.type === 'block-map' || token.type === 'block-seq' || token.type === 'flow-collection') {
+      if (depth >= MAX_DEPTH) return token.offset;
+      for (const item of token.items) stack.push({ token: item.key, depth: depth + 1 }, { token: item.value, depth: depth + 1 });
+    }
+  }
+  return undefined;
+}
+
+/**
+ * What toJS would build, checked first: aliases are followed (a cycle, or an expansion past MAX_DEPTH
+ * or MAX_NODES, is refused), and mapping keys must be plain scalars (JSON has no other keys).
+ */
+function checkStructure(doc: Document.Parsed, error: (node: unknown, message: string) => ConfigError): void {
+  type Entry = { node: unknown; depth: number; parent: Entry | undefined };
+  const stack: Entry[] = [{ node: doc.contents, depth: 0, parent: undefined }];
+  for (let visits = 0; stack.length; visits++) {
+    const entry = stack.pop()!;
+    const node = entry.node;
+    if (visits > MAX_NODES) throw error(doc.contents, `expands to more than ${MAX_NODES} values through its aliases`);
+    if (isAlias(node)) {
+      const target = node.resolve(doc);
+      if (!target) throw error(node, `alias *${node.source} names no anchor defined before it`);
+      for (let a = entry.parent; a; a = a.parent) if (a.node === target) throw error(node, `alias *${node.source} refers to a node that contains it; JSON cannot hold a cycle`);
+      stack.push({ node: target, depth: entry.depth, parent: entry.parent });
+    } else if (isMap(node) || isSeq(node)) {
+      if (entry.depth >= MAX_DEPTH) throw error(node, `nested more than ${MAX_DEPTH} levels deep (following aliases)`);
+      for (const item of node.items as unknown[]) {
+        if (isPair(item)) {
+          if (item.key !== null && !isScalar(item.key)) throw error(isNode(item.key) && item.key.range ? item.key : node, 'a mapping key must be a plain value, not a list, a mapping or an alias');
+          stack.push({ node: item.value, depth: entry.depth + 1, parent: entry });
+        } else stack.push({ node: item, depth: entry.depth + 1, parent: entry });
+      }
+    }
+  }
+}
+
+function describeType(v: unknown): string {
+  if (v instanceof Uint8Array) return 'binary value (!!binary)';
+  if (v instanceof Date) return 'timestamp';
+  if (v instanceof Set) return 'set (!!set)';
+  if (v instanceof Map) return 'ordered map (!!omap or !!pairs)';
+  return typeof v === 'bigint' ? 'big integer' : typeof v;
 }
 
 /** A path relative to the working directory when it is below it, for messages and reports. */
