@@ -148,6 +148,12 @@ export function parseIstioObject(src: SourceDoc, path: Path, value: unknown, ord
   if (kind === 'MeshPolicy' && raw.metadata.name !== 'default') {
     throw src.error([...path, 'metadata', 'name'], `"${raw.metadata.name}" would be ignored by Istio: only the MeshPolicy named "default" is recognised`);
   }
+  // Istio 1.4's validation webhook (pkg/config/validation ValidateAuthenticationPolicy) refuses both.
+  if (kind === 'Policy') {
+    const targets = (raw.spec.targets as unknown[] | undefined)?.length ?? 0;
+    if (targets === 0 && raw.metadata.name !== 'default') throw src.error([...path, 'metadata', 'name'], `a Policy without targets is namespace-wide and must be named "default" (Istio's validation refuses "${raw.metadata.name}")`);
+    if (targets > 0 && raw.metadata.name === 'default') throw src.error([...path, 'spec', 'targets'], 'a Policy named "default" is namespace-wide and must not have targets (Istio\'s validation refuses it)');
+  }
   return fromObject(raw, order);
 }
 

@@ -35,7 +35,8 @@ export function isolateScenario(scenario: Scenario, topology: Topology, mesh: Me
       // A namespace-wide Policy replaces the mesh policy whole, as the MeshPolicy would have been replaced.
       for (const ns of namespaces) {
         if (local.some((l) => l.kind === 'Policy' && l.namespace === ns && l.targets.length === 0)) continue;
-        out.push(copy(o, { apiVersion: o.apiVersion, kind: 'Policy', metadata: { name: `${ISOLATED_PREFIX}${o.name}`, namespace: ns, labels: o.raw.metadata.labels }, spec: o.raw.spec }));
+        // Named "default": Istio 1.4 refuses a namespace-wide Policy by any other name.
+        out.push(copy(o, { apiVersion: o.apiVersion, kind: 'Policy', metadata: { name: 'default', namespace: ns, labels: o.raw.metadata.labels }, spec: o.raw.spec }));
       }
     } else if (o.kind === 'PeerAuthentication') {
       if (o.selector && Object.keys(o.selector).length) continue; // ignored by Istio in the root namespace

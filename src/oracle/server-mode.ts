@@ -86,7 +86,8 @@ export function legacyServerMode(policies: LegacyPolicy[], service: Service, por
   let chosen: { policy: LegacyPolicy; level: string } | undefined;
   const svc = pick(byService);
   if (svc) chosen = { policy: svc.entry.policy, level: svc.portSpecific ? `service ${service.name} port ${port.port}` : `service ${service.name}` };
-  const ns = !chosen && sorted.find((p) => p.kind === 'Policy' && p.namespace === service.namespace && p.targets.length === 0);
+  // Istio's validation lets a Policy without targets exist only under the name "default".
+  const ns = !chosen && sorted.find((p) => p.kind === 'Policy' && p.namespace === service.namespace && p.targets.length === 0 && p.name === 'default');
   if (ns) chosen = { policy: ns, level: 'namespace-wide' };
   const meshPolicy = !chosen && sorted.find((p) => p.kind === 'MeshPolicy' && p.name === 'default');
   if (meshPolicy) chosen = { policy: meshPolicy, level: 'mesh-wide' };

@@ -121,6 +121,19 @@ describe('scenario loader errors', () => {
 `))).toMatch(/:10:18: spec\.objects\[0\]\.metadata\.name: "strict" would be ignored by Istio: only the MeshPolicy named "default" is recognised/);
   });
 
+  it("legacy Policy names Istio 1.4's validation refuses", () => {
+    expect(errorOf(object(`    - apiVersion: authentication.istio.io/v1alpha1
+      kind: Policy
+      metadata: {name: strict-ns, namespace: test1}
+      spec: {peers: [{mtls: {}}]}
+`))).toMatch(/:10:18: spec\.objects\[0\]\.metadata\.name: a Policy without targets is namespace-wide and must be named "default"/);
+    expect(errorOf(object(`    - apiVersion: authentication.istio.io/v1alpha1
+      kind: Policy
+      metadata: {name: default, namespace: test1}
+      spec: {targets: [{name: httpbin}]}
+`))).toMatch(/:11:14: spec\.objects\[0\]\.spec\.targets: a Policy named "default" is namespace-wide and must not have targets/);
+  });
+
   it('an expectation naming a workload the topology does not have', () => {
     expect(errorOf(`${header()}  expect:\n    all:\n      - {from: test9/sleep, to: "*", expect: mtls}\n`)).toMatch(
       /:9:10: spec\.expect\.all\[0\]\.from: "test9\/sleep" matches no client of the topology; clients: test1\/sleep, test2\/sleep, test3\/sleep, ngtest\/sleep/,
