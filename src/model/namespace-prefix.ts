@@ -4,6 +4,7 @@
 import { ConfigError } from '../errors.js';
 import { fromObject, type IstioPolicy } from './istio-objects.js';
 import type { KubeObject } from './kube-object.js';
+import { topologySizeProblem } from './limits.js';
 import type { ExpectationRule, Scenario } from './scenario.js';
 import type { Topology } from './topology.js';
 
@@ -25,6 +26,8 @@ export function prefixNamespaces(topology: Topology, scenarios: Scenario[], pref
     clients: topology.clients.map((c) => ({ ...c, namespace: ns(c.namespace), id: id(c.id) })),
     targets: topology.targets.map((t) => ({ ...t, namespace: ns(t.namespace), id: id(t.id) })),
   };
+  const tooLarge = topologySizeProblem(mapped);
+  if (tooLarge) throw new ConfigError(`--namespace-prefix "${prefix}": ${tooLarge}`, 'choose a shorter prefix');
   // A pattern's namespace part gets the prefix unless it is `*`: `test*` becomes `P-test*`.
   const pattern = (p: string) => (p === '*' || p.startsWith('*/') ? p : p.replace(/^([^/]+)\//, (_, n: string) => `${names.get(n) ?? `${prefix}-${n}`}/`));
   const rule = (r: ExpectationRule): ExpectationRule => ({ ...r, from: r.from.map(pattern), to: r.to.map(pattern) });

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, ConfigErrors } from '../errors.js';
 import { describePolicy, parseIstioObject, type IstioPolicy } from './istio-objects.js';
+import { MAX_SCENARIOS } from './limits.js';
 import { CLIENT_PATTERN, TARGET_PATTERN, matchesClient, matchesTarget } from './matrix.js';
 import { EXPECTATIONS } from './outcome.js';
 import type { ExpectationRule, Scenario } from './scenario.js';
@@ -56,12 +57,29 @@ export function scenarioFiles(paths: string[]): string[] {
  * are reported together: nothing is applied from a set with one bad file.
  */
 export function loadScenarios(files: string[], topology: Topology, rootNamespace = 'istio-system'): Scenario[] {
+  const tooMany = (what: string) => new ConfigError(`${what}, more than the limit of ${MAX_SCENARIOS} scenarios in one run`, 'run them in several batches of files (-f)');
+  if (files.length > MAX_SCENARIOS) throw tooMany(`${files.length} scenario files`);
   const errors: ConfigError[] = [];
   const scenarios: Scenario[] = [];
   const names = new Map<string, string>();
+  const collect = (e: unknown) => {
+    if (e instanceof ConfigErrors) errors.push(...e.errors);
+    else if (e instanceof ConfigError) errors.push(e);
+    else throw e;
+  };
+  let documents = 0;
   for (const file of files) {
+    let docs: SourceDoc[];
     try {
-      for (const src of readYamlFile(file)) {
+      docs = readYamlFile(file);
+    } catch (e) {
+      collect(e);
+      continue;
+    }
+    documents += docs.length;
+    if (documents > MAX_SCENARIOS) throw tooMany(`${displayPath(file)}: ${documents} scenario documents so far`);
+    try {
+      for (const src of docs) {
         const s = loadScenario(src, topology, rootNamespace);
         const first = names.get(s.name);
         if (first) throw src.error(['metadata', 'name'], `scenario "${s.name}" is already defined at ${first}`);
@@ -69,9 +87,7 @@ export function loadScenarios(files: string[], topology: Topology, rootNamespace
         scenarios.push(s);
       }
     } catch (e) {
-      if (e instanceof ConfigErrors) errors.push(...e.errors);
-      else if (e instanceof ConfigError) errors.push(e);
-      else throw e;
+      collect(e);
     }
   }
   if (errors.length) throw errors.length === 1 ? errors[0]! : new ConfigErrors(errors);

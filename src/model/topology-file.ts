@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import type { KubeObject } from './kube-object.js';
+import { topologySizeProblem } from './limits.js';
 import { clientId, protocolOf, selects, targetId, type Client, type Service, type Target, type Topology, type TopologyNamespace, type Workload } from './topology.js';
 import { displayPath, readYamlFile, type SourceDoc } from './yaml-source.js';
 
@@ -25,7 +26,7 @@ const topologySchema = z.strictObject({
       z.strictObject({
         manifest: z.string().min(1),
         client: z.strictObject({ container: name }).optional(),
-        serve: z.array(z.strictObject({ ports: z.array(z.union([z.string().min(1), z.number().int()])).min(1), path: z.string().regex(TARGET_PATH, 'must be an absolute URL path'), scheme: z.enum(['http', 'https']).optional() })).optional(),
+        serve: z.array(z.strictObject({ ports: z.array(z.union([z.string().min(1), z.number().int()])).min(1), path: z.string().max(2048).regex(TARGET_PATH, 'must be an absolute URL path'), scheme: z.enum(['http', 'https']).optional() })).optional(),
         secrets: z.array(z.strictObject({ name, type: z.literal('tls'), commonName: z.string().min(1) })).optional(),
       }),
     ),
@@ -143,7 +144,10 @@ export function loadTopology(file = DEFAULT_TOPOLOGY): Topology {
 
   if (clients.length === 0) throw src.error(['spec', 'workloads'], 'no workload is a client (give one a `client: {container: NAME}`); there would be nothing to probe from');
   if (targets.length === 0) throw src.error(['spec', 'workloads'], 'no workload serves a probed port (give one a `serve: [{ports: [...], path: /...}]`)');
-  return { name: (src.data as TopologyFile).metadata.name, namespaces, workloads, services, clients, targets };
+  const topology: Topology = { name: (src.data as TopologyFile).metadata.name, namespaces, workloads, services, clients, targets };
+  const tooLarge = topologySizeProblem(topology);
+  if (tooLarge) throw src.error(['spec'], tooLarge, 'split the topology, or give fewer workloads a `client:` or a `serve:`');
+  return topology;
 }
 
 function readManifest(src: SourceDoc, path: string, wname: string, entry: WorkloadEntry): Manifest {
