@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { ConfigError } from '../../errors.js';
 import type { EventSink } from '../../model/events.js';
+import { MAX_CURL_TIMEOUT_SECONDS, MAX_SECONDS } from '../../model/limits.js';
 import type { Scenario } from '../../model/scenario.js';
 import { cleanup } from '../../orchestrator/cleanup.js';
 import { journalDir, type Journal } from '../../orchestrator/journal.js';
@@ -31,14 +32,15 @@ interface RunFlags extends ScenarioOptions, ReportOptions {
   readyTimeout: number;
 }
 
-const positiveInt = (name: string) => (v: string) => {
+// Decimal digits only: Number() would also take "", " ", "0x10" and "1e3".
+const positiveInt = (name: string, max: number) => (v: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${name} must be a whole number of at least 1, got "${v}"`);
+  if (!/^\d+$/.test(v) || n < 1 || n > max) throw new ConfigError(`${name} must be a whole number from 1 to ${max}, got "${v}"`);
   return n;
 };
 const seconds = (name: string) => (v: string) => {
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new ConfigError(`${name} must be a number of seconds, got "${v}"`);
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(v) || n > MAX_SECONDS) throw new ConfigError(`${name} must be a number of seconds from 0 to ${MAX_SECONDS}, got "${v}"`);
   return n;
 };
 
@@ -58,9 +60,9 @@ function runOptions(cmd: Command, withScenarios: boolean): Command {
   return topologyOptions(cmd)
     .option('--keep', 'leave the topology in the cluster afterwards', false)
     .option('--adopt', 'use topology namespaces that exist but were not created by meshprobe (and delete them at teardown)', false)
-    .option('--concurrency <n>', 'client pods probed at once', positiveInt('--concurrency'), DEFAULT_PROBE.concurrency)
-    .option('--curl-timeout <s>', 'curl --max-time per request, seconds', positiveInt('--curl-timeout'), DEFAULT_PROBE.curlTimeoutSeconds)
-    .option('--consecutive <k>', 'rounds in a row that must agree before a scenario counts as converged', positiveInt('--consecutive'), DEFAULT_CONVERGE.consecutive)
+    .option('--concurrency <n>', 'client pods probed at once', positiveInt('--concurrency', 1000), DEFAULT_PROBE.concurrency)
+    .option('--curl-timeout <s>', 'curl --max-time per request, seconds', positiveInt('--curl-timeout', MAX_CURL_TIMEOUT_SECONDS), DEFAULT_PROBE.curlTimeoutSeconds)
+    .option('--consecutive <k>', 'rounds in a row that must agree before a scenario counts as converged', positiveInt('--consecutive', 100), DEFAULT_CONVERGE.consecutive)
     .option('--converge-timeout <s>', 'give up converging a scenario after this many seconds', seconds('--converge-timeout'), DEFAULT_CONVERGE.timeoutMs / 1000)
     .option('--interval <s>', 'minimum seconds between the starts of two rounds', seconds('--interval'), DEFAULT_CONVERGE.intervalMs / 1000)
     .option('--settle <s>', 'seconds before a stable mismatch is believed (configuration may still be propagating)', seconds('--settle'), DEFAULT_CONVERGE.settleMs / 1000)
