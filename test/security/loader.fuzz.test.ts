@@ -17,9 +17,10 @@ const dir = mkdtempSync(join(tmpdir(), 'meshprobe-fuzz-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const figures = new Map<string, { cases: number; accepted: number; refused: number }>();
+let crashes = 0;
 afterAll(() => {
   const all = [...figures.values()].reduce((a, f) => ({ cases: a.cases + f.cases, accepted: a.accepted + f.accepted, refused: a.refused + f.refused }), { cases: 0, accepted: 0, refused: 0 });
-  console.info(`loader fuzz: ${[...figures].map(([k, f]) => `${k} ${f.cases} (${f.accepted} accepted, ${f.refused} refused)`).join('; ')}; total ${all.cases} cases, 0 crashes`);
+  console.info(`loader fuzz: ${[...figures].map(([k, f]) => `${k} ${f.cases} (${f.accepted} accepted, ${f.refused} refused)`).join('; ')}; total ${all.cases} cases, ${crashes} crashes`);
 });
 
 const topology = loadTopology();
@@ -58,7 +59,10 @@ function check(kind: string, files: string[], load: () => unknown): void {
     JSON.stringify(result, (_k, v: unknown) => (v instanceof Map ? [...v] : v)); // throws on a cycle
     for (const raw of rawObjects(result)) expect(isPlainJson(raw), JSON.stringify(raw)).toBe(true);
   } catch (e) {
-    if (!(e instanceof ConfigError)) throw new Error(`crash: ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}\n--- input ---\n${readFileSync(file, 'utf8').slice(0, 2000)}`, { cause: e });
+    if (!(e instanceof ConfigError)) {
+      crashes++;
+      throw new Error(`crash: ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}\n--- input ---\n${readFileSync(file, 'utf8').slice(0, 2000)}`, { cause: e });
+    }
     f.refused++;
     const names = files.map((f) => displayPath(f).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
     for (const err of e instanceof ConfigErrors ? e.errors : [e]) {

@@ -10,6 +10,7 @@ import { checkReachable } from '../../orchestrator/preflight.js';
 import { runScenarios } from '../../orchestrator/run.js';
 import { setupTopology, teardownTopology } from '../../orchestrator/topology-lifecycle.js';
 import { DEFAULT_CONVERGE } from '../../probe/converge.js';
+import { shellQuote } from '../../probe/command.js';
 import { DEFAULT_PROBE } from '../../probe/round.js';
 import { connect } from '../connect.js';
 import { ExitCode } from '../exit-codes.js';
@@ -138,7 +139,7 @@ async function execute(ctx: CommandContext, f: RunFlags, command: 'run' | 'probe
     () => {
       const left = holder.journal?.pending() ?? [];
       const what = left.length ? left.map((e) => `${e.ref.kind} ${e.ref.namespace ? `${e.ref.namespace}/` : ''}${e.ref.name}`).join(', ') : 'possibly the topology namespaces';
-      return `left behind: ${what}; \`meshprobe cleanup${f.namespacePrefix ? ` --namespace-prefix ${f.namespacePrefix}` : ''}\` will finish the clean-up`;
+      return `left behind: ${what}; \`meshprobe cleanup${f.namespacePrefix ? ` --namespace-prefix ${shellQuote(f.namespacePrefix)}` : ''}\` will finish the clean-up`;
     },
   );
   try {
