@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help install build chromium test demo e2e
+.PHONY: help install build chromium test demo e2e bench
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -35,3 +35,6 @@ demo: build ## Run every scenario against the built-in emulated cluster (ISTIO="
 
 e2e: build ## Run every scenario on a kind cluster with a pinned Istio (needs Docker, kind; KEEP_CLUSTER=1)
 	test/e2e/kind/e2e.sh
+
+bench: build ## Benchmark meshprobe against the istio.io kubectl loop on N×N matrices (N="3 10 20 30")
+	npm run bench -- $(N)

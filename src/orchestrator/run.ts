@@ -12,7 +12,7 @@ import { readMeshConfig } from './mesh-settings.js';
 import { checkIstio, checkPermissions, checkReachable, checkScenarioApis } from './preflight.js';
 import { baselineFrom } from './scenario-objects.js';
 import { runScenario } from './scenario-run.js';
-import { setupTopology, teardownTopology } from './topology-lifecycle.js';
+import { refuseForeignNamespaces, setupTopology, teardownTopology } from './topology-lifecycle.js';
 import { Journal, JOURNAL_NAMESPACE } from './journal.js';
 import { ConfigError } from '../errors.js';
 import { describePolicy, type IstioPolicy } from '../model/istio-objects.js';
@@ -52,6 +52,7 @@ export async function runScenarios(cluster: Cluster, o: RunOptions): Promise<Rep
   await checkPermissions(cluster, o.topology, apis, mesh.rootNamespace, clusterWide, o.events);
   o.events({ type: 'run-start', command: o.command, scenarios: o.scenarios.map((s) => s.name), cellsPerScenario: o.topology.clients.length * o.topology.targets.length, context: cluster.context, flavor: mesh.flavor });
 
+  await refuseForeignNamespaces(cluster, o.topology, o.adopt);
   const baseline = baselineFrom(await listPolicies(cluster, apis.groupVersions));
   const scenarios = o.scenarios.map((s) => consent(s, o, mesh, baseline));
   const wide = scenarios.some((s) => clusterWideObjects(s, o.topology).length > 0);

@@ -45,7 +45,8 @@ export async function setupTopology(cluster: Cluster, topology: Topology, o: Set
   o.events({ type: 'setup-done', seconds: (performance.now() - started) / 1000 });
 }
 
-async function refuseForeignNamespaces(cluster: Cluster, topology: Topology, adopt: boolean): Promise<void> {
+/** Before any change: a topology namespace that exists and is not ours stops the run. */
+export async function refuseForeignNamespaces(cluster: Cluster, topology: Topology, adopt: boolean): Promise<void> {
   const foreign: string[] = [];
   for (const ns of topology.namespaces) {
     const existing = await cluster.get(nsRef(ns.name));
