@@ -1,20 +1,29 @@
 // The one exec per client pod per round: a constant POSIX sh script (busybox ash in the curl image
-// runs it) that curls each target in turn and frames each result with a per-run nonce. Targets reach
-// it as separate argv elements through the exec API, never through a shell line, so no name, host or
-// path can inject anything; `-g` stops curl from globbing `[]{}` in URLs.
+// runs it) that curls every target and frames each result with a per-run nonce. Targets reach it as
+// separate argv elements through the exec API, never through a shell line, so no name, host or path
+// can inject anything; `-g` stops curl from globbing `[]{}` in URLs.
 import type { Target } from '../model/topology.js';
 
+/**
+ * One curl process for all of a client's targets: curl runs the URLs one after another, writes each
+ * body followed by a trailer with the transfer's index, HTTP code, exit code and error message
+ * (write-out variables of curl >= 7.75; the curl image ships 8.x).
+ */
 export const PROBE_SCRIPT = [
-  'n=$1; t=$2; shift 2; i=0',
-  'while [ "$#" -ge 2 ]; do',
-  '  u=$1; k=$2; shift 2',
-  `  printf '@@%s %s begin\\n' "$n" "$i"`,
-  '  if [ "$k" = 1 ]; then',
-  '    curl -sSgk --max-time "$t" -w "\\n@@$n $i http %{http_code}\\n" "$u" 2>&1',
-  '  else',
-  '    curl -sSg --max-time "$t" -w "\\n@@$n $i http %{http_code}\\n" "$u" 2>&1',
-  '  fi',
-  `  printf '\\n@@%s %s exit %s\\n' "$n" "$i" "$?"`,
+  'n=$1; t=$2; k=$3; shift 3',
+  'if [ "$k" = 1 ]; then set -- -k "$@"; fi',
+  'curl -sg --max-time "$t" -w "\n@@$n %{urlnum} http %{http_code} exit %{exitcode} err %{errormsg}\n" "$@"',
+  // The trailers carry every transfer's exit code; the script's own would be the last transfer's.
+  'exit 0',
+].join('\n');
+
+/** For a curl older than 7.75: one curl per target, the same trailers written by the shell. */
+export const PROBE_SCRIPT_PER_URL = [
+  'n=$1; t=$2; k=$3; shift 3; i=0',
+  'for u in "$@"; do',
+  '  if [ "$k" = 1 ]; then curl -sgk --max-time "$t" -w "\n@@$n $i http %{http_code}" "$u" 2>/dev/null',
+  '  else curl -sg --max-time "$t" -w "\n@@$n $i http %{http_code}" "$u" 2>/dev/null; fi',
+  `  printf ' exit %s err\\n' "$?"`,
   '  i=$((i+1))',
   'done',
 ].join('\n');
@@ -29,9 +38,12 @@ export function requestFor(target: Target): ProbeRequest {
   return { url: `${target.scheme}://${target.service}.${target.namespace}:${target.port.port}${target.path}`, insecure: target.scheme === 'https' };
 }
 
-export function probeCommand(nonce: string, timeoutSeconds: number, requests: ProbeRequest[]): string[] {
+/** The exec command for one client: `perUrl` for clients whose curl lacks the write-out variables. */
+export function probeCommand(nonce: string, timeoutSeconds: number, requests: ProbeRequest[], perUrl = false): string[] {
   if (!/^[0-9a-f]{8,32}$/.test(nonce)) throw new Error('nonce must be hex');
-  return ['sh', '-c', PROBE_SCRIPT, 'meshprobe-probe', nonce, String(timeoutSeconds), ...requests.flatMap((r) => [r.url, r.insecure ? '1' : '0'])];
+  // The topology's HTTPS apps use self-signed certificates; -k changes nothing for http:// URLs.
+  const insecure = requests.some((r) => r.insecure) ? '1' : '0';
+  return ['sh', '-c', perUrl ? PROBE_SCRIPT_PER_URL : PROBE_SCRIPT, 'meshprobe-probe', nonce, String(timeoutSeconds), insecure, ...requests.map((r) => r.url)];
 }
 
 /** POSIX single-quoting, for commands shown to people. */

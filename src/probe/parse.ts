@@ -1,4 +1,5 @@
-// Splits the probe script's output into one record per target.
+// Splits the probe script's output into one record per target: each body is followed by a trailer
+// `@@NONCE INDEX http CODE exit CODE err MESSAGE`.
 
 export interface ProbeRecord {
   body: string;
@@ -8,38 +9,26 @@ export interface ProbeRecord {
   curlError: string | undefined;
 }
 
-const CURL_ERROR = /curl: \((\d+)\) (.*)$/;
-
 export function parseProbeOutput(stdout: string, nonce: string, count: number): Array<ProbeRecord | undefined> {
   const records: Array<ProbeRecord | undefined> = new Array(count).fill(undefined);
-  const marker = new RegExp(`^@@${nonce} (\\d+) (begin|http|exit)(?: (\\d+))?$`);
-  let current: { index: number; body: string[]; httpCode?: number; curlError?: string } | undefined;
+  const trailer = new RegExp(`^@@${nonce} (\\d+) http (\\d{3}) exit (\\d+) err ?(.*)$`);
+  let body: string[] = [];
   for (const line of stdout.split('\n')) {
-    const m = marker.exec(line);
-    if (m) {
-      const index = Number(m[1]);
-      if (m[2] === 'begin') current = { index, body: [] };
-      else if (current && current.index === index && m[2] === 'http') current.httpCode = Number(m[3]);
-      else if (current && current.index === index && m[2] === 'exit' && index < count) {
-        records[index] = { body: trimFraming(current.body).join('\n'), httpCode: current.httpCode, curlExit: Number(m[3]), curlError: current.curlError };
-        current = undefined;
-      }
+    const m = trailer.exec(line);
+    if (!m) {
+      body.push(line);
       continue;
     }
-    if (!current) continue;
-    const err = CURL_ERROR.exec(line);
-    if (err) {
-      current.curlError = err[2];
-      const before = line.slice(0, err.index);
-      if (before) current.body.push(before);
-    } else current.body.push(line);
+    const index = Number(m[1]);
+    // The trailer starts with a newline of its own: the body is everything before that one.
+    if (body.at(-1) === '') body.pop();
+    if (index < count) records[index] = { body: body.join('\n'), httpCode: Number(m[2]), curlExit: Number(m[3]), curlError: m[4] || undefined };
+    body = [];
   }
   return records;
 }
 
-/** The -w trailer starts with a newline, and the exit marker with another: drop the blank lines they leave. */
-function trimFraming(lines: string[]): string[] {
-  let end = lines.length;
-  while (end > 0 && lines[end - 1] === '') end--;
-  return lines.slice(0, end);
+/** Whether the output has any trailer at all: a curl without the write-out variables writes none. */
+export function hasTrailers(stdout: string, nonce: string): boolean {
+  return stdout.includes(`@@${nonce} `) && new RegExp(`^@@${nonce} \\d+ http \\d{3} exit \\d+`, 'm').test(stdout);
 }

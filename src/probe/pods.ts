@@ -21,6 +21,8 @@ export function isReady(pod: KubeObject): boolean {
 /** Remembers each client's pod between rounds; forgets it when an exec says it is gone. */
 export class ClientPods {
   private readonly cache = new Map<string, PodRef>();
+  /** Clients whose curl is older than 7.75 (no per-transfer write-out variables): one curl per target. */
+  readonly oldCurl = new Set<string>();
 
   constructor(
     private readonly cluster: Cluster,

@@ -8,7 +8,7 @@ import type { Client, Topology } from '../model/topology.js';
 import type { ObservedCell } from '../report/document.js';
 import { classify } from './classify.js';
 import { probeCommand, reproduceCommand, requestFor } from './command.js';
-import { parseProbeOutput } from './parse.js';
+import { hasTrailers, parseProbeOutput } from './parse.js';
 import type { ClientPods, PodRef } from './pods.js';
 
 export interface ProbeSettings {
@@ -83,8 +83,14 @@ async function probeClient(cluster: Cluster, topology: Topology, pods: ClientPod
     pod = found;
     const nonce = randomBytes(6).toString('hex');
     try {
+      const timeoutMs = requests.length * (s.curlTimeoutSeconds + 1) * 1000 + 10_000;
       countExec();
-      const res = await cluster.exec(pod, client.container, probeCommand(nonce, s.curlTimeoutSeconds, requests), { timeoutMs: requests.length * (s.curlTimeoutSeconds + 1) * 1000 + 10_000 });
+      let res = await cluster.exec(pod, client.container, probeCommand(nonce, s.curlTimeoutSeconds, requests, pods.oldCurl.has(client.id)), { timeoutMs });
+      if (!hasTrailers(res.stdout, nonce) && !pods.oldCurl.has(client.id)) {
+        pods.oldCurl.add(client.id);
+        countExec();
+        res = await cluster.exec(pod, client.container, probeCommand(nonce, s.curlTimeoutSeconds, requests, true), { timeoutMs });
+      }
       const records = parseProbeOutput(res.stdout, nonce, requests.length);
       for (const [i, t] of topology.targets.entries()) {
         const c = classify(records[i], t);

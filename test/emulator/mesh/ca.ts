@@ -1,6 +1,7 @@
 // The emulated Istio CA: workload certificates as istiod issues them (security/pkg/pki/util/generate_cert.go):
 // an empty subject, a critical URI SAN spiffe://<trust domain>/ns/<ns>/sa/<sa>, server and client auth,
 // 24 h TTL (DefaultWorkloadCertTTL) and NotBefore two minutes back (ClockSkewGracePeriod).
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { issueCertificate, type IssuedCertificate, type Issuer } from '../../../src/pki/certificate.js';
 
@@ -11,6 +12,8 @@ export interface WorkloadCert extends IssuedCertificate {
   spiffeId: string;
   x509: X509Certificate;
   rootPem: string;
+  /** The key, chain and root loaded once: building a TLS context per connection cost the mesh most of its CPU. */
+  context: SecureContext;
 }
 
 export class MeshCA {
@@ -45,7 +48,7 @@ export class MeshCA {
       notAfter: new Date(now + WORKLOAD_TTL_MS),
       issuer: this.issuer,
     });
-    return { ...issued, spiffeId, x509: new X509Certificate(issued.certPem), rootPem: this.rootPem };
+    return { ...issued, spiffeId, x509: new X509Certificate(issued.certPem), rootPem: this.rootPem, context: createSecureContext({ key: issued.keyPem, cert: issued.certPem, ca: this.rootPem }) };
   }
 }
 

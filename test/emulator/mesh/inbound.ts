@@ -56,12 +56,13 @@ export async function createInboundListener(mesh: Mesh, pod: PodNet, port: numbe
 
   function terminateMtls(socket: Socket, head: Buffer): void {
     const cert = pod.cert!;
+    // The peeked bytes go back into the socket itself, so TLS runs on the native handle rather than on a
+    // JavaScript stream (which cost the mesh most of its CPU under load).
+    if (head.length > 0) socket.unshift(head);
     const tls = pod.tracker.socket(
-      new TLSSocket(pod.tracker.socket(new Replayed(socket, head)), {
+      new TLSSocket(socket, {
         isServer: true,
-        key: cert.keyPem,
-        cert: cert.certPem,
-        ca: cert.rootPem,
+        secureContext: cert.context,
         requestCert: true,
         rejectUnauthorized: true,
       }),
@@ -72,8 +73,9 @@ export async function createInboundListener(mesh: Mesh, pod: PodNet, port: numbe
       tls.destroy();
     });
     tls.once('secure', () => {
-      const peer = tls.getPeerCertificate();
-      const info: PeerInfo = { uri: uriSans(peer.subjectaltname)[0], hash: peer.raw ? sha256Hex(peer.raw) : '' };
+      // The X509Certificate view: getPeerCertificate() parses every field into an object, which shows in profiles.
+      const peer = tls.getPeerX509Certificate();
+      const info: PeerInfo = { uri: uriSans(peer?.subjectAltName)[0], hash: peer ? sha256Hex(peer.raw) : '' };
       if (mesh.inboundProtocol(pod, port) === 'tcp') {
         void passthrough(tls, Buffer.alloc(0));
         return;

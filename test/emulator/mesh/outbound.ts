@@ -99,9 +99,7 @@ async function connectUpstream(mesh: Mesh, client: PodNet, ep: Endpoint, cluster
       socket: raw,
       ...(istio
         ? {
-            key: cert.keyPem,
-            cert: cert.certPem,
-            ca: cert.rootPem,
+            secureContext: cert.context,
             // Istio's upstream SNI and ALPN for mTLS (cluster_tls.go: "outbound_.PORT_._.HOST", istio-peer-exchange/istio).
             servername: `outbound_.${svcPort}_._.${fqdn}`,
             ALPNProtocols: ['istio-peer-exchange', 'istio'],
