@@ -1,5 +1,5 @@
 // The meshprobe/v1 document: one shape for `predict` and `run`, so tools can read either.
-// Documented in docs/json-schema.md; test/report/document.test.ts fails if a field disappears.
+// Documented in the README ("The meshprobe/v1 document"); test/report/document.test.ts fails if a field disappears.
 import type { KubeObject } from '../model/kube-object.js';
 import type { Expectation, Outcome } from '../model/outcome.js';
 import type { Flavor, Scenario } from '../model/scenario.js';

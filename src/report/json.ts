@@ -1,4 +1,4 @@
-// `-o json` and results.json: the meshprobe/v1 document as is (docs/json-schema.md).
+// `-o json` and results.json: the meshprobe/v1 document as is (README, "The meshprobe/v1 document").
 import type { ReportDocument } from './document.js';
 
 export function renderJson(doc: ReportDocument): string {
