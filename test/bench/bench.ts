@@ -5,7 +5,7 @@
 // authentication tasks with the real kubectl. At N >= 20 the loop runs on two whole rows and is
 // extrapolated per cell. Writes a table and test/artifacts/bench.json.
 // Usage: tsx test/bench/bench.ts [N ...] [--repeats R]
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -74,7 +74,9 @@ for (const n of sizes) {
   const setup = await run(process.execPath, [main, '-q', 'setup', '--topology', topo], env);
   if (setup.code !== 0) throw new Error(`setup failed: ${setup.stderr}`);
   writeFileSync(join(dir, 'strict.yaml'), 'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: istio-system}\nspec: {mtls: {mode: STRICT}}\n');
-  execFileSync('kubectl', ['apply', '-f', join(dir, 'strict.yaml')], { env, stdio: 'ignore' });
+  // Asynchronously: the emulated API server shares this process's event loop.
+  const applied = await run('kubectl', ['apply', '-f', join(dir, 'strict.yaml')], env);
+  if (applied.code !== 0) throw new Error(`kubectl apply failed: ${applied.stderr}`);
   await new Promise((r) => setTimeout(r, 1000)); // past the propagation delay
   console.error(`N=${n}: ${n * 2} pods ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 

@@ -21,7 +21,7 @@ for (const flavor of flavors.length ? flavors : ['modern']) {
   const stop = () => void emu.stop().then(() => process.exit(130));
   process.once('SIGINT', stop);
   const code = await new Promise<number>((resolve) => {
-    const child = spawn(process.execPath, [meshprobe, '--kubeconfig', emu.kubeconfigPath, 'run', ...extra], { stdio: 'inherit' });
+    const child = spawn(process.execPath, [meshprobe, '--kubeconfig', emu.kubeconfigPath, 'run', '--allow-cluster-wide', ...extra], { stdio: 'inherit' });
     child.on('exit', (c, signal) => resolve(c ?? (signal ? 130 : 1)));
   });
   process.off('SIGINT', stop);
