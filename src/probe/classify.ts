@@ -2,19 +2,11 @@
 import type { Outcome } from '../model/outcome.js';
 import { isReachable, mtlsOf } from '../model/outcome.js';
 import type { Target } from '../model/topology.js';
+import type { ObservedCell } from '../report/document.js';
 import type { ProbeRecord } from './parse.js';
 
-export interface Classified {
-  outcome: Outcome;
-  reachable: boolean;
-  mtls?: boolean;
-  httpCode?: number;
-  curlExit?: number;
-  peer?: string;
-  error?: string;
-  /** curl's message or the first bytes of the body, for people. */
-  detail?: string;
-}
+/** An observed cell but for what the round adds (attempts, the reproduce command). */
+export type Classified = Omit<ObservedCell, 'attempts' | 'command'>;
 
 /** curl exit codes of the TLS layer (libcurl's CURLE_SSL_* family and friends). */
 const TLS_EXITS = new Set([35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 83, 90, 91]);

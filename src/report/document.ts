@@ -84,6 +84,8 @@ export interface ObservedCell {
   attempts: number;
   /** Why the probe failed, for outcome `error`. */
   error?: string;
+  /** curl's error message, or the start of an error response's body (an Envoy 503). */
+  detail?: string;
   /** A command that reproduces the probe by hand. */
   command: string;
 }

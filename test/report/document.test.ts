@@ -73,6 +73,7 @@ const FIELDS: Array<[path: string, only?: 'run']> = [
   ['scenarios[].cells[].observed.peer', 'run'],
   ['scenarios[].cells[].observed.attempts', 'run'],
   ['scenarios[].cells[].observed.error', 'run'],
+  ['scenarios[].cells[].observed.detail', 'run'],
   ['scenarios[].cells[].observed.command', 'run'],
   ['scenarios[].cells[].match'],
 ];

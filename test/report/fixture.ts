@@ -73,6 +73,7 @@ function cell(from: string, to: string, spec: CellSpec): CellReport {
       ...(spec.observed === 'mtls' ? { peer: `spiffe://cluster.local/ns/${from.split('/')[0]}/sa/sleep` } : {}),
       attempts: spec.attempts ?? 1,
       ...(spec.error ? { error: spec.error } : {}),
+      ...(spec.observed === 'reset' ? { detail: 'Recv failure: Connection reset by peer' } : {}),
       command: command(from, to),
     };
     c.observed = observed;

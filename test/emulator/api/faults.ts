@@ -5,6 +5,7 @@
 // pod through the `emulator.meshprobe.dev/fault` annotation on a pod or its Deployment's template.
 // Rates draw from a seeded generator per fault, so a given seed and request order repeat exactly.
 import type { KubeObject } from '../contracts.js';
+import { seededRng } from '../rng.js';
 import { parseLabelSelector } from './selectors.js';
 import { ApiError, internalError, serviceUnavailable, timeout, tooManyRequests, type Status } from './status.js';
 
@@ -59,18 +60,6 @@ export interface RequestFaultTarget {
   name: string;
 }
 
-/** mulberry32: small, fast and good enough to spread hits; seeded so runs repeat. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function globMatch(patterns: string[] | undefined, value: string): boolean {
   if (!patterns || patterns.length === 0) return true;
   return patterns.some((p) => new RegExp(`^${p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(value));
@@ -89,12 +78,12 @@ export class Faults {
   /** Replaces the active faults; hit counters and random sequences start over. */
   set(specs: FaultSpec[]): void {
     specs.forEach(validateSpec);
-    this.armed = specs.map((spec, i) => ({ spec, random: mulberry32(this.seed * 7919 + i + 1), hits: 0 }));
+    this.armed = specs.map((spec, i) => ({ spec, random: seededRng(this.seed * 7919 + i + 1), hits: 0 }));
   }
 
   add(spec: FaultSpec): void {
     validateSpec(spec);
-    this.armed.push({ spec, random: mulberry32(this.seed * 7919 + this.armed.length + 1), hits: 0 });
+    this.armed.push({ spec, random: seededRng(this.seed * 7919 + this.armed.length + 1), hits: 0 });
   }
 
   clear(): void {

@@ -19,7 +19,7 @@ import {
   servicePorts,
   type ServicePortSpec,
 } from './k8s.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '../rng.js';
 import { drTlsForPort, findDestinationRule } from './policy/destination-rule.js';
 import { legacyInboundMode } from './policy/legacy-authn.js';
 import { modernInboundMode, namespaceMode } from './policy/peer-authentication.js';

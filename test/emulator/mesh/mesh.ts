@@ -26,7 +26,7 @@ import { Tracker } from './net-util.js';
 import { createOutboundListener, type OutboundListenerSpec } from './outbound.js';
 import type { Flavor } from './policy/types.js';
 import { portProtocol, type PortProtocol } from './protocol.js';
-import { seededRng } from './rng.js';
+import { seededRng } from '../rng.js';
 
 export type Destination =
   | { kind: 'service'; ns: string; name: string; port: number; pinnedIp?: string }

@@ -1,4 +1,4 @@
-// A small seeded generator (mulberry32) so that propagation delays are reproducible for a given seed.
+// A small seeded generator (mulberry32): fault hits and propagation delays repeat for a given seed.
 export type Rng = () => number;
 
 export function seededRng(seed: number): Rng {
