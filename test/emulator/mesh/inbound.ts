@@ -26,7 +26,8 @@ interface PeerInfo {
 export async function createInboundListener(mesh: Mesh, pod: PodNet, port: number): Promise<number> {
   const peers = new WeakMap<object, PeerInfo>();
   const http = pod.tracker.server(createHttpServer((req, res) => proxyToApp(mesh, pod, port, req, res, peers.get(req.socket))));
-  http.keepAliveTimeout = 5_000;
+  // Longer than the client sidecars' pooled-connection idle timeout (outbound.ts), as Envoy's hour is.
+  http.keepAliveTimeout = 60_000;
 
   const server = pod.tracker.server(
     createNetServer({ noDelay: true }, (socket) => {

@@ -4,7 +4,7 @@
 // wrapped in Istio mTLS when the cluster says so: TLS in TLS for an HTTPS app). Failures surface as Envoy
 // shows them: a 503 with the reset reason on HTTP, a closed connection on TCP.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer as createHttpServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent, createServer as createHttpServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
@@ -73,6 +73,44 @@ function rotate<T>(xs: T[]): T[] {
   if (xs.length < 2) return xs;
   const k = rr++ % xs.length;
   return [...xs.slice(k), ...xs.slice(0, k)];
+}
+
+/**
+ * Envoy keeps upstream connections and reuses them. A pool is keyed by all that decides what a
+ * connection is: client, endpoint, TLS origination, expected identity, SNI, and the server sidecar's
+ * mode for the port as it stands now. Envoy drains the connections of a listener or cluster whose
+ * configuration changed, so a change here means fresh connections (the old pool is closed).
+ */
+const poolsByMesh = new WeakMap<Mesh, Map<string, { key: string; agent: Agent }>>();
+
+function agentFor(mesh: Mesh, client: PodNet, ep: Endpoint, cluster: OutboundCluster | undefined): Agent {
+  const target = mesh.podByIp(ep.ip);
+  const serverMode = target?.sidecar ? mesh.cp.configFor(target.pod).inbound(target.pod, ep.targetPort).value : 'no-sidecar';
+  const base = `${client.key}|${ep.ip}:${ep.targetPort}|${cluster?.fqdn ?? ''}:${cluster?.port.port ?? ''}`;
+  const key = `${ep.origination}|${ep.identity}|${ep.sni ?? ''}|${serverMode}`;
+  let pools = poolsByMesh.get(mesh);
+  if (!pools) poolsByMesh.set(mesh, (pools = new Map()));
+  const pool = pools.get(base);
+  if (pool?.key === key) return pool.agent;
+  pool?.agent.destroy();
+  // Idle connections close before the upstream sidecar's keep-alive timeout (60 s, see inbound.ts), so a
+  // reused one is alive; Envoy's own idle timeout is an hour.
+  const agent = new Agent({ keepAlive: true, timeout: 30_000, maxFreeSockets: 4 });
+  (agent as unknown as { createConnection: (o: unknown, cb: (e: Error | null, s?: Duplex) => void) => undefined }).createConnection = (_o, cb) => {
+    connectUpstream(mesh, client, ep, cluster).then(
+      (sock) => cb(null, sock),
+      (e: Error) => cb(e),
+    );
+    return undefined;
+  };
+  pools.set(base, { key, agent });
+  return agent;
+}
+
+function dropPool(mesh: Mesh, client: PodNet, ep: Endpoint, cluster: OutboundCluster | undefined): void {
+  const base = `${client.key}|${ep.ip}:${ep.targetPort}|${cluster?.fqdn ?? ''}:${cluster?.port.port ?? ''}`;
+  poolsByMesh.get(mesh)?.get(base)?.agent.destroy();
+  poolsByMesh.get(mesh)?.delete(base);
 }
 
 /** Connects to an endpoint and originates TLS as the cluster says; rejects with Envoy's reset reason. */
@@ -161,17 +199,19 @@ async function proxyHttp(mesh: Mesh, client: PodNet, req: IncomingMessage, res: 
   for (let attempt = 0; attempt <= RETRIES; attempt++) {
     const ep = picked.endpoints[attempt % picked.endpoints.length]!;
     log.upstream = `${ep.ip}:${ep.targetPort} ${ep.origination} (${ep.by})`;
-    let sock: Duplex;
-    try {
-      sock = await connectUpstream(mesh, client, ep, picked.cluster);
-    } catch (e) {
-      last = e instanceof UpstreamError ? e.reason : { kind: 'connection-failure' };
+    headers['x-envoy-attempt-count'] = String(attempt + 1);
+    let outcome = await forward(agentFor(mesh, client, ep, picked.cluster), ep, req, res, headers, Buffer.concat(body), started);
+    if (outcome.kind === 'reset' && outcome.reused) {
+      // A pooled connection the upstream had already closed: Envoy tries a fresh one, as do we.
+      dropPool(mesh, client, ep, picked.cluster);
+      outcome = await forward(agentFor(mesh, client, ep, picked.cluster), ep, req, res, headers, Buffer.concat(body), started);
+    }
+    if (outcome.kind === 'done') return;
+    if (outcome.kind === 'connect') {
+      last = outcome.reason;
       mesh.log(`outbound ${client.key} -> ${ep.ip}:${ep.targetPort} (${ep.origination}, ${ep.by}): ${resetBody(last, false)}`);
       continue;
     }
-    headers['x-envoy-attempt-count'] = String(attempt + 1);
-    const outcome = await forward(sock, req, res, headers, Buffer.concat(body), started);
-    if (outcome === 'done') return;
     Object.assign(log, { flags: attempt > 0 ? 'UC,URX' : 'UC', details: 'upstream_reset_before_response_started{connection_termination}' });
     return sendEnvoyError(res, 503, resetBody({ kind: 'connection-termination' }, attempt > 0));
   }
@@ -179,12 +219,14 @@ async function proxyHttp(mesh: Mesh, client: PodNet, req: IncomingMessage, res: 
   sendEnvoyError(res, 503, resetBody(last, true));
 }
 
-function forward(sock: Duplex, req: IncomingMessage, res: ServerResponse, headers: Record<string, string | string[]>, body: Buffer, started: number): Promise<'done' | 'reset'> {
+type Forwarded = { kind: 'done' } | { kind: 'reset'; reused: boolean } | { kind: 'connect'; reason: ResetReason };
+
+function forward(agent: Agent, ep: Endpoint, req: IncomingMessage, res: ServerResponse, headers: Record<string, string | string[]>, body: Buffer, started: number): Promise<Forwarded> {
   return new Promise((resolve) => {
     let responded = false;
     const withBody = body.length > 0 || (req.method !== 'GET' && req.method !== 'HEAD');
     const up = httpRequest(
-      { createConnection: () => sock as Socket, method: req.method, path: req.url, headers: withBody ? { ...headers, 'content-length': String(body.length) } : headers },
+      { agent, host: ep.ip, port: ep.targetPort, method: req.method, path: req.url, headers: withBody ? { ...headers, 'content-length': String(body.length) } : headers },
       (upRes) => {
         responded = true;
         const out: Record<string, string | string[]> = {};
@@ -194,18 +236,19 @@ function forward(sock: Duplex, req: IncomingMessage, res: ServerResponse, header
         res.writeHead(upRes.statusCode ?? 502, out);
         upRes.pipe(res);
         upRes.on('error', () => res.destroy());
-        upRes.on('end', () => sock.destroy());
-        resolve('done');
+        resolve({ kind: 'done' });
       },
     );
+    // Envoy sends no Connection header upstream: keep-alive is HTTP/1.1's default.
     up.removeHeader('connection');
-    up.on('error', () => {
-      if (!responded) resolve('reset');
-      else res.destroy();
+    up.on('error', (e) => {
+      if (responded) return void res.destroy();
+      if (e instanceof UpstreamError) resolve({ kind: 'connect', reason: e.reason });
+      else resolve({ kind: 'reset', reused: up.reusedSocket });
     });
     up.end(body);
     res.on('close', () => {
-      if (!res.writableFinished) sock.destroy();
+      if (!res.writableFinished) up.destroy();
     });
   });
 }
