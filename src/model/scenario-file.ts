@@ -42,7 +42,7 @@ const scenarioSchema = z.strictObject({
 /** Expands directories to their *.yaml / *.yml files (sorted), keeping the order of the arguments. */
 export function scenarioFiles(paths: string[]): string[] {
   return paths.flatMap((p) => {
-    let isDir = false;
+    let isDir: boolean;
     try {
       isDir = statSync(p).isDirectory();
     } catch {

@@ -53,7 +53,7 @@ export async function runScenario(ctx: ScenarioContext, scenario: Scenario, inde
   const expected = predictScenario(ctx.topology, scenario, ctx.mesh, ctx.baseline);
   const changes: Change[] = [];
   let result: Awaited<ReturnType<typeof converge>>;
-  let certificates: CertificateReport[] = [];
+  let certificates: CertificateReport[];
   try {
     for (const obj of objectsToApply(scenario, ctx.topology, ctx.apis, ctx.mesh, ctx.runId)) {
       const before = await cluster.get(refOf(obj));

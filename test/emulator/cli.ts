@@ -33,7 +33,7 @@ async function meshRuntime(): Promise<RuntimeFactory> {
   try {
     mod = (await import(modulePath)) as { createMeshRuntime?: RuntimeFactory };
   } catch (error) {
-    throw new Error(`--runtime mesh: cannot load test/emulator/mesh/index.ts (${error instanceof Error ? error.message : String(error)}); use --runtime plain until the mesh runtime exists`);
+    throw new Error(`--runtime mesh: cannot load test/emulator/mesh/index.ts (${error instanceof Error ? error.message : String(error)}); use --runtime plain until the mesh runtime exists`, { cause: error });
   }
   if (typeof mod.createMeshRuntime !== 'function') throw new Error('--runtime mesh: test/emulator/mesh/index.ts does not export createMeshRuntime(ctx)');
   return mod.createMeshRuntime;

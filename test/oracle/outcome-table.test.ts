@@ -4,7 +4,7 @@ import type { KubeObject } from '../../src/model/kube-object.js';
 import type { Flavor } from '../../src/model/scenario.js';
 import { meshConfig } from '../../src/oracle/mesh.js';
 import { predict } from '../../src/oracle/predict.js';
-import { dr, meshPolicy, miniTopology, pa, policies, policy } from '../helpers/mini-topology.js';
+import { dr, meshPolicy, miniTopology, pa, policies } from '../helpers/mini-topology.js';
 
 type Mode = 'STRICT' | 'PERMISSIVE' | 'DISABLE' | 'n/a';
 type Dr = 'ISTIO_MUTUAL' | 'DISABLE' | 'none' | 'n/a';

@@ -50,7 +50,10 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  for (const s of servers) (s as http.Server).closeAllConnections?.(), s.close();
+  for (const s of servers) {
+    (s as http.Server).closeAllConnections?.();
+    s.close();
+  }
 });
 
 const httpTarget = { scheme: 'http', service: 's', namespace: 'n', port: { name: 'http', port: 1, targetPort: 1, protocol: 'http' }, path: '/', id: 'n/s:1' } as Target;

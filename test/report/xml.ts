@@ -27,10 +27,9 @@ const normalise = (raw: string, where: number): string => decode(raw.replace(/[\
 
 export function parseXml(xml: string): XmlElement {
   if (INVALID_CHAR.test(xml)) throw new Error(`character not allowed in XML at offset ${xml.search(INVALID_CHAR)}`);
-  let at = 0;
   const decl = /^<\?xml version="1\.0" encoding="UTF-8"\?>\s*/.exec(xml);
   if (!decl) throw new Error('missing <?xml version="1.0" encoding="UTF-8"?> declaration');
-  at = decl[0].length;
+  let at = decl[0].length;
   const stack: XmlElement[] = [];
   let root: XmlElement | undefined;
   while (at < xml.length) {
