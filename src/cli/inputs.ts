@@ -29,16 +29,24 @@ export function loadInputs(o: ScenarioOptions, cwd: string): { topology: Topolog
   const files = scenarioFiles(o.file.length ? o.file.map((f) => resolve(cwd, f)) : [SCENARIO_DIR]);
   if (files.length === 0) throw new ConfigError(`no scenario files (*.yaml) in ${o.file.join(', ')}`);
   const loaded = loadScenarios(files, topology);
-  const { topology: t, scenarios: all } = o.namespacePrefix ? prefixNamespaces(topology, loaded, o.namespacePrefix) : { topology, scenarios: loaded };
+  const { topology: t, scenarios: all } = o.namespacePrefix
+    ? prefixNamespaces(topology, loaded, o.namespacePrefix)
+    : { topology, scenarios: loaded };
   if (o.scenario.length === 0) return { topology: t, scenarios: all };
   const unknown = o.scenario.filter((n) => !all.some((s) => s.name === n));
   if (unknown.length) {
-    throw new ConfigError(`unknown scenario ${unknown.map((n) => `"${n}"`).join(', ')}`, `choose from: ${all.map((s) => s.name).join(', ')}`);
+    throw new ConfigError(
+      `unknown scenario ${unknown.map((n) => `"${n}"`).join(', ')}`,
+      `choose from: ${all.map((s) => s.name).join(', ')}`,
+    );
   }
   return { topology: t, scenarios: o.scenario.map((n) => all.find((s) => s.name === n)!) };
 }
 
 export function parseFlavor(value: string): Flavor {
-  if (value !== 'modern' && value !== 'legacy') throw new ConfigError(`--istio must be "modern" (Istio >= 1.5, PeerAuthentication, auto mTLS) or "legacy" (Istio 1.4, MeshPolicy/Policy)`);
+  if (value !== 'modern' && value !== 'legacy')
+    throw new ConfigError(
+      `--istio must be "modern" (Istio >= 1.5, PeerAuthentication, auto mTLS) or "legacy" (Istio 1.4, MeshPolicy/Policy)`,
+    );
   return value;
 }

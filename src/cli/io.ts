@@ -22,7 +22,9 @@ export function processIo(): Io {
           process.stderr.write(`\nmeshprobe: ${signal}: stopping and cleaning up (send it again to exit at once)\n`);
           first();
         } else {
-          process.stderr.write(`meshprobe: exiting at once; ${whatIsLeft?.() ?? '`meshprobe cleanup` will finish the clean-up'}\n`);
+          process.stderr.write(
+            `meshprobe: exiting at once; ${whatIsLeft?.() ?? '`meshprobe cleanup` will finish the clean-up'}\n`,
+          );
           process.exit(130);
         }
       };

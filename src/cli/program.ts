@@ -30,8 +30,13 @@ export interface GlobalOptions {
 /** Runs meshprobe with `argv` (without node and script) and returns the exit code. */
 export async function runCli(argv: string[], io: Io, invokedAs = 'meshprobe'): Promise<number> {
   let exitCode: number = ExitCode.Ok;
-  const program = new Command(invokedAs.startsWith('kubectl-') ? `kubectl ${invokedAs.slice('kubectl-'.length)}` : 'meshprobe');
-  const wantsColor = () => io.stdout.isTTY === true && !('NO_COLOR' in io.env && io.env.NO_COLOR !== '') && program.opts<GlobalOptions>().color !== false;
+  const program = new Command(
+    invokedAs.startsWith('kubectl-') ? `kubectl ${invokedAs.slice('kubectl-'.length)}` : 'meshprobe',
+  );
+  const wantsColor = () =>
+    io.stdout.isTTY === true &&
+    !('NO_COLOR' in io.env && io.env.NO_COLOR !== '') &&
+    program.opts<GlobalOptions>().color !== false;
   const ctx: CommandContext = {
     io,
     get style() {
@@ -44,7 +49,9 @@ export async function runCli(argv: string[], io: Io, invokedAs = 'meshprobe'): P
     onSignal: io.onSignal ?? (() => () => {}),
   };
   program
-    .description('Probe what Istio mutual-TLS policies really do: a pass/fail and mTLS matrix per policy scenario, observed in-cluster and compared with the expected one.')
+    .description(
+      'Probe what Istio mutual-TLS policies really do: a pass/fail and mTLS matrix per policy scenario, observed in-cluster and compared with the expected one.',
+    )
     .version(VERSION, '--version')
     .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
     .option('--context <name>', 'kubeconfig context to use')
@@ -53,8 +60,14 @@ export async function runCli(argv: string[], io: Io, invokedAs = 'meshprobe'): P
     .showHelpAfterError('(add --help for usage)')
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s.startsWith('error:') ? `meshprobe: ${s}` : s) });
-  program.addHelpText('after', '\nExit codes: 0 all cells as expected, 1 a cell is not, 2 usage or input error, 3 cluster or infrastructure failure.');
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s.startsWith('error:') ? `meshprobe: ${s}` : s),
+    });
+  program.addHelpText(
+    'after',
+    '\nExit codes: 0 all cells as expected, 1 a cell is not, 2 usage or input error, 3 cluster or infrastructure failure.',
+  );
 
   predictCommand(program, ctx);
   explainCommand(program, ctx);
@@ -71,7 +84,8 @@ export async function runCli(argv: string[], io: Io, invokedAs = 'meshprobe'): P
 
 function reportError(e: unknown, io: Io): number {
   if (e instanceof CommanderError) {
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.Ok;
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
+      return ExitCode.Ok;
     return ExitCode.Usage; // commander has already printed the message and the usage hint
   }
   const errors = e instanceof ConfigErrors ? e.errors : [e];
@@ -81,7 +95,10 @@ function reportError(e: unknown, io: Io): number {
   if (e instanceof ConfigError) return ExitCode.Usage;
   if (e instanceof ClusterError) return ExitCode.Infrastructure;
   if (io.env.DEBUG && e instanceof Error) io.stderr.write(`${e.stack}\n`);
-  else io.stderr.write('meshprobe: this is a bug in meshprobe; run again with DEBUG=1 for the stack trace and report it\n');
+  else
+    io.stderr.write(
+      'meshprobe: this is a bug in meshprobe; run again with DEBUG=1 for the stack trace and report it\n',
+    );
   return ExitCode.Infrastructure;
 }
 

@@ -4,7 +4,13 @@ import { relative, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { ConfigError } from '../errors.js';
 import type { ReportDocument } from '../report/document.js';
-import { appendStepSummary, OUTPUT_FORMATS, renderOutput, writeReportDir, type OutputFormat } from '../report/formats.js';
+import {
+  appendStepSummary,
+  OUTPUT_FORMATS,
+  renderOutput,
+  writeReportDir,
+  type OutputFormat,
+} from '../report/formats.js';
 import type { CommandContext } from './program.js';
 
 export interface ReportOptions {
@@ -24,13 +30,21 @@ export function emitReports(ctx: CommandContext, doc: ReportDocument, o: ReportO
   const quiet = ctx.globals().quiet === true;
   if (o.reportDir) {
     const dir = resolve(ctx.io.cwd, o.reportDir);
-    const files = guard(() => writeReportDir(dir, doc), `cannot write the reports into ${dir}`, 'choose a writable --report-dir');
+    const files = guard(
+      () => writeReportDir(dir, doc),
+      `cannot write the reports into ${dir}`,
+      'choose a writable --report-dir',
+    );
     if (!quiet) {
       const list = files.map((f) => `${shortPath(ctx.io.cwd, f.path)} (${kib(f.bytes)})`).join(', ');
       ctx.io.stderr.write(`meshprobe: wrote ${list}\n`);
     }
   }
-  guard(() => appendStepSummary(doc, ctx.io.env), 'cannot append to $GITHUB_STEP_SUMMARY', 'unset GITHUB_STEP_SUMMARY or point it at a writable file');
+  guard(
+    () => appendStepSummary(doc, ctx.io.env),
+    'cannot append to $GITHUB_STEP_SUMMARY',
+    'unset GITHUB_STEP_SUMMARY or point it at a writable file',
+  );
 }
 
 function shortPath(cwd: string, path: string): string {

@@ -1,6 +1,16 @@
 // The Cluster interface over @kubernetes/client-node 1.4 (the last major that runs on Node 20).
 import { Writable } from 'node:stream';
-import { ApisApi, AuthorizationV1Api, Exec, KubernetesObjectApi, PatchStrategy, VersionApi, type KubeConfig, type KubernetesObject, type V1Status } from '@kubernetes/client-node';
+import {
+  ApisApi,
+  AuthorizationV1Api,
+  Exec,
+  KubernetesObjectApi,
+  PatchStrategy,
+  VersionApi,
+  type KubeConfig,
+  type KubernetesObject,
+  type V1Status,
+} from '@kubernetes/client-node';
 import type { KubeObject } from '../model/kube-object.js';
 import type { Cluster, ExecResult, IstioApis, ListOptions, ObjectRef } from './cluster.js';
 import { clusterError, ExecError, statusOf } from './errors.js';
@@ -31,13 +41,22 @@ export class ClientNodeCluster implements Cluster {
   }
 
   version(): Promise<string> {
-    return this.call('read the server version', async () => (await this.kc.makeApiClient(VersionApi).getCode()).gitVersion);
+    return this.call(
+      'read the server version',
+      async () => (await this.kc.makeApiClient(VersionApi).getCode()).gitVersion,
+    );
   }
 
   istioApis(): Promise<IstioApis> {
     return this.call('discover the API groups', async () => {
       const groups = (await this.kc.makeApiClient(ApisApi).getAPIVersions()).groups;
-      const groupVersions = groups.filter((g) => g.name.endsWith('.istio.io')).flatMap((g) => [g.preferredVersion?.groupVersion, ...g.versions.map((v) => v.groupVersion)].filter((v, i, a): v is string => !!v && a.indexOf(v) === i));
+      const groupVersions = groups
+        .filter((g) => g.name.endsWith('.istio.io'))
+        .flatMap((g) =>
+          [g.preferredVersion?.groupVersion, ...g.versions.map((v) => v.groupVersion)].filter(
+            (v, i, a): v is string => !!v && a.indexOf(v) === i,
+          ),
+        );
       const has = (group: string) => groupVersions.some((gv) => gv.startsWith(`${group}/`));
       const flavor = has('security.istio.io') ? 'modern' : has('authentication.istio.io') ? 'legacy' : 'none';
       return { flavor, groupVersions };
@@ -57,7 +76,16 @@ export class ClientNodeCluster implements Cluster {
 
   list(apiVersion: string, kind: string, o: ListOptions = {}): Promise<KubeObject[]> {
     return this.call(`list ${kind}${o.namespace ? ` in ${o.namespace}` : ''}`, async () => {
-      const res = await this.objects.list(apiVersion, kind, o.namespace, undefined, undefined, undefined, o.fieldSelector, o.labelSelector);
+      const res = await this.objects.list(
+        apiVersion,
+        kind,
+        o.namespace,
+        undefined,
+        undefined,
+        undefined,
+        o.fieldSelector,
+        o.labelSelector,
+      );
       return res.items.map((i) => ({ apiVersion, kind, ...i }) as KubeObject);
     });
   }
@@ -66,11 +94,26 @@ export class ClientNodeCluster implements Cluster {
     const body = { ...obj, metadata: { ...obj.metadata } };
     delete (body.metadata as Record<string, unknown>).resourceVersion;
     delete (body.metadata as Record<string, unknown>).managedFields;
-    return this.call(`apply ${describe(obj)}`, async () => (await this.objects.patch(body as KubernetesObject, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply)) as KubeObject);
+    return this.call(
+      `apply ${describe(obj)}`,
+      async () =>
+        (await this.objects.patch(
+          body as KubernetesObject,
+          undefined,
+          undefined,
+          FIELD_MANAGER,
+          true,
+          PatchStrategy.ServerSideApply,
+        )) as KubeObject,
+    );
   }
 
   replace(obj: KubeObject): Promise<KubeObject> {
-    return this.call(`replace ${describe(obj)}`, async () => (await this.objects.replace(obj as KubernetesObject, undefined, undefined, FIELD_MANAGER)) as KubeObject);
+    return this.call(
+      `replace ${describe(obj)}`,
+      async () =>
+        (await this.objects.replace(obj as KubernetesObject, undefined, undefined, FIELD_MANAGER)) as KubeObject,
+    );
   }
 
   delete(ref: ObjectRef): Promise<boolean> {
@@ -89,13 +132,22 @@ export class ClientNodeCluster implements Cluster {
     const [resource, subresource] = a.resource.split('/');
     return this.call('check permissions (SelfSubjectAccessReview)', async () => {
       const review = await this.kc.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview({
-        body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb: a.verb, group: a.group, resource, subresource, namespace: a.namespace } } },
+        body: {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SelfSubjectAccessReview',
+          spec: { resourceAttributes: { verb: a.verb, group: a.group, resource, subresource, namespace: a.namespace } },
+        },
       });
       return review.status?.allowed === true;
     });
   }
 
-  async exec(pod: { namespace: string; name: string }, container: string, command: string[], opts: { timeoutMs: number }): Promise<ExecResult> {
+  async exec(
+    pod: { namespace: string; name: string },
+    container: string,
+    command: string[],
+    opts: { timeoutMs: number },
+  ): Promise<ExecResult> {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const sink = (into: Buffer[]) =>
@@ -114,14 +166,25 @@ export class ClientNodeCluster implements Cluster {
         clearTimeout(timer);
         f();
       };
-      const timer = setTimeout(() => finish(() => {
-        socket?.close();
-        reject(new ExecError(`exec in ${pod.namespace}/${pod.name} timed out after ${opts.timeoutMs} ms`, 'transient'));
-      }), opts.timeoutMs);
+      const timer = setTimeout(
+        () =>
+          finish(() => {
+            socket?.close();
+            reject(
+              new ExecError(`exec in ${pod.namespace}/${pod.name} timed out after ${opts.timeoutMs} ms`, 'transient'),
+            );
+          }),
+        opts.timeoutMs,
+      );
       const onStatus = (s: V1Status) =>
         finish(() => {
           const result = exitCodeOf(s);
-          if (typeof result === 'number') resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: result });
+          if (typeof result === 'number')
+            resolve({
+              stdout: Buffer.concat(out).toString('utf8'),
+              stderr: Buffer.concat(err).toString('utf8'),
+              exitCode: result,
+            });
           else reject(new ExecError(`exec in ${pod.namespace}/${pod.name} failed: ${result.message}`, 'command'));
         });
       this.execer
@@ -129,8 +192,23 @@ export class ClientNodeCluster implements Cluster {
         .then((ws) => {
           socket = ws;
           if (settled) ws.close();
-          ws.on('close', () => setImmediate(() => finish(() => reject(new ExecError(`exec stream to ${pod.namespace}/${pod.name} closed before the command's exit status arrived`, 'transient')))));
-          ws.on('error', (e: Error) => finish(() => reject(new ExecError(`exec stream to ${pod.namespace}/${pod.name} failed: ${e.message}`, 'transient'))));
+          ws.on('close', () =>
+            setImmediate(() =>
+              finish(() =>
+                reject(
+                  new ExecError(
+                    `exec stream to ${pod.namespace}/${pod.name} closed before the command's exit status arrived`,
+                    'transient',
+                  ),
+                ),
+              ),
+            ),
+          );
+          ws.on('error', (e: Error) =>
+            finish(() =>
+              reject(new ExecError(`exec stream to ${pod.namespace}/${pod.name} failed: ${e.message}`, 'transient')),
+            ),
+          );
         })
         .catch((e: unknown) => finish(() => reject(upgradeError(e, pod))));
     });
@@ -149,13 +227,25 @@ function exitCodeOf(s: V1Status): number | { message: string } {
 function upgradeError(e: unknown, pod: { namespace: string; name: string }): ExecError {
   const message = (e as { message?: string })?.message ?? String(e);
   const code = /Unexpected server response: (\d+)/.exec(message)?.[1];
-  if (code === '404') return new ExecError(`pod ${pod.namespace}/${pod.name} or its container is gone (exec upgrade answered 404)`, 'gone');
-  if (code === '401' || code === '403') return new ExecError(`exec into ${pod.namespace}/${pod.name} refused (${code}): check pods/exec permissions`, 'command');
+  if (code === '404')
+    return new ExecError(
+      `pod ${pod.namespace}/${pod.name} or its container is gone (exec upgrade answered 404)`,
+      'gone',
+    );
+  if (code === '401' || code === '403')
+    return new ExecError(
+      `exec into ${pod.namespace}/${pod.name} refused (${code}): check pods/exec permissions`,
+      'command',
+    );
   return new ExecError(`exec upgrade to ${pod.namespace}/${pod.name} refused: ${message}`, 'transient');
 }
 
 function header(ref: ObjectRef): { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } } {
-  return { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) } };
+  return {
+    apiVersion: ref.apiVersion,
+    kind: ref.kind,
+    metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) },
+  };
 }
 
 function describe(ref: ObjectRef | KubeObject): string {

@@ -46,9 +46,19 @@ export interface Cluster {
   /** Deletes in the background; false when it was already gone. */
   delete(ref: ObjectRef): Promise<boolean>;
   /** Runs a command in a container and waits for its exit code (or throws ExecError). */
-  exec(pod: { namespace: string; name: string }, container: string, command: string[], opts: { timeoutMs: number }): Promise<ExecResult>;
+  exec(
+    pod: { namespace: string; name: string },
+    container: string,
+    command: string[],
+    opts: { timeoutMs: number },
+  ): Promise<ExecResult>;
   /** SelfSubjectAccessReview. */
   canI(access: { verb: string; group: string; resource: string; namespace?: string }): Promise<boolean>;
 }
 
-export const refOf = (o: KubeObject): ObjectRef => ({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name });
+export const refOf = (o: KubeObject): ObjectRef => ({
+  apiVersion: o.apiVersion,
+  kind: o.kind,
+  namespace: o.metadata.namespace,
+  name: o.metadata.name,
+});

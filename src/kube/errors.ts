@@ -37,12 +37,31 @@ export function statusOf(e: unknown): Status | undefined {
   return { code: x.code, reason: body.reason, message: body.message };
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_SOCKET']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+]);
 
 /** A low-level network error code (node-fetch wraps it), if that is what `e` is. */
 export function networkCode(e: unknown): string | undefined {
-  for (let cur = e as { code?: unknown; errno?: unknown; cause?: unknown } | undefined, depth = 0; cur && depth < 4; cur = cur.cause as typeof cur, depth++) {
-    for (const c of [cur.code, cur.errno]) if (typeof c === 'string' && (NETWORK_CODES.has(c) || c.startsWith('ERR_TLS') || c.includes('CERT') || c === 'DEPTH_ZERO_SELF_SIGNED_CERT')) return c;
+  for (
+    let cur = e as { code?: unknown; errno?: unknown; cause?: unknown } | undefined, depth = 0;
+    cur && depth < 4;
+    cur = cur.cause as typeof cur, depth++
+  ) {
+    for (const c of [cur.code, cur.errno])
+      if (
+        typeof c === 'string' &&
+        (NETWORK_CODES.has(c) || c.startsWith('ERR_TLS') || c.includes('CERT') || c === 'DEPTH_ZERO_SELF_SIGNED_CERT')
+      )
+        return c;
   }
   return undefined;
 }
@@ -52,18 +71,33 @@ export function clusterError(e: unknown, doing: string, where: { context: string
   if (e instanceof ClusterError) return e;
   const status = statusOf(e);
   if (status?.code === 401) {
-    return new ClusterError(`the API server at ${where.server} rejected meshprobe's credentials (401 Unauthorized) while trying to ${doing}`, `refresh the credentials of context "${where.context}" (kubectl get --raw /version should work)`, status);
+    return new ClusterError(
+      `the API server at ${where.server} rejected meshprobe's credentials (401 Unauthorized) while trying to ${doing}`,
+      `refresh the credentials of context "${where.context}" (kubectl get --raw /version should work)`,
+      status,
+    );
   }
   if (status?.code === 403) {
-    return new ClusterError(`forbidden to ${doing}: ${status.message ?? 'Forbidden'}`, 'grant the permissions in manifests/rbac/ to the identity of this context', status);
+    return new ClusterError(
+      `forbidden to ${doing}: ${status.message ?? 'Forbidden'}`,
+      'grant the permissions in manifests/rbac/ to the identity of this context',
+      status,
+    );
   }
-  if (status) return new ClusterError(`the API server refused to ${doing}: ${status.code} ${status.reason ?? ''} ${status.message ?? ''}`.trim(), undefined, status);
+  if (status)
+    return new ClusterError(
+      `the API server refused to ${doing}: ${status.code} ${status.reason ?? ''} ${status.message ?? ''}`.trim(),
+      undefined,
+      status,
+    );
   const net = networkCode(e);
   if (net) {
     const tls = net.startsWith('ERR_TLS') || net.includes('CERT');
     return new ClusterError(
       `cannot reach the Kubernetes API at ${where.server} (${tls ? 'TLS verification failed' : net}) while trying to ${doing}`,
-      tls ? `check the certificate-authority of context "${where.context}"` : `check that the cluster is running and that "${where.context}" is the context you want (kubectl cluster-info)`,
+      tls
+        ? `check the certificate-authority of context "${where.context}"`
+        : `check that the cluster is running and that "${where.context}" is the context you want (kubectl cluster-info)`,
     );
   }
   return new ClusterError(`failed to ${doing}: ${(e as Error)?.message ?? String(e)}`);

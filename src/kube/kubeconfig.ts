@@ -21,7 +21,11 @@ export function loadKubeconfig(o: KubeconfigOptions): KubeConfig {
   if (o.kubeconfig && !existsSync(o.kubeconfig)) throw new ConfigError(`--kubeconfig ${o.kubeconfig}: file not found`);
   if (files.length === 0) {
     if (o.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
-    else throw new ClusterError('no kubeconfig found (looked at $KUBECONFIG and ~/.kube/config)', 'pass --kubeconfig FILE, set KUBECONFIG, or run `kind create cluster` / `make demo` for a cluster to try');
+    else
+      throw new ClusterError(
+        'no kubeconfig found (looked at $KUBECONFIG and ~/.kube/config)',
+        'pass --kubeconfig FILE, set KUBECONFIG, or run `kind create cluster` / `make demo` for a cluster to try',
+      );
   }
   for (const [i, file] of files.entries()) {
     try {
@@ -37,10 +41,22 @@ export function loadKubeconfig(o: KubeconfigOptions): KubeConfig {
   }
   if (o.context) {
     if (!kc.getContextObject(o.context)) {
-      throw new ConfigError(`--context ${o.context} is not in the kubeconfig`, `contexts: ${kc.getContexts().map((c) => c.name).join(', ') || '(none)'}`);
+      throw new ConfigError(
+        `--context ${o.context} is not in the kubeconfig`,
+        `contexts: ${
+          kc
+            .getContexts()
+            .map((c) => c.name)
+            .join(', ') || '(none)'
+        }`,
+      );
     }
     kc.setCurrentContext(o.context);
   }
-  if (!kc.getCurrentCluster()) throw new ClusterError(`kubeconfig context "${kc.getCurrentContext()}" names no cluster`, 'pick a context with --context, or fix the kubeconfig (kubectl config get-contexts)');
+  if (!kc.getCurrentCluster())
+    throw new ClusterError(
+      `kubeconfig context "${kc.getCurrentContext()}" names no cluster`,
+      'pick a context with --context, or fix the kubeconfig (kubectl config get-contexts)',
+    );
   return kc;
 }

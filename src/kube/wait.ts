@@ -7,7 +7,15 @@ import type { Cluster, ObjectRef } from './cluster.js';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Container states that will not get better by waiting. */
-const HOPELESS = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
+const HOPELESS = new Set([
+  'CrashLoopBackOff',
+  'ImagePullBackOff',
+  'ErrImagePull',
+  'InvalidImageName',
+  'CreateContainerConfigError',
+  'CreateContainerError',
+  'RunContainerError',
+]);
 
 export interface DeploymentRef {
   namespace: string;
@@ -15,11 +23,21 @@ export interface DeploymentRef {
 }
 
 /** Waits until every deployment has rolled out and its pods are Ready; fails at once on a crash loop or a bad image. */
-export async function waitForDeployments(cluster: Cluster, deployments: DeploymentRef[], timeoutMs: number, pollMs = 500): Promise<void> {
+export async function waitForDeployments(
+  cluster: Cluster,
+  deployments: DeploymentRef[],
+  timeoutMs: number,
+  pollMs = 500,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let pending = deployments;
   for (;;) {
-    const states = await Promise.all(pending.map(async (d) => ({ d, obj: await cluster.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: d.namespace, name: d.name }) })));
+    const states = await Promise.all(
+      pending.map(async (d) => ({
+        d,
+        obj: await cluster.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: d.namespace, name: d.name }),
+      })),
+    );
     pending = [];
     for (const { d, obj } of states) {
       if (!obj) throw new ClusterError(`deployment ${d.namespace}/${d.name} disappeared while meshprobe waited for it`);
@@ -28,8 +46,13 @@ export async function waitForDeployments(cluster: Cluster, deployments: Deployme
     if (pending.length === 0) return;
     await failOnHopelessPods(cluster, pending);
     if (Date.now() >= deadline) {
-      const detail = await Promise.all(pending.map(async (d) => `${d.namespace}/${d.name}: ${await podStates(cluster, d)}`));
-      throw new ClusterError(`deployments not ready after ${Math.round(timeoutMs / 1000)} s: ${detail.join('; ')}`, 'look at `kubectl describe pod` in those namespaces; raise --ready-timeout if the cluster is just slow');
+      const detail = await Promise.all(
+        pending.map(async (d) => `${d.namespace}/${d.name}: ${await podStates(cluster, d)}`),
+      );
+      throw new ClusterError(
+        `deployments not ready after ${Math.round(timeoutMs / 1000)} s: ${detail.join('; ')}`,
+        'look at `kubectl describe pod` in those namespaces; raise --ready-timeout if the cluster is just slow',
+      );
     }
     await sleep(pollMs);
   }
@@ -37,23 +60,39 @@ export async function waitForDeployments(cluster: Cluster, deployments: Deployme
 
 function rolledOut(d: KubeObject): boolean {
   const spec = d.spec as { replicas?: number } | undefined;
-  const status = d.status as { observedGeneration?: number; availableReplicas?: number; updatedReplicas?: number; readyReplicas?: number } | undefined;
+  const status = d.status as
+    | { observedGeneration?: number; availableReplicas?: number; updatedReplicas?: number; readyReplicas?: number }
+    | undefined;
   const want = spec?.replicas ?? 1;
   const generation = (d.metadata as { generation?: number }).generation ?? 0;
-  return (status?.observedGeneration ?? 0) >= generation && (status?.availableReplicas ?? 0) >= want && (status?.readyReplicas ?? status?.availableReplicas ?? 0) >= want;
+  return (
+    (status?.observedGeneration ?? 0) >= generation &&
+    (status?.availableReplicas ?? 0) >= want &&
+    (status?.readyReplicas ?? status?.availableReplicas ?? 0) >= want
+  );
 }
 
 async function podsOf(cluster: Cluster, d: DeploymentRef): Promise<KubeObject[]> {
   const dep = await cluster.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: d.namespace, name: d.name });
-  const match = ((dep?.spec as { selector?: { matchLabels?: Record<string, string> } })?.selector?.matchLabels ?? {}) as Record<string, string>;
-  const selector = Object.entries(match).map(([k, v]) => `${k}=${v}`).join(',');
+  const match = ((dep?.spec as { selector?: { matchLabels?: Record<string, string> } })?.selector?.matchLabels ??
+    {}) as Record<string, string>;
+  const selector = Object.entries(match)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
   return cluster.list('v1', 'Pod', { namespace: d.namespace, labelSelector: selector });
 }
 
-type ContainerStatus = { name: string; ready?: boolean; restartCount?: number; state?: { waiting?: { reason?: string; message?: string } }; lastState?: { terminated?: { exitCode?: number; reason?: string } } };
+type ContainerStatus = {
+  name: string;
+  ready?: boolean;
+  restartCount?: number;
+  state?: { waiting?: { reason?: string; message?: string } };
+  lastState?: { terminated?: { exitCode?: number; reason?: string } };
+};
 
 function containerStatuses(pod: KubeObject): ContainerStatus[] {
-  const st = pod.status as { containerStatuses?: ContainerStatus[]; initContainerStatuses?: ContainerStatus[] } | undefined;
+  const st = pod.status as
+    { containerStatuses?: ContainerStatus[]; initContainerStatuses?: ContainerStatus[] } | undefined;
   return [...(st?.initContainerStatuses ?? []), ...(st?.containerStatuses ?? [])];
 }
 
@@ -80,21 +119,32 @@ async function podStates(cluster: Cluster, d: DeploymentRef): Promise<string> {
   return pods
     .map((p) => {
       const phase = (p.status as { phase?: string } | undefined)?.phase ?? 'Unknown';
-      const waiting = containerStatuses(p).filter((c) => !c.ready).map((c) => `${c.name} ${c.state?.waiting?.reason ?? 'not ready'}`);
+      const waiting = containerStatuses(p)
+        .filter((c) => !c.ready)
+        .map((c) => `${c.name} ${c.state?.waiting?.reason ?? 'not ready'}`);
       return `pod ${p.metadata.name} ${phase}${waiting.length ? ` (${waiting.join(', ')})` : ''}`;
     })
     .join(', ');
 }
 
 /** Waits until none of the objects exists any more (namespaces pass through Terminating). */
-export async function waitUntilGone(cluster: Cluster, refs: ObjectRef[], timeoutMs: number, pollMs = 250): Promise<void> {
+export async function waitUntilGone(
+  cluster: Cluster,
+  refs: ObjectRef[],
+  timeoutMs: number,
+  pollMs = 250,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let left = refs;
   while (left.length) {
     const exists = await Promise.all(left.map(async (r) => ((await cluster.get(r)) ? r : undefined)));
     left = exists.filter((r): r is ObjectRef => !!r);
     if (!left.length) return;
-    if (Date.now() >= deadline) throw new ClusterError(`still present after ${Math.round(timeoutMs / 1000)} s: ${left.map((r) => `${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}`).join(', ')}`, 'check for finalizers that hold them (kubectl get -o yaml)');
+    if (Date.now() >= deadline)
+      throw new ClusterError(
+        `still present after ${Math.round(timeoutMs / 1000)} s: ${left.map((r) => `${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}`).join(', ')}`,
+        'check for finalizers that hold them (kubectl get -o yaml)',
+      );
     await sleep(pollMs);
   }
 }

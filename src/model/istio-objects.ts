@@ -57,11 +57,17 @@ export interface LegacyPolicy extends Common {
 
 export type IstioPolicy = PeerAuthentication | DestinationRule | LegacyPolicy;
 
-const dns1123 = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label: lower-case letters, digits and "-"').max(63);
+const dns1123 = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label: lower-case letters, digits and "-"')
+  .max(63);
 const dnsSubdomain = z
   .string()
   .max(253)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a DNS-1123 subdomain: lower-case letters, digits, "-" and "."');
+  .regex(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+    'must be a DNS-1123 subdomain: lower-case letters, digits, "-" and "."',
+  );
 const labelMap = z.record(z.string(), z.string());
 const port = z.number().int().min(1).max(65535);
 
@@ -81,7 +87,10 @@ const peerAuthenticationSpec = z
     mtls: mtls.optional(),
     portLevelMtls: z.record(z.string().regex(/^\d+$/, 'must be a port number'), mtls).optional(),
   })
-  .refine((s) => !s.portLevelMtls || s.selector, { message: 'portLevelMtls requires selector (as the PeerAuthentication CRD says)', path: ['portLevelMtls'] });
+  .refine((s) => !s.portLevelMtls || s.selector, {
+    message: 'portLevelMtls requires selector (as the PeerAuthentication CRD says)',
+    path: ['portLevelMtls'],
+  });
 
 const clientTls = z.looseObject({ mode: z.enum(TLS_MODES) });
 const trafficPolicyKeys = {
@@ -101,14 +110,30 @@ const destinationRuleSpec = z.strictObject({
   trafficPolicy: z
     .strictObject({
       ...trafficPolicyKeys,
-      portLevelSettings: z.array(z.strictObject({ port: z.strictObject({ number: port }), ...trafficPolicyKeys })).optional(),
+      portLevelSettings: z
+        .array(z.strictObject({ port: z.strictObject({ number: port }), ...trafficPolicyKeys }))
+        .optional(),
     })
     .optional(),
 });
 
-const legacyPeer = z.strictObject({ mtls: z.strictObject({ mode: z.enum(LEGACY_MTLS_MODES).optional(), allowTls: z.boolean().optional() }).nullable().optional(), jwt: z.unknown().optional() });
+const legacyPeer = z.strictObject({
+  mtls: z
+    .strictObject({ mode: z.enum(LEGACY_MTLS_MODES).optional(), allowTls: z.boolean().optional() })
+    .nullable()
+    .optional(),
+  jwt: z.unknown().optional(),
+});
 const legacyPolicySpec = z.strictObject({
-  targets: z.array(z.strictObject({ name: dns1123, ports: z.array(z.strictObject({ number: port.optional(), name: z.string().optional() })).optional(), labels: labelMap.optional() })).optional(),
+  targets: z
+    .array(
+      z.strictObject({
+        name: dns1123,
+        ports: z.array(z.strictObject({ number: port.optional(), name: z.string().optional() })).optional(),
+        labels: labelMap.optional(),
+      }),
+    )
+    .optional(),
   peers: z.array(legacyPeer).nullable().optional(),
   peerIsOptional: z.boolean().optional(),
   origins: z.array(z.unknown()).optional(),
@@ -142,17 +167,31 @@ export function isIstioKind(kind: unknown): kind is IstioKind {
 export function parseIstioObject(src: SourceDoc, path: Path, value: unknown, order: number): IstioPolicy {
   const kind = (value as { kind?: unknown } | null)?.kind;
   if (!isIstioKind(kind)) {
-    throw src.error([...path, 'kind'], `${kind === undefined ? 'is required' : `${JSON.stringify(kind)} is not a kind meshprobe can apply`}; expected one of ${ISTIO_KINDS.join(', ')}`);
+    throw src.error(
+      [...path, 'kind'],
+      `${kind === undefined ? 'is required' : `${JSON.stringify(kind)} is not a kind meshprobe can apply`}; expected one of ${ISTIO_KINDS.join(', ')}`,
+    );
   }
   const raw = src.validate(SCHEMAS[kind], value, path) as KubeObject & { spec: Record<string, unknown> };
   if (kind === 'MeshPolicy' && raw.metadata.name !== 'default') {
-    throw src.error([...path, 'metadata', 'name'], `"${raw.metadata.name}" would be ignored by Istio: only the MeshPolicy named "default" is recognised`);
+    throw src.error(
+      [...path, 'metadata', 'name'],
+      `"${raw.metadata.name}" would be ignored by Istio: only the MeshPolicy named "default" is recognised`,
+    );
   }
   // Istio 1.4's validation webhook (pkg/config/validation ValidateAuthenticationPolicy) refuses both.
   if (kind === 'Policy') {
     const targets = (raw.spec.targets as unknown[] | undefined)?.length ?? 0;
-    if (targets === 0 && raw.metadata.name !== 'default') throw src.error([...path, 'metadata', 'name'], `a Policy without targets is namespace-wide and must be named "default" (Istio's validation refuses "${raw.metadata.name}")`);
-    if (targets > 0 && raw.metadata.name === 'default') throw src.error([...path, 'spec', 'targets'], 'a Policy named "default" is namespace-wide and must not have targets (Istio\'s validation refuses it)');
+    if (targets === 0 && raw.metadata.name !== 'default')
+      throw src.error(
+        [...path, 'metadata', 'name'],
+        `a Policy without targets is namespace-wide and must be named "default" (Istio's validation refuses "${raw.metadata.name}")`,
+      );
+    if (targets > 0 && raw.metadata.name === 'default')
+      throw src.error(
+        [...path, 'spec', 'targets'],
+        'a Policy named "default" is namespace-wide and must not have targets (Istio\'s validation refuses it)',
+      );
   }
   return fromObject(raw, order);
 }
@@ -169,7 +208,12 @@ export function fromObject(raw: KubeObject, order: number): IstioPolicy {
         namespace: raw.metadata.namespace ?? 'default',
         selector: spec.selector?.matchLabels,
         mode: spec.mtls?.mode ?? 'UNSET',
-        portLevel: new Map(Object.entries(spec.portLevelMtls ?? {}).map(([p, m]) => [Number(p), ((m as { mode?: MtlsMode })?.mode ?? 'UNSET') as MtlsMode])),
+        portLevel: new Map(
+          Object.entries(spec.portLevelMtls ?? {}).map(([p, m]) => [
+            Number(p),
+            ((m as { mode?: MtlsMode })?.mode ?? 'UNSET') as MtlsMode,
+          ]),
+        ),
       };
     case 'DestinationRule':
       return {
@@ -179,14 +223,17 @@ export function fromObject(raw: KubeObject, order: number): IstioPolicy {
         host: spec.host,
         exportTo: spec.exportTo ?? [],
         tls: spec.trafficPolicy?.tls?.mode,
-        portLevel: (spec.trafficPolicy?.portLevelSettings ?? []).map((p: any) => ({ port: p.port.number, tls: p.tls?.mode })),
+        portLevel: (spec.trafficPolicy?.portLevelSettings ?? []).map((p: any) => ({
+          port: p.port.number,
+          tls: p.tls?.mode,
+        })),
       };
     case 'MeshPolicy':
     case 'Policy':
       return {
         ...common,
         kind: raw.kind,
-        namespace: raw.kind === 'Policy' ? raw.metadata.namespace ?? 'default' : undefined,
+        namespace: raw.kind === 'Policy' ? (raw.metadata.namespace ?? 'default') : undefined,
         targets: (spec.targets ?? []).map((t: any) => ({ name: t.name, ports: t.ports ?? [] })),
         peerMtls: legacyPeerMtls(spec.peers),
       };

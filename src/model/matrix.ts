@@ -5,7 +5,12 @@ export const cellKey = (from: string, to: string): string => `${from} -> ${to}`;
 
 function glob(pattern: string, value: string): boolean {
   if (pattern === '*') return true;
-  const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/:]*')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('[^/:]*')}$`,
+  );
   return re.test(value);
 }
 
@@ -26,4 +31,5 @@ export function matchesTarget(pattern: string, target: Target): boolean {
 }
 
 export const CLIENT_PATTERN = /^(\*|[a-z0-9*]([-a-z0-9*]*)?\/[a-z0-9*]([-a-z0-9*]*)?)$/;
-export const TARGET_PATTERN = /^(\*|[a-z0-9*]([-a-z0-9*]*)?\/[a-z0-9*]([-a-z0-9*]*)?(:([0-9]+|[a-z0-9*]([-a-z0-9*]*)?))?)$/;
+export const TARGET_PATTERN =
+  /^(\*|[a-z0-9*]([-a-z0-9*]*)?\/[a-z0-9*]([-a-z0-9*]*)?(:([0-9]+|[a-z0-9*]([-a-z0-9*]*)?))?)$/;

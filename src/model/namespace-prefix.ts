@@ -10,17 +10,31 @@ import type { Topology } from './topology.js';
 
 const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-export function prefixNamespaces(topology: Topology, scenarios: Scenario[], prefix: string): { topology: Topology; scenarios: Scenario[] } {
-  if (!LABEL.test(prefix)) throw new ConfigError(`--namespace-prefix "${prefix}" must be lower-case letters, digits and "-", starting and ending with a letter or digit`);
+export function prefixNamespaces(
+  topology: Topology,
+  scenarios: Scenario[],
+  prefix: string,
+): { topology: Topology; scenarios: Scenario[] } {
+  if (!LABEL.test(prefix))
+    throw new ConfigError(
+      `--namespace-prefix "${prefix}" must be lower-case letters, digits and "-", starting and ending with a letter or digit`,
+    );
   const names = new Map(topology.namespaces.map((n) => [n.name, `${prefix}-${n.name}`]));
   const tooLong = [...names.values()].filter((n) => n.length > 63);
-  if (tooLong.length) throw new ConfigError(`--namespace-prefix "${prefix}" makes namespace names longer than 63 characters: ${tooLong.join(', ')}`);
+  if (tooLong.length)
+    throw new ConfigError(
+      `--namespace-prefix "${prefix}" makes namespace names longer than 63 characters: ${tooLong.join(', ')}`,
+    );
   const ns = (n: string) => names.get(n) ?? n;
   const id = (x: string) => x.replace(/^([^/]+)\//, (_, n: string) => `${ns(n)}/`);
 
   const mapped: Topology = {
     ...topology,
-    namespaces: topology.namespaces.map((n) => ({ ...n, name: ns(n.name), secrets: n.secrets.map((s) => ({ ...s, namespace: ns(s.namespace) })) })),
+    namespaces: topology.namespaces.map((n) => ({
+      ...n,
+      name: ns(n.name),
+      secrets: n.secrets.map((s) => ({ ...s, namespace: ns(s.namespace) })),
+    })),
     workloads: topology.workloads.map((w) => ({ ...w, namespace: ns(w.namespace) })),
     services: topology.services.map((s) => ({ ...s, namespace: ns(s.namespace) })),
     clients: topology.clients.map((c) => ({ ...c, namespace: ns(c.namespace), id: id(c.id) })),
@@ -29,7 +43,10 @@ export function prefixNamespaces(topology: Topology, scenarios: Scenario[], pref
   const tooLarge = topologySizeProblem(mapped);
   if (tooLarge) throw new ConfigError(`--namespace-prefix "${prefix}": ${tooLarge}`, 'choose a shorter prefix');
   // A pattern's namespace part gets the prefix unless it is `*`: `test*` becomes `P-test*`.
-  const pattern = (p: string) => (p === '*' || p.startsWith('*/') ? p : p.replace(/^([^/]+)\//, (_, n: string) => `${names.get(n) ?? `${prefix}-${n}`}/`));
+  const pattern = (p: string) =>
+    p === '*' || p.startsWith('*/')
+      ? p
+      : p.replace(/^([^/]+)\//, (_, n: string) => `${names.get(n) ?? `${prefix}-${n}`}/`);
   const rule = (r: ExpectationRule): ExpectationRule => ({ ...r, from: r.from.map(pattern), to: r.to.map(pattern) });
   return {
     topology: mapped,

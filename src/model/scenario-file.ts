@@ -18,7 +18,11 @@ export const SCENARIO_DIR = fileURLToPath(new URL('../../scenarios/', import.met
 /** More objects than this in one scenario is a mistake, not a test. */
 export const MAX_OBJECTS = 200;
 
-const patterns = (re: RegExp, what: string) => z.union([z.string(), z.array(z.string()).min(1)]).transform((v) => (Array.isArray(v) ? v : [v])).pipe(z.array(z.string().regex(re, `must be ${what}`)));
+const patterns = (re: RegExp, what: string) =>
+  z
+    .union([z.string(), z.array(z.string()).min(1)])
+    .transform((v) => (Array.isArray(v) ? v : [v]))
+    .pipe(z.array(z.string().regex(re, `must be ${what}`)));
 const rule = z.strictObject({
   from: patterns(CLIENT_PATTERN, '"*" or NAMESPACE/WORKLOAD (with * wildcards)'),
   to: patterns(TARGET_PATTERN, '"*" or NAMESPACE/SERVICE[:PORT] (with * wildcards)'),
@@ -29,12 +33,23 @@ const rule = z.strictObject({
 const scenarioSchema = z.strictObject({
   apiVersion: z.literal('meshprobe/v1'),
   kind: z.literal('Scenario'),
-  metadata: z.strictObject({ name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be lower-case letters, digits and "-"').max(63) }),
+  metadata: z.strictObject({
+    name: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be lower-case letters, digits and "-"')
+      .max(63),
+  }),
   spec: z.strictObject({
     description: z.string().min(1),
     source: z.union([z.string(), z.array(z.string())]).optional(),
     objects: z.array(z.unknown()).max(MAX_OBJECTS).default([]),
-    expect: z.strictObject({ all: z.array(rule).optional(), modern: z.array(rule).optional(), legacy: z.array(rule).optional() }).optional(),
+    expect: z
+      .strictObject({
+        all: z.array(rule).optional(),
+        modern: z.array(rule).optional(),
+        legacy: z.array(rule).optional(),
+      })
+      .optional(),
     certificates: z.array(z.string().regex(CLIENT_PATTERN, 'must be NAMESPACE/WORKLOAD')).optional(),
   }),
 });
@@ -48,7 +63,12 @@ export function scenarioFiles(paths: string[]): string[] {
     } catch {
       return [p]; // readYamlFile reports the missing file
     }
-    return isDir ? readdirSync(p).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(p, f)) : [p];
+    return isDir
+      ? readdirSync(p)
+          .filter((f) => /\.ya?ml$/.test(f))
+          .sort()
+          .map((f) => join(p, f))
+      : [p];
   });
 }
 
@@ -57,7 +77,11 @@ export function scenarioFiles(paths: string[]): string[] {
  * are reported together: nothing is applied from a set with one bad file.
  */
 export function loadScenarios(files: string[], topology: Topology, rootNamespace = 'istio-system'): Scenario[] {
-  const tooMany = (what: string) => new ConfigError(`${what}, more than the limit of ${MAX_SCENARIOS} scenarios in one run`, 'run them in several batches of files (-f)');
+  const tooMany = (what: string) =>
+    new ConfigError(
+      `${what}, more than the limit of ${MAX_SCENARIOS} scenarios in one run`,
+      'run them in several batches of files (-f)',
+    );
   if (files.length > MAX_SCENARIOS) throw tooMany(`${files.length} scenario files`);
   const errors: ConfigError[] = [];
   const scenarios: Scenario[] = [];
@@ -115,10 +139,17 @@ function loadScenario(src: SourceDoc, topology: Topology, rootNamespace: string)
       const path = ['spec', 'objects', i];
       const obj = parseIstioObject(src, path, value, i);
       const id = describePolicy(obj);
-      if (seen.has(id)) throw src.error([...path, 'metadata', 'name'], `${id} is defined twice in this scenario (first at objects[${seen.get(id)}])`);
+      if (seen.has(id))
+        throw src.error(
+          [...path, 'metadata', 'name'],
+          `${id} is defined twice in this scenario (first at objects[${seen.get(id)}])`,
+        );
       seen.set(id, i);
       if (obj.namespace !== undefined && !ours.has(obj.namespace)) {
-        throw src.error([...path, 'metadata', 'namespace'], `"${obj.namespace}" is neither a namespace of the topology (${[...ours].slice(1).join(', ')}) nor the root namespace ${rootNamespace}`);
+        throw src.error(
+          [...path, 'metadata', 'namespace'],
+          `"${obj.namespace}" is neither a namespace of the topology (${[...ours].slice(1).join(', ')}) nor the root namespace ${rootNamespace}`,
+        );
       }
       objects.push(obj);
     }),
@@ -130,10 +161,18 @@ function loadScenario(src: SourceDoc, topology: Topology, rootNamespace: string)
       collect(() => {
         const path = ['spec', 'expect', flavor, i];
         for (const [j, p] of r.from.entries()) {
-          if (!topology.clients.some((c) => matchesClient(p, c))) throw src.error([...path, 'from', ...(typeof src.doc.getIn([...path, 'from']) === 'string' ? [] : [j])], `"${p}" matches no client of the topology; clients: ${topology.clients.map((c) => c.id).join(', ')}`);
+          if (!topology.clients.some((c) => matchesClient(p, c)))
+            throw src.error(
+              [...path, 'from', ...(typeof src.doc.getIn([...path, 'from']) === 'string' ? [] : [j])],
+              `"${p}" matches no client of the topology; clients: ${topology.clients.map((c) => c.id).join(', ')}`,
+            );
         }
         for (const [j, p] of r.to.entries()) {
-          if (!topology.targets.some((t) => matchesTarget(p, t))) throw src.error([...path, 'to', ...(typeof src.doc.getIn([...path, 'to']) === 'string' ? [] : [j])], `"${p}" matches no probed port of the topology; targets: ${topology.targets.map((t) => t.id).join(', ')}`);
+          if (!topology.targets.some((t) => matchesTarget(p, t)))
+            throw src.error(
+              [...path, 'to', ...(typeof src.doc.getIn([...path, 'to']) === 'string' ? [] : [j])],
+              `"${p}" matches no probed port of the topology; targets: ${topology.targets.map((t) => t.id).join(', ')}`,
+            );
         }
         const rule: ExpectationRule = { from: r.from, to: r.to, expect: r.expect, where: src.where(path) };
         expect[flavor].push(rule);
@@ -145,7 +184,8 @@ function loadScenario(src: SourceDoc, topology: Topology, rootNamespace: string)
   certificates.forEach((c, i) =>
     collect(() => {
       const [ns, name] = c.split('/');
-      if (!topology.workloads.some((w) => w.namespace === ns && w.name === name)) throw src.error(['spec', 'certificates', i], `"${c}" is not a workload of the topology`);
+      if (!topology.workloads.some((w) => w.namespace === ns && w.name === name))
+        throw src.error(['spec', 'certificates', i], `"${c}" is not a workload of the topology`);
     }),
   );
 

@@ -5,7 +5,18 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import type { KubeObject } from './kube-object.js';
 import { topologySizeProblem } from './limits.js';
-import { clientId, protocolOf, selects, targetId, type Client, type Service, type Target, type Topology, type TopologyNamespace, type Workload } from './topology.js';
+import {
+  clientId,
+  protocolOf,
+  selects,
+  targetId,
+  type Client,
+  type Service,
+  type Target,
+  type Topology,
+  type TopologyNamespace,
+  type Workload,
+} from './topology.js';
 import { displayPath, readYamlFile, type SourceDoc } from './yaml-source.js';
 
 export const DEFAULT_TOPOLOGY = fileURLToPath(new URL('../../manifests/topology/default.yaml', import.meta.url));
@@ -13,7 +24,10 @@ export const DEFAULT_TOPOLOGY = fileURLToPath(new URL('../../manifests/topology/
 /** The path probed on a target: "/" then RFC 3986 pchars and "/" only (no query, fragment, space or quote that curl or a shell could misread). */
 export const TARGET_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/;
 
-const name = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label: lower-case letters, digits and "-"').max(63);
+const name = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label: lower-case letters, digits and "-"')
+  .max(63);
 
 const topologySchema = z.strictObject({
   apiVersion: z.literal('meshprobe/v1'),
@@ -26,7 +40,15 @@ const topologySchema = z.strictObject({
       z.strictObject({
         manifest: z.string().min(1),
         client: z.strictObject({ container: name }).optional(),
-        serve: z.array(z.strictObject({ ports: z.array(z.union([z.string().min(1), z.number().int()])).min(1), path: z.string().max(2048).regex(TARGET_PATH, 'must be an absolute URL path'), scheme: z.enum(['http', 'https']).optional() })).optional(),
+        serve: z
+          .array(
+            z.strictObject({
+              ports: z.array(z.union([z.string().min(1), z.number().int()])).min(1),
+              path: z.string().max(2048).regex(TARGET_PATH, 'must be an absolute URL path'),
+              scheme: z.enum(['http', 'https']).optional(),
+            }),
+          )
+          .optional(),
         secrets: z.array(z.strictObject({ name, type: z.literal('tls'), commonName: z.string().min(1) })).optional(),
       }),
     ),
@@ -35,19 +57,47 @@ const topologySchema = z.strictObject({
 
 // The parts of a workload manifest meshprobe reads: Service names and ports end up in probe URLs, so they
 // are checked as Kubernetes would check them before anything is built from them.
-const subdomain = z.string().max(253).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a DNS-1123 subdomain: lower-case letters, digits, "-" and "."');
+const subdomain = z
+  .string()
+  .max(253)
+  .regex(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+    'must be a DNS-1123 subdomain: lower-case letters, digits, "-" and "."',
+  );
 const portNumber = z.number().int().min(1).max(65535);
 const stringMap = z.record(z.string(), z.string());
 const manifestObject = z.looseObject({
   apiVersion: z.string().min(1),
   kind: z.string().min(1),
-  metadata: z.looseObject({ name: subdomain, namespace: z.undefined({ error: 'workload manifests must not set a namespace: the topology places them' }).optional() }),
+  metadata: z.looseObject({
+    name: subdomain,
+    namespace: z
+      .undefined({ error: 'workload manifests must not set a namespace: the topology places them' })
+      .optional(),
+  }),
 });
 const serviceObject = z.looseObject({
-  metadata: z.looseObject({ name: z.string().regex(/^[a-z]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1035 label, as Kubernetes requires of Services: lower-case letters, digits and "-", starting with a letter').max(63) }),
+  metadata: z.looseObject({
+    name: z
+      .string()
+      .regex(
+        /^[a-z]([-a-z0-9]*[a-z0-9])?$/,
+        'must be a DNS-1035 label, as Kubernetes requires of Services: lower-case letters, digits and "-", starting with a letter',
+      )
+      .max(63),
+  }),
   spec: z.looseObject({
     selector: stringMap.optional(),
-    ports: z.array(z.looseObject({ name: z.string().optional(), port: portNumber, targetPort: z.union([portNumber, z.string().min(1)]).optional(), appProtocol: z.string().optional() })).optional(),
+    ports: z
+      .array(
+        z.looseObject({
+          name: z.string().optional(),
+          port: portNumber,
+          targetPort: z.union([portNumber, z.string().min(1)]).optional(),
+          appProtocol: z.string().optional(),
+        }),
+      )
+      .optional(),
   }),
 });
 const deploymentObject = z.looseObject({
@@ -56,7 +106,14 @@ const deploymentObject = z.looseObject({
       metadata: z.looseObject({ labels: stringMap.optional(), annotations: stringMap.optional() }).optional(),
       spec: z.looseObject({
         serviceAccountName: subdomain.optional(),
-        containers: z.array(z.looseObject({ name, ports: z.array(z.looseObject({ containerPort: portNumber, name: z.string().optional() })).optional() })).min(1),
+        containers: z
+          .array(
+            z.looseObject({
+              name,
+              ports: z.array(z.looseObject({ containerPort: portNumber, name: z.string().optional() })).optional(),
+            }),
+          )
+          .min(1),
       }),
     }),
   }),
@@ -74,7 +131,8 @@ interface Manifest {
 export function loadTopology(file = DEFAULT_TOPOLOGY): Topology {
   const docs = readYamlFile(file);
   const src = docs[0];
-  if (!src || docs.length !== 1) throw new ConfigError(`${displayPath(file)}: expected exactly one Topology document, found ${docs.length}`);
+  if (!src || docs.length !== 1)
+    throw new ConfigError(`${displayPath(file)}: expected exactly one Topology document, found ${docs.length}`);
   const spec = src.validate(topologySchema).spec;
 
   const manifests = new Map<string, Manifest>();
@@ -90,22 +148,33 @@ export function loadTopology(file = DEFAULT_TOPOLOGY): Topology {
   const seenNs = new Set<string>();
 
   spec.namespaces.forEach((ns, i) => {
-    if (seenNs.has(ns.name)) throw src.error(['spec', 'namespaces', i, 'name'], `namespace "${ns.name}" is listed twice`);
+    if (seenNs.has(ns.name))
+      throw src.error(['spec', 'namespaces', i, 'name'], `namespace "${ns.name}" is listed twice`);
     seenNs.add(ns.name);
     const topoNs: TopologyNamespace = { name: ns.name, injection: ns.injection, objects: [], secrets: [] };
     ns.workloads.forEach((wname, j) => {
       const entry = spec.workloads[wname];
       const manifest = manifests.get(wname);
       if (!entry || !manifest) {
-        throw src.error(['spec', 'namespaces', i, 'workloads', j], `workload "${wname}" is not defined under spec.workloads; defined: ${Object.keys(spec.workloads).join(', ')}`);
+        throw src.error(
+          ['spec', 'namespaces', i, 'workloads', j],
+          `workload "${wname}" is not defined under spec.workloads; defined: ${Object.keys(spec.workloads).join(', ')}`,
+        );
       }
       topoNs.objects.push(...manifest.objects);
-      for (const s of entry.secrets ?? []) topoNs.secrets.push({ namespace: ns.name, name: s.name, commonName: s.commonName });
+      for (const s of entry.secrets ?? [])
+        topoNs.secrets.push({ namespace: ns.name, name: s.name, commonName: s.commonName });
 
       const template = manifest.deployment.spec.template;
       const labels: Record<string, string> = template.metadata?.labels ?? {};
       const optOut = [template.metadata?.annotations, labels].some((m) => m?.['sidecar.istio.io/inject'] === 'false');
-      workloads.push({ namespace: ns.name, name: wname, labels, serviceAccount: template.spec?.serviceAccountName ?? 'default', sidecar: ns.injection && !optOut });
+      workloads.push({
+        namespace: ns.name,
+        name: wname,
+        labels,
+        serviceAccount: template.spec?.serviceAccountName ?? 'default',
+        sidecar: ns.injection && !optOut,
+      });
 
       const containers: any[] = template.spec?.containers ?? [];
       for (const svc of manifest.services) {
@@ -116,14 +185,27 @@ export function loadTopology(file = DEFAULT_TOPOLOGY): Topology {
           ports: (svc.spec.ports ?? []).map((p: any) => ({
             name: p.name,
             port: p.port,
-            targetPort: resolveTargetPort(p.targetPort ?? p.port, containers, () => src.error(['spec', 'workloads', wname, 'manifest'], `Service "${svc.metadata.name}" port ${p.port}: named targetPort "${p.targetPort}" matches no container port of Deployment "${wname}"`)),
+            targetPort: resolveTargetPort(p.targetPort ?? p.port, containers, () =>
+              src.error(
+                ['spec', 'workloads', wname, 'manifest'],
+                `Service "${svc.metadata.name}" port ${p.port}: named targetPort "${p.targetPort}" matches no container port of Deployment "${wname}"`,
+              ),
+            ),
             protocol: protocolOf(p.name, p.appProtocol),
           })),
         });
       }
-      if (entry.client) clients.push({ id: clientId(ns.name, wname), namespace: ns.name, workload: wname, container: entry.client.container });
+      if (entry.client)
+        clients.push({
+          id: clientId(ns.name, wname),
+          namespace: ns.name,
+          workload: wname,
+          container: entry.client.container,
+        });
       for (const serve of entry.serve ?? []) {
-        for (const svc of services.filter((s) => s.namespace === ns.name && manifest.services.some((m) => m.metadata.name === s.name))) {
+        for (const svc of services.filter(
+          (s) => s.namespace === ns.name && manifest.services.some((m) => m.metadata.name === s.name),
+        )) {
           for (const wanted of serve.ports) {
             const port = svc.ports.find((p) => p.name === wanted || p.port === wanted);
             if (!port) continue;
@@ -142,11 +224,27 @@ export function loadTopology(file = DEFAULT_TOPOLOGY): Topology {
     namespaces.push(topoNs);
   });
 
-  if (clients.length === 0) throw src.error(['spec', 'workloads'], 'no workload is a client (give one a `client: {container: NAME}`); there would be nothing to probe from');
-  if (targets.length === 0) throw src.error(['spec', 'workloads'], 'no workload serves a probed port (give one a `serve: [{ports: [...], path: /...}]`)');
-  const topology: Topology = { name: (src.data as TopologyFile).metadata.name, namespaces, workloads, services, clients, targets };
+  if (clients.length === 0)
+    throw src.error(
+      ['spec', 'workloads'],
+      'no workload is a client (give one a `client: {container: NAME}`); there would be nothing to probe from',
+    );
+  if (targets.length === 0)
+    throw src.error(
+      ['spec', 'workloads'],
+      'no workload serves a probed port (give one a `serve: [{ports: [...], path: /...}]`)',
+    );
+  const topology: Topology = {
+    name: (src.data as TopologyFile).metadata.name,
+    namespaces,
+    workloads,
+    services,
+    clients,
+    targets,
+  };
   const tooLarge = topologySizeProblem(topology);
-  if (tooLarge) throw src.error(['spec'], tooLarge, 'split the topology, or give fewer workloads a `client:` or a `serve:`');
+  if (tooLarge)
+    throw src.error(['spec'], tooLarge, 'split the topology, or give fewer workloads a `client:` or a `serve:`');
   return topology;
 }
 
@@ -161,23 +259,34 @@ function readManifest(src: SourceDoc, path: string, wname: string, entry: Worklo
   const objects = docs.map((d) => d.data as KubeObject);
   for (const [i, o] of objects.entries()) {
     const doc = docs[i]!;
-    if (!o?.kind || !o.apiVersion || !o.metadata?.name) throw doc.error([], 'not a Kubernetes object (apiVersion, kind and metadata.name are required)');
+    if (!o?.kind || !o.apiVersion || !o.metadata?.name)
+      throw doc.error([], 'not a Kubernetes object (apiVersion, kind and metadata.name are required)');
     doc.validate(manifestObject, o);
     if (o.kind === 'Service') doc.validate(serviceObject, o);
     if (o.kind === 'Deployment' && o.metadata.name === wname) doc.validate(deploymentObject, o);
   }
-  const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === wname) as Manifest['deployment'] | undefined;
+  const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === wname) as
+    Manifest['deployment'] | undefined;
   if (!deployment) throw src.error(where, `${path} has no Deployment named "${wname}"`);
   const podLabels = deployment.spec?.template?.metadata?.labels ?? {};
-  const services = objects.filter((o) => o.kind === 'Service' && selects((o as any).spec?.selector ?? {}, podLabels)) as Manifest['services'];
+  const services = objects.filter(
+    (o) => o.kind === 'Service' && selects((o as any).spec?.selector ?? {}, podLabels),
+  ) as Manifest['services'];
   const containers: any[] = deployment.spec?.template?.spec?.containers ?? [];
   if (entry.client && !containers.some((c) => c.name === entry.client!.container)) {
-    throw src.error([...where.slice(0, 3), 'client', 'container'], `Deployment "${wname}" has no container "${entry.client.container}"; it has ${containers.map((c) => c.name).join(', ')}`);
+    throw src.error(
+      [...where.slice(0, 3), 'client', 'container'],
+      `Deployment "${wname}" has no container "${entry.client.container}"; it has ${containers.map((c) => c.name).join(', ')}`,
+    );
   }
   for (const [i, serve] of (entry.serve ?? []).entries()) {
     for (const [j, wanted] of serve.ports.entries()) {
       const found = services.some((s) => (s.spec.ports ?? []).some((p: any) => p.name === wanted || p.port === wanted));
-      if (!found) throw src.error(['spec', 'workloads', wname, 'serve', i, 'ports', j], `no Service selecting "${wname}" has a port ${JSON.stringify(wanted)}`);
+      if (!found)
+        throw src.error(
+          ['spec', 'workloads', wname, 'serve', i, 'ports', j],
+          `no Service selecting "${wname}" has a port ${JSON.stringify(wanted)}`,
+        );
     }
   }
   return { objects, deployment, services };

@@ -73,7 +73,10 @@ export interface Topology {
 export const clientId = (namespace: string, workload: string): string => `${namespace}/${workload}`;
 export const targetId = (namespace: string, service: string, port: number): string => `${namespace}/${service}:${port}`;
 
-export function serviceHost(s: { namespace: string; name?: string; service?: string }, clusterDomain = 'cluster.local'): string {
+export function serviceHost(
+  s: { namespace: string; name?: string; service?: string },
+  clusterDomain = 'cluster.local',
+): string {
   return `${s.name ?? s.service}.${s.namespace}.svc.${clusterDomain}`;
 }
 

@@ -1,6 +1,18 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { relative } from 'node:path';
-import { Composer, isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, Parser, type CST, type Document } from 'yaml';
+import {
+  Composer,
+  isAlias,
+  isMap,
+  isNode,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  Parser,
+  type CST,
+  type Document,
+} from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, ConfigErrors } from '../errors.js';
 
@@ -53,12 +65,18 @@ export class SourceDoc {
       const { v, path } = stack.pop()!;
       if (v === null || typeof v === 'string' || typeof v === 'boolean') continue;
       if (typeof v === 'number') {
-        if (!Number.isFinite(v)) throw this.error(path, `${v} is not a number meshprobe or Kubernetes can use (JSON has no infinity or NaN)`);
+        if (!Number.isFinite(v))
+          throw this.error(path, `${v} is not a number meshprobe or Kubernetes can use (JSON has no infinity or NaN)`);
         continue;
       }
       if (Array.isArray(v)) v.forEach((x, i) => stack.push({ v: x, path: [...path, i] }));
-      else if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) for (const [k, x] of Object.entries(v)) stack.push({ v: x, path: [...path, k] });
-      else throw this.error(path, `is a ${describeType(v)}, which a JSON document cannot hold; use a plain string, number, boolean, list or mapping`);
+      else if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)
+        for (const [k, x] of Object.entries(v)) stack.push({ v: x, path: [...path, k] });
+      else
+        throw this.error(
+          path,
+          `is a ${describeType(v)}, which a JSON document cannot hold; use a plain string, number, boolean, list or mapping`,
+        );
     }
   }
 
@@ -68,7 +86,9 @@ export class SourceDoc {
       const node = n === 0 ? this.doc.contents : this.doc.getIn(path.slice(0, n), true);
       if (!isNode(node) || !node.range) continue;
       const parent = n === 0 ? undefined : n === 1 ? this.doc.contents : this.doc.getIn(path.slice(0, n - 1), true);
-      const key = isMap(parent) ? parent.items.find((p) => isScalar(p.key) && p.key.value === path[n - 1])?.key : undefined;
+      const key = isMap(parent)
+        ? parent.items.find((p) => isScalar(p.key) && p.key.value === path[n - 1])?.key
+        : undefined;
       const at = isNode(key) && key.range ? key.range[0] : node.range[0];
       const { line, col } = this.lines.linePos(at);
       return `${displayPath(this.file)}:${line}:${col}`;
@@ -78,7 +98,19 @@ export class SourceDoc {
 
   /** The path through this document, for messages: `spec.objects[0].spec.mtls.mode`. */
   static fieldName(path: Path): string {
-    return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : !/^[A-Za-z0-9_][\w-]*$/.test(p) ? `[${JSON.stringify(p)}]` : i === 0 ? p : `.${p}`)).join('') || '(document)';
+    return (
+      path
+        .map((p, i) =>
+          typeof p === 'number'
+            ? `[${p}]`
+            : !/^[A-Za-z0-9_][\w-]*$/.test(p)
+              ? `[${JSON.stringify(p)}]`
+              : i === 0
+                ? p
+                : `.${p}`,
+        )
+        .join('') || '(document)'
+    );
   }
 
   error(path: Path, message: string, fix?: string): ConfigError {
@@ -96,9 +128,15 @@ export class SourceDoc {
     const path = [...base, ...(issue.path as Array<string | number>)];
     switch (issue.code) {
       case 'unrecognized_keys':
-        return this.error([...path, issue.keys[0] ?? ''], `unknown field "${issue.keys.join('", "')}"; allowed here: ${allowedKeys(schema, issue.path as Path)}`);
+        return this.error(
+          [...path, issue.keys[0] ?? ''],
+          `unknown field "${issue.keys.join('", "')}"; allowed here: ${allowedKeys(schema, issue.path as Path)}`,
+        );
       case 'invalid_value':
-        return this.error(path, `${this.describe(path)} is not allowed; expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`);
+        return this.error(
+          path,
+          `${this.describe(path)} is not allowed; expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`,
+        );
       case 'invalid_type':
         if (issue.expected === 'undefined') return this.error(path, issue.message);
         if (this.valueAt(path) === undefined) return this.error(path, `is required (${issue.expected})`);
@@ -125,7 +163,17 @@ export class SourceDoc {
 
 /** The field names an object schema accepts at `path`, found by walking the schema as the issue walked the value. */
 function allowedKeys(schema: z.ZodType, path: Path): string {
-  type Def = { type: string; shape?: Record<string, unknown>; element?: unknown; innerType?: unknown; in?: unknown; out?: unknown; options?: unknown[]; valueType?: unknown; left?: unknown };
+  type Def = {
+    type: string;
+    shape?: Record<string, unknown>;
+    element?: unknown;
+    innerType?: unknown;
+    in?: unknown;
+    out?: unknown;
+    options?: unknown[];
+    valueType?: unknown;
+    left?: unknown;
+  };
   const defOf = (s: unknown): Def => (s as { _zod: { def: Def } })._zod.def;
   const unwrap = (s: unknown): unknown => {
     for (;;) {
@@ -139,7 +187,11 @@ function allowedKeys(schema: z.ZodType, path: Path): string {
   for (const step of [...path, null]) {
     cur = unwrap(cur);
     const d = defOf(cur);
-    if (d.type === 'union') cur = unwrap(d.options?.find((o) => defOf(unwrap(o)).type === (typeof step === 'number' ? 'array' : 'object')) ?? d.options?.[0]);
+    if (d.type === 'union')
+      cur = unwrap(
+        d.options?.find((o) => defOf(unwrap(o)).type === (typeof step === 'number' ? 'array' : 'object')) ??
+          d.options?.[0],
+      );
     const def = defOf(cur);
     if (step === null) return def.shape ? Object.keys(def.shape).join(', ') : 'nothing';
     if (def.type === 'object') cur = def.shape?.[String(step)];
@@ -161,7 +213,11 @@ export function readYamlFile(file: string): SourceDoc[] {
     fd = openSync(file, 'r');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new ConfigError(`${name}: file not found`, 'check the path; `meshprobe predict --help` lists the flags that take files');
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      throw new ConfigError(
+        `${name}: file not found`,
+        'check the path; `meshprobe predict --help` lists the flags that take files',
+      );
     throw new ConfigError(`${name}: cannot read: ${code === 'EACCES' ? 'permission denied' : (e as Error).message}`);
   }
   let text: string;
@@ -171,7 +227,8 @@ export function readYamlFile(file: string): SourceDoc[] {
     if (stat.isFile() && stat.size > MAX_FILE_BYTES) throw tooLarge(`${name}: file is ${stat.size} bytes, more than`);
     const buf = Buffer.alloc(MAX_FILE_BYTES + 1);
     let length = 0;
-    for (let n = -1; n !== 0 && length < buf.length; length += n) n = readSync(fd, buf, length, buf.length - length, null);
+    for (let n = -1; n !== 0 && length < buf.length; length += n)
+      n = readSync(fd, buf, length, buf.length - length, null);
     if (length > MAX_FILE_BYTES) throw tooLarge(`${name}: file has more than`);
     text = buf.toString('utf8', 0, length);
   } catch (e) {
@@ -184,7 +241,10 @@ export function readYamlFile(file: string): SourceDoc[] {
 }
 
 const tooLarge = (what: string) =>
-  new ConfigError(`${what} the ${MAX_FILE_BYTES}-byte limit for meshprobe files`, 'scenario, topology and manifest files are a few KiB: split the file, or check that it is the right one');
+  new ConfigError(
+    `${what} the ${MAX_FILE_BYTES}-byte limit for meshprobe files`,
+    'scenario, topology and manifest files are a few KiB: split the file, or check that it is the right one',
+  );
 
 export function parseYaml(file: string, text: string): SourceDoc[] {
   const lines = new LineCounter();
@@ -196,7 +256,11 @@ export function parseYaml(file: string, text: string): SourceDoc[] {
   function* shallow(tokens: Iterable<CST.Token>): Generator<CST.Token> {
     for (const token of tokens) {
       const deep = tooDeep(token);
-      if (deep !== undefined) throw new ConfigError(`${at(deep)}: nested more than ${MAX_DEPTH} levels deep`, 'meshprobe files nest about ten levels; check the indentation and brackets');
+      if (deep !== undefined)
+        throw new ConfigError(
+          `${at(deep)}: nested more than ${MAX_DEPTH} levels deep`,
+          'meshprobe files nest about ten levels; check the indentation and brackets',
+        );
       yield token;
     }
   }
@@ -204,10 +268,15 @@ export function parseYaml(file: string, text: string): SourceDoc[] {
   const docs = Array.from(composer.compose(shallow(new Parser(lines.addNewLine).parse(text))));
   const errors: ConfigError[] = [];
   for (const doc of docs) {
-    for (const e of doc.errors) errors.push(new ConfigError(`${at(e.pos[0])}: invalid YAML: ${e.message.split('\n')[0]}`));
+    for (const e of doc.errors)
+      errors.push(new ConfigError(`${at(e.pos[0])}: invalid YAML: ${e.message.split('\n')[0]}`));
   }
   if (errors.length) throw errors.length === 1 ? errors[0]! : new ConfigErrors(errors);
-  for (const doc of docs) checkStructure(doc, (node, message) => new ConfigError(`${at(isNode(node) ? node.range?.[0] : undefined)}: ${message}`));
+  for (const doc of docs)
+    checkStructure(
+      doc,
+      (node, message) => new ConfigError(`${at(isNode(node) ? node.range?.[0] : undefined)}: ${message}`),
+    );
   return docs.filter((d) => d.contents !== null).map((d, i) => new SourceDoc(file, d, lines, i));
 }
 
@@ -220,7 +289,8 @@ function tooDeep(root: CST.Token): number | undefined {
     if (token.type === 'document') stack.push({ token: token.value, depth });
     else if (token.type === 'block-map' || token.type === 'block-seq' || token.type === 'flow-collection') {
       if (depth >= MAX_DEPTH) return token.offset;
-      for (const item of token.items) stack.push({ token: item.key, depth: depth + 1 }, { token: item.value, depth: depth + 1 });
+      for (const item of token.items)
+        stack.push({ token: item.key, depth: depth + 1 }, { token: item.value, depth: depth + 1 });
     }
   }
   return undefined;
@@ -240,13 +310,19 @@ function checkStructure(doc: Document.Parsed, error: (node: unknown, message: st
     if (isAlias(node)) {
       const target = node.resolve(doc);
       if (!target) throw error(node, `alias *${node.source} names no anchor defined before it`);
-      for (let a = entry.parent; a; a = a.parent) if (a.node === target) throw error(node, `alias *${node.source} refers to a node that contains it; JSON cannot hold a cycle`);
+      for (let a = entry.parent; a; a = a.parent)
+        if (a.node === target)
+          throw error(node, `alias *${node.source} refers to a node that contains it; JSON cannot hold a cycle`);
       stack.push({ node: target, depth: entry.depth, parent: entry.parent });
     } else if (isMap(node) || isSeq(node)) {
       if (entry.depth >= MAX_DEPTH) throw error(node, `nested more than ${MAX_DEPTH} levels deep (following aliases)`);
       for (const item of node.items as unknown[]) {
         if (isPair(item)) {
-          if (item.key !== null && !isScalar(item.key)) throw error(isNode(item.key) && item.key.range ? item.key : node, 'a mapping key must be a plain value, not a list, a mapping or an alias');
+          if (item.key !== null && !isScalar(item.key))
+            throw error(
+              isNode(item.key) && item.key.range ? item.key : node,
+              'a mapping key must be a plain value, not a list, a mapping or an alias',
+            );
           stack.push({ node: item.value, depth: entry.depth + 1, parent: entry });
         } else stack.push({ node: item, depth: entry.depth + 1, parent: entry });
       }

@@ -16,7 +16,13 @@ export function clientOrigination(
   peerAuthentications: PeerAuthentication[],
   mesh: MeshConfig,
 ): ClientDecision {
-  if (!client.sidecar) return { sidecar: false, origination: 'plaintext', byRule: false, chain: [{ by: 'client', says: 'no sidecar: the app talks to the server pod directly' }] };
+  if (!client.sidecar)
+    return {
+      sidecar: false,
+      origination: 'plaintext',
+      byRule: false,
+      chain: [{ by: 'client', says: 'no sidecar: the app talks to the server pod directly' }],
+    };
 
   const host = `${service.name}.${service.namespace}.svc.${mesh.clusterDomain}`;
   const lookup = findDestinationRule(rules, client.namespace, service.namespace, host, mesh);
@@ -26,7 +32,14 @@ export function clientOrigination(
     const where = `${describeRule(lookup, mesh)}${portLevel ? `, portLevelSettings port ${port.port}` : ''}`;
     if (mode) {
       chain.push({ by: describePolicy(lookup.rule), says: `tls.mode ${mode} (${where})` });
-      const origination = mode === 'ISTIO_MUTUAL' ? 'mtls' : mode === 'DISABLE' ? 'plaintext' : mode === 'SIMPLE' ? 'simple-tls' : 'mutual-tls';
+      const origination =
+        mode === 'ISTIO_MUTUAL'
+          ? 'mtls'
+          : mode === 'DISABLE'
+            ? 'plaintext'
+            : mode === 'SIMPLE'
+              ? 'simple-tls'
+              : 'mutual-tls';
       return { sidecar: true, origination, byRule: true, chain };
     }
     chain.push({ by: describePolicy(lookup.rule), says: `sets no TLS for port ${port.port} (${where})` });
@@ -41,7 +54,10 @@ export function clientOrigination(
   // cluster_tls.go buildUpstreamTLSSettings: a namespace- or mesh-level DISABLE turns auto mTLS off for the service.
   const ns = namespaceMode(peerAuthentications, service.namespace, mesh);
   if (ns.mode === 'DISABLE') {
-    chain.push({ by: ns.by ? describePolicy(ns.by) : 'mesh', says: `auto mTLS: ${service.namespace} is DISABLE at namespace/mesh level, so plaintext` });
+    chain.push({
+      by: ns.by ? describePolicy(ns.by) : 'mesh',
+      says: `auto mTLS: ${service.namespace} is DISABLE at namespace/mesh level, so plaintext`,
+    });
     return { sidecar: true, origination: 'plaintext', byRule: false, chain };
   }
   // mtls_checker.go checkMtlsEnabled: per endpoint, a sidecar whose port is not DISABLE gets mTLS.

@@ -32,7 +32,9 @@ function mostSpecific(rules: DestinationRule[], host: string, mesh: MeshConfig):
 
 function exportedTo(rule: DestinationRule, clientNamespace: string): boolean {
   if (rule.exportTo.length === 0) return true;
-  return rule.exportTo.some((e) => e === '*' || e === clientNamespace || (e === '.' && rule.namespace === clientNamespace));
+  return rule.exportTo.some(
+    (e) => e === '*' || e === clientNamespace || (e === '.' && rule.namespace === clientNamespace),
+  );
 }
 
 export interface RuleLookup {
@@ -47,18 +49,39 @@ export interface RuleLookup {
  * Namespace order beats host specificity: a `*.local` rule in the client's namespace wins over an exact one
  * elsewhere.
  */
-export function findDestinationRule(rules: DestinationRule[], clientNamespace: string, serviceNamespace: string, host: string, mesh: MeshConfig): RuleLookup {
-  const local = mostSpecific(rules.filter((r) => r.namespace === clientNamespace), host, mesh);
+export function findDestinationRule(
+  rules: DestinationRule[],
+  clientNamespace: string,
+  serviceNamespace: string,
+  host: string,
+  mesh: MeshConfig,
+): RuleLookup {
+  const local = mostSpecific(
+    rules.filter((r) => r.namespace === clientNamespace),
+    host,
+    mesh,
+  );
   if (local) return { rule: local, scope: 'client namespace' };
-  const inService = mostSpecific(rules.filter((r) => r.namespace === serviceNamespace && exportedTo(r, clientNamespace)), host, mesh);
+  const inService = mostSpecific(
+    rules.filter((r) => r.namespace === serviceNamespace && exportedTo(r, clientNamespace)),
+    host,
+    mesh,
+  );
   if (inService) return { rule: inService, scope: 'service namespace' };
-  const inRoot = mostSpecific(rules.filter((r) => r.namespace === mesh.rootNamespace && exportedTo(r, clientNamespace)), host, mesh);
+  const inRoot = mostSpecific(
+    rules.filter((r) => r.namespace === mesh.rootNamespace && exportedTo(r, clientNamespace)),
+    host,
+    mesh,
+  );
   if (inRoot) return { rule: inRoot, scope: 'root namespace' };
   return { rule: undefined };
 }
 
 /** A `portLevelSettings` entry for the service port replaces the top-level traffic policy, TLS included. */
-export function tlsForPort(rule: DestinationRule, servicePort: number): { mode: TlsMode | undefined; portLevel: boolean } {
+export function tlsForPort(
+  rule: DestinationRule,
+  servicePort: number,
+): { mode: TlsMode | undefined; portLevel: boolean } {
   const entry = rule.portLevel.find((p) => p.port === servicePort);
   if (entry) return { mode: entry.tls, portLevel: true };
   return { mode: rule.tls, portLevel: false };

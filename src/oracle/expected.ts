@@ -23,7 +23,12 @@ export interface ExpectedCell {
   agrees: boolean;
 }
 
-export function expectedMatrix(topology: Topology, scenario: Scenario, flavor: Flavor, predictions: Prediction[]): ExpectedCell[] {
+export function expectedMatrix(
+  topology: Topology,
+  scenario: Scenario,
+  flavor: Flavor,
+  predictions: Prediction[],
+): ExpectedCell[] {
   const rules = rulesFor(scenario, flavor);
   const byKey = new Map(predictions.map((p) => [`${p.from} ${p.to}`, p]));
   const cells: ExpectedCell[] = [];
@@ -31,7 +36,8 @@ export function expectedMatrix(topology: Topology, scenario: Scenario, flavor: F
     for (const target of topology.targets) {
       const prediction = byKey.get(`${client.id} ${target.id}`)!;
       let rule: ExpectationRule | undefined;
-      for (const r of rules) if (r.from.some((p) => matchesClient(p, client)) && r.to.some((p) => matchesTarget(p, target))) rule = r;
+      for (const r of rules)
+        if (r.from.some((p) => matchesClient(p, client)) && r.to.some((p) => matchesTarget(p, target))) rule = r;
       const expect: Expectation = rule?.expect ?? prediction.outcome;
       cells.push({
         from: client.id,
@@ -53,6 +59,11 @@ export function expectedMatrix(topology: Topology, scenario: Scenario, flavor: F
  * The expected matrix of a scenario applied over `baseline`: the mTLS objects the cluster already holds
  * (by default, what a fresh install of the flavor holds).
  */
-export function predictScenario(topology: Topology, scenario: Scenario, mesh: MeshConfig, baseline: IstioPolicy[] = installDefaults(mesh)): ExpectedCell[] {
+export function predictScenario(
+  topology: Topology,
+  scenario: Scenario,
+  mesh: MeshConfig,
+  baseline: IstioPolicy[] = installDefaults(mesh),
+): ExpectedCell[] {
   return expectedMatrix(topology, scenario, mesh.flavor, predict(topology, overlay(baseline, scenario.objects), mesh));
 }

@@ -36,13 +36,27 @@ export function isolateScenario(scenario: Scenario, topology: Topology, mesh: Me
       for (const ns of namespaces) {
         if (local.some((l) => l.kind === 'Policy' && l.namespace === ns && l.targets.length === 0)) continue;
         // Named "default": Istio 1.4 refuses a namespace-wide Policy by any other name.
-        out.push(copy(o, { apiVersion: o.apiVersion, kind: 'Policy', metadata: { name: 'default', namespace: ns, labels: o.raw.metadata.labels }, spec: o.raw.spec }));
+        out.push(
+          copy(o, {
+            apiVersion: o.apiVersion,
+            kind: 'Policy',
+            metadata: { name: 'default', namespace: ns, labels: o.raw.metadata.labels },
+            spec: o.raw.spec,
+          }),
+        );
       }
     } else if (o.kind === 'PeerAuthentication') {
       if (o.selector && Object.keys(o.selector).length) continue; // ignored by Istio in the root namespace
       for (const ns of namespaces) {
         if (local.some((l) => l.kind === 'PeerAuthentication' && l.namespace === ns && !l.selector)) continue; // handled by inheritMeshMode
-        out.push(copy(o, { apiVersion: o.apiVersion, kind: 'PeerAuthentication', metadata: { name: `${ISOLATED_PREFIX}${o.name}`, namespace: ns, labels: o.raw.metadata.labels }, spec: o.raw.spec }));
+        out.push(
+          copy(o, {
+            apiVersion: o.apiVersion,
+            kind: 'PeerAuthentication',
+            metadata: { name: `${ISOLATED_PREFIX}${o.name}`, namespace: ns, labels: o.raw.metadata.labels },
+            spec: o.raw.spec,
+          }),
+        );
       }
     } else if (o.kind === 'DestinationRule') {
       // Only the services of each namespace: a copy with the root rule's host would also catch the
@@ -51,7 +65,14 @@ export function isolateScenario(scenario: Scenario, topology: Topology, mesh: Me
         const host = narrowHost(ruleHost(o, mesh), ns, mesh);
         if (!host) continue;
         const spec = { ...(o.raw.spec as Record<string, unknown>), host };
-        out.push(copy(o, { apiVersion: o.apiVersion, kind: 'DestinationRule', metadata: { name: `${ISOLATED_PREFIX}${o.name}`, namespace: ns, labels: o.raw.metadata.labels }, spec }));
+        out.push(
+          copy(o, {
+            apiVersion: o.apiVersion,
+            kind: 'DestinationRule',
+            metadata: { name: `${ISOLATED_PREFIX}${o.name}`, namespace: ns, labels: o.raw.metadata.labels },
+            spec,
+          }),
+        );
       }
     } else if (o.kind === 'Policy') {
       out.push(o);
@@ -66,7 +87,10 @@ export function isolateScenario(scenario: Scenario, topology: Topology, mesh: Me
  */
 function inheritMeshMode(o: IstioPolicy, scenario: Scenario, mesh: MeshConfig): IstioPolicy {
   if (o.kind !== 'PeerAuthentication' || o.selector || o.mode !== 'UNSET') return o;
-  const meshWide = scenario.objects.find((m): m is PeerAuthentication => m.kind === 'PeerAuthentication' && m.namespace === mesh.rootNamespace && !m.selector);
+  const meshWide = scenario.objects.find(
+    (m): m is PeerAuthentication =>
+      m.kind === 'PeerAuthentication' && m.namespace === mesh.rootNamespace && !m.selector,
+  );
   if (!meshWide || meshWide.mode === 'UNSET') return o;
   return fromObject({ ...o.raw, spec: { ...(o.raw.spec as object), mtls: { mode: meshWide.mode } } }, o.order);
 }
@@ -75,17 +99,35 @@ function inheritMeshMode(o: IstioPolicy, scenario: Scenario, mesh: MeshConfig): 
 function narrowHost(host: string, ns: string, mesh: MeshConfig): string | undefined {
   const nsWildcard = `*.${ns}.svc.${mesh.clusterDomain}`;
   if (host === '*') return nsWildcard;
-  if (host.startsWith('*.')) return nsWildcard.endsWith(host.slice(1)) ? nsWildcard : host.endsWith(`.${ns}.svc.${mesh.clusterDomain}`) ? host : undefined;
+  if (host.startsWith('*.'))
+    return nsWildcard.endsWith(host.slice(1))
+      ? nsWildcard
+      : host.endsWith(`.${ns}.svc.${mesh.clusterDomain}`)
+        ? host
+        : undefined;
   return host.endsWith(`.${ns}.svc.${mesh.clusterDomain}`) ? host : undefined;
 }
 
 function copy(from: IstioPolicy, raw: KubeObject): IstioPolicy {
-  return fromObject({ ...raw, metadata: { ...raw.metadata, annotations: { 'meshprobe.dev/isolated-from': describePolicy(from) } } }, from.order);
+  return fromObject(
+    { ...raw, metadata: { ...raw.metadata, annotations: { 'meshprobe.dev/isolated-from': describePolicy(from) } } },
+    from.order,
+  );
 }
 
 /** Cells whose predicted outcome differs between two sets of objects: empty when the rewrite is faithful. */
-export function sameMatrix(topology: Topology, baseline: IstioPolicy[], a: IstioPolicy[], b: IstioPolicy[], mesh: MeshConfig): string[] {
+export function sameMatrix(
+  topology: Topology,
+  baseline: IstioPolicy[],
+  a: IstioPolicy[],
+  b: IstioPolicy[],
+  mesh: MeshConfig,
+): string[] {
   const pa = predict(topology, overlay(baseline, a), mesh);
   const pb = predict(topology, overlay(baseline, b), mesh);
-  return pa.flatMap((p, i) => (p.outcome === pb[i]!.outcome ? [] : [`${p.from} -> ${p.to}: ${p.outcome} cluster-wide, ${pb[i]!.outcome} namespaced`]));
+  return pa.flatMap((p, i) =>
+    p.outcome === pb[i]!.outcome
+      ? []
+      : [`${p.from} -> ${p.to}: ${p.outcome} cluster-wide, ${pb[i]!.outcome} namespaced`],
+  );
 }

@@ -12,7 +12,14 @@ export interface MeshConfig {
 }
 
 export function meshConfig(flavor: Flavor, overrides: Partial<Omit<MeshConfig, 'flavor'>> = {}): MeshConfig {
-  return { flavor, rootNamespace: 'istio-system', trustDomain: 'cluster.local', clusterDomain: 'cluster.local', autoMtls: flavor === 'modern', ...overrides };
+  return {
+    flavor,
+    rootNamespace: 'istio-system',
+    trustDomain: 'cluster.local',
+    clusterDomain: 'cluster.local',
+    autoMtls: flavor === 'modern',
+    ...overrides,
+  };
 }
 
 /**
@@ -24,7 +31,12 @@ export function installDefaults(mesh: MeshConfig): IstioPolicy[] {
   if (mesh.flavor === 'modern') return [];
   return [
     fromObject(
-      { apiVersion: 'authentication.istio.io/v1alpha1', kind: 'MeshPolicy', metadata: { name: 'default' }, spec: { peers: [{ mtls: { mode: 'PERMISSIVE' } }] } },
+      {
+        apiVersion: 'authentication.istio.io/v1alpha1',
+        kind: 'MeshPolicy',
+        metadata: { name: 'default' },
+        spec: { peers: [{ mtls: { mode: 'PERMISSIVE' } }] },
+      },
       -1_000_000,
     ),
   ];

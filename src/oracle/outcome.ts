@@ -18,24 +18,48 @@ export function combine(client: ClientDecision, server: ServerDecision, protocol
 function http(client: ClientDecision, server: ServerDecision): Combined {
   const o = client.origination;
   // Rows come in pairs: the client's TLS set by a DestinationRule, or left to defaults / auto mTLS.
-  const row = (viaRule: number, viaDefault: number, noSidecar?: number) => (!client.sidecar ? noSidecar : client.byRule ? viaRule : viaDefault);
+  const row = (viaRule: number, viaDefault: number, noSidecar?: number) =>
+    !client.sidecar ? noSidecar : client.byRule ? viaRule : viaDefault;
   if (!server.sidecar) {
-    if (o === 'plaintext') return { outcome: 'plaintext', why: 'plaintext to a server without sidecar', row: row(6, 7, 1) };
-    if (o === 'mtls') return { outcome: 'upstream-error', why: "the client sidecar's mTLS handshake fails against a plaintext server: 503", row: 5 };
+    if (o === 'plaintext')
+      return { outcome: 'plaintext', why: 'plaintext to a server without sidecar', row: row(6, 7, 1) };
+    if (o === 'mtls')
+      return {
+        outcome: 'upstream-error',
+        why: "the client sidecar's mTLS handshake fails against a plaintext server: 503",
+        row: 5,
+      };
     return { outcome: 'upstream-error', why: 'TLS originated towards a plaintext server fails: 503' };
   }
   const mode = server.mode!;
   if (o === 'plaintext') {
     if (mode === 'STRICT') {
       return client.sidecar
-        ? { outcome: 'upstream-error', why: 'the STRICT server resets plaintext from the client sidecar, which answers 503', row: row(9, 10) }
+        ? {
+            outcome: 'upstream-error',
+            why: 'the STRICT server resets plaintext from the client sidecar, which answers 503',
+            row: row(9, 10),
+          }
         : { outcome: 'reset', why: 'the STRICT server sidecar resets a plaintext connection (curl exit 56)', row: 2 };
     }
-    return { outcome: 'plaintext', why: `${mode} accepts plaintext`, row: mode === 'PERMISSIVE' ? row(12, 13, 3) : row(15, 16, 4) };
+    return {
+      outcome: 'plaintext',
+      why: `${mode} accepts plaintext`,
+      row: mode === 'PERMISSIVE' ? row(12, 13, 3) : row(15, 16, 4),
+    };
   }
   if (o === 'mtls') {
-    if (mode === 'DISABLE') return { outcome: 'upstream-error', why: 'the DISABLE server sidecar takes plaintext only, so the mTLS handshake fails: 503', row: 14 };
-    return { outcome: 'mtls', why: `${mode} accepts mTLS; the server sidecar adds X-Forwarded-Client-Cert`, row: mode === 'STRICT' ? row(8, 10) : row(11, 13) };
+    if (mode === 'DISABLE')
+      return {
+        outcome: 'upstream-error',
+        why: 'the DISABLE server sidecar takes plaintext only, so the mTLS handshake fails: 503',
+        row: 14,
+      };
+    return {
+      outcome: 'mtls',
+      why: `${mode} accepts mTLS; the server sidecar adds X-Forwarded-Client-Cert`,
+      row: mode === 'STRICT' ? row(8, 10) : row(11, 13),
+    };
   }
   // SIMPLE or MUTUAL with the user's certificates: no Istio identity, and the app speaks plaintext. [I]
   return { outcome: 'upstream-error', why: `${o} towards a sidecar that expects Istio mTLS or plaintext fails: 503` };
@@ -48,7 +72,10 @@ function opaque(client: ClientDecision, server: ServerDecision, protocol: PortPr
   const o = client.origination;
   if (!server.sidecar) {
     if (o === 'plaintext') return { outcome: ok, why: 'passed through at L4 to a server without sidecar' };
-    return { outcome: fail, why: `the client sidecar wraps the connection in ${o === 'mtls' ? 'Istio mTLS' : 'TLS'}, which a server without sidecar cannot terminate` };
+    return {
+      outcome: fail,
+      why: `the client sidecar wraps the connection in ${o === 'mtls' ? 'Istio mTLS' : 'TLS'}, which a server without sidecar cannot terminate`,
+    };
   }
   const mode = server.mode!;
   if (o === 'mtls') {
@@ -56,7 +83,11 @@ function opaque(client: ClientDecision, server: ServerDecision, protocol: PortPr
     return { outcome: ok, why: `the server sidecar (${mode}) terminates mTLS and passes the inner stream to the app` };
   }
   if (o === 'plaintext') {
-    if (mode === 'STRICT') return { outcome: fail, why: 'the STRICT server sidecar demands an Istio client certificate the app does not present' };
+    if (mode === 'STRICT')
+      return {
+        outcome: fail,
+        why: 'the STRICT server sidecar demands an Istio client certificate the app does not present',
+      };
     return { outcome: ok, why: `${mode} passes the stream through to the app` };
   }
   return { outcome: fail, why: `${o} is not Istio mTLS` };

@@ -4,7 +4,15 @@ import { ConfigError } from '../errors.js';
 import type { DestinationRule, IstioPolicy, LegacyPolicy, PeerAuthentication } from '../model/istio-objects.js';
 import { describePolicy } from '../model/istio-objects.js';
 import { isReachable, mtlsOf, type NetworkOutcome } from '../model/outcome.js';
-import { backends, findService, findWorkload, type Client, type PortProtocol, type Target, type Topology } from '../model/topology.js';
+import {
+  backends,
+  findService,
+  findWorkload,
+  type Client,
+  type PortProtocol,
+  type Target,
+  type Topology,
+} from '../model/topology.js';
 import { clientOrigination } from './client-tls.js';
 import type { ClientDecision, ServerDecision } from './decision.js';
 import type { MeshConfig } from './mesh.js';
@@ -34,12 +42,19 @@ export interface Prediction {
 }
 
 /** The objects the data plane acts on in this flavor: legacy kinds become PeerAuthentication on a modern mesh. */
-export function effectivePolicies(topology: Topology, policies: IstioPolicy[], mesh: MeshConfig): { peerAuthentications: PeerAuthentication[]; legacy: LegacyPolicy[]; rules: DestinationRule[] } {
+export function effectivePolicies(
+  topology: Topology,
+  policies: IstioPolicy[],
+  mesh: MeshConfig,
+): { peerAuthentications: PeerAuthentication[]; legacy: LegacyPolicy[]; rules: DestinationRule[] } {
   const rules = policies.filter((p): p is DestinationRule => p.kind === 'DestinationRule');
   const legacy = policies.filter((p): p is LegacyPolicy => p.kind === 'MeshPolicy' || p.kind === 'Policy');
   const pas = policies.filter((p): p is PeerAuthentication => p.kind === 'PeerAuthentication');
   if (mesh.flavor === 'legacy') {
-    if (pas.length) throw new ConfigError(`${describePolicy(pas[0]!)}: Istio 1.4 does not serve security.istio.io; write the policy as a MeshPolicy or Policy, or predict with --istio modern`);
+    if (pas.length)
+      throw new ConfigError(
+        `${describePolicy(pas[0]!)}: Istio 1.4 does not serve security.istio.io; write the policy as a MeshPolicy or Policy, or predict with --istio modern`,
+      );
     return { peerAuthentications: [], legacy, rules };
   }
   const translated = translateLegacy(legacy, topology.services, mesh).map((t) => t.to);
@@ -49,25 +64,46 @@ export function effectivePolicies(topology: Topology, policies: IstioPolicy[], m
 export function predict(topology: Topology, policies: IstioPolicy[], mesh: MeshConfig): Prediction[] {
   const effective = effectivePolicies(topology, policies, mesh);
   const out: Prediction[] = [];
-  for (const client of topology.clients) for (const target of topology.targets) out.push(predictCell(topology, effective, mesh, client, target));
+  for (const client of topology.clients)
+    for (const target of topology.targets) out.push(predictCell(topology, effective, mesh, client, target));
   return out;
 }
 
-function predictCell(topology: Topology, policies: ReturnType<typeof effectivePolicies>, mesh: MeshConfig, client: Client, target: Target): Prediction {
+function predictCell(
+  topology: Topology,
+  policies: ReturnType<typeof effectivePolicies>,
+  mesh: MeshConfig,
+  client: Client,
+  target: Target,
+): Prediction {
   const clientWl = findWorkload(topology, client.namespace, client.workload)!;
   const service = findService(topology, target.namespace, target.service)!;
   const serverWl = backends(topology, service)[0];
-  if (!serverWl) throw new ConfigError(`service ${service.namespace}/${service.name} selects no workload of the topology`);
+  if (!serverWl)
+    throw new ConfigError(`service ${service.namespace}/${service.name} selects no workload of the topology`);
 
   const server: ServerDecision = !serverWl.sidecar
-    ? { sidecar: false, chain: [{ by: 'server', says: `${serverWl.namespace}/${serverWl.name} has no sidecar: nothing enforces mTLS` }] }
+    ? {
+        sidecar: false,
+        chain: [{ by: 'server', says: `${serverWl.namespace}/${serverWl.name} has no sidecar: nothing enforces mTLS` }],
+      }
     : mesh.flavor === 'modern'
       ? modernServerMode(policies.peerAuthentications, serverWl, target.port.targetPort, mesh)
       : legacyServerMode(policies.legacy, service, target.port, mesh);
-  const clientDecision = clientOrigination(clientWl, service, target.port, server, policies.rules, policies.peerAuthentications, mesh);
+  const clientDecision = clientOrigination(
+    clientWl,
+    service,
+    target.port,
+    server,
+    policies.rules,
+    policies.peerAuthentications,
+    mesh,
+  );
   const combined = combine(clientDecision, server, target.port.protocol);
 
-  const sends = clientDecision.sidecar ? `client sidecar sends ${clientDecision.origination}` : 'client (no sidecar) sends plaintext';
+  const sends = clientDecision.sidecar
+    ? `client sidecar sends ${clientDecision.origination}`
+    : 'client (no sidecar) sends plaintext';
   const takes = server.sidecar ? `server sidecar is ${server.mode}` : 'server has no sidecar';
   return {
     from: client.id,
@@ -75,6 +111,13 @@ function predictCell(topology: Topology, policies: ReturnType<typeof effectivePo
     outcome: combined.outcome,
     reachable: isReachable(combined.outcome),
     mtls: mtlsOf(combined.outcome),
-    reason: { summary: `${sends}; ${takes}: ${combined.why}`, why: combined.why, client: clientDecision, server, protocol: target.port.protocol, row: combined.row },
+    reason: {
+      summary: `${sends}; ${takes}: ${combined.why}`,
+      why: combined.why,
+      client: clientDecision,
+      server,
+      protocol: target.port.protocol,
+      row: combined.row,
+    },
   };
 }

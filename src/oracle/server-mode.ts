@@ -5,24 +5,50 @@ import { selects, type Service, type ServicePort, type Workload } from '../model
 import type { ServerDecision, ServerMode, Step } from './decision.js';
 import type { MeshConfig } from './mesh.js';
 
-const oldest = <T extends { order: number }>(items: T[]): T | undefined => items.reduce<T | undefined>((a, b) => (a && a.order <= b.order ? a : b), undefined);
+const oldest = <T extends { order: number }>(items: T[]): T | undefined =>
+  items.reduce<T | undefined>((a, b) => (a && a.order <= b.order ? a : b), undefined);
 
 /** Selected PeerAuthentications for a workload, as `ComposePeerAuthentication` (pilot/pkg/security/authn/policy_applier.go) picks them. */
-function selectPeerAuthentications(policies: PeerAuthentication[], namespace: string, labels: Record<string, string>, mesh: MeshConfig) {
+function selectPeerAuthentications(
+  policies: PeerAuthentication[],
+  namespace: string,
+  labels: Record<string, string>,
+  mesh: MeshConfig,
+) {
   const unselected = (p: PeerAuthentication) => !p.selector || Object.keys(p.selector).length === 0;
   return {
     meshWide: oldest(policies.filter((p) => p.namespace === mesh.rootNamespace && unselected(p))),
-    namespaceWide: namespace === mesh.rootNamespace ? undefined : oldest(policies.filter((p) => p.namespace === namespace && unselected(p))),
+    namespaceWide:
+      namespace === mesh.rootNamespace
+        ? undefined
+        : oldest(policies.filter((p) => p.namespace === namespace && unselected(p))),
     // Selector policies in the root namespace are ignored (proto: "ignored when deployed in the root namespace").
-    workload: oldest(policies.filter((p) => p.namespace === namespace && p.namespace !== mesh.rootNamespace && !unselected(p) && selects(p.selector!, labels))),
+    workload: oldest(
+      policies.filter(
+        (p) =>
+          p.namespace === namespace &&
+          p.namespace !== mesh.rootNamespace &&
+          !unselected(p) &&
+          selects(p.selector!, labels),
+      ),
+    ),
   };
 }
 
 /** Modern: start PERMISSIVE, then mesh, namespace, workload, port; UNSET inherits. */
-export function modernServerMode(policies: PeerAuthentication[], workload: Workload, targetPort: number, mesh: MeshConfig): ServerDecision {
+export function modernServerMode(
+  policies: PeerAuthentication[],
+  workload: Workload,
+  targetPort: number,
+  mesh: MeshConfig,
+): ServerDecision {
   const chain: Step[] = [{ by: 'default', says: 'PERMISSIVE (no PeerAuthentication applies)' }];
   let mode: ServerMode = 'PERMISSIVE';
-  const { meshWide, namespaceWide, workload: wl } = selectPeerAuthentications(policies, workload.namespace, workload.labels, mesh);
+  const {
+    meshWide,
+    namespaceWide,
+    workload: wl,
+  } = selectPeerAuthentications(policies, workload.namespace, workload.labels, mesh);
   const apply = (p: PeerAuthentication | undefined, m: MtlsMode | undefined, level: string) => {
     if (!p) return;
     if (m === undefined || m === 'UNSET') {
@@ -44,7 +70,11 @@ export function modernServerMode(policies: PeerAuthentication[], workload: Workl
  * The namespace- or mesh-level mode of a namespace, which auto mTLS consults before looking at endpoints
  * (`BestEffortInferServiceMTLSMode` / `GetNamespaceMutualTLSMode`, pilot/pkg/model): workload policies do not count.
  */
-export function namespaceMode(policies: PeerAuthentication[], namespace: string, mesh: MeshConfig): { mode: ServerMode; by?: PeerAuthentication } {
+export function namespaceMode(
+  policies: PeerAuthentication[],
+  namespace: string,
+  mesh: MeshConfig,
+): { mode: ServerMode; by?: PeerAuthentication } {
   const { meshWide, namespaceWide } = selectPeerAuthentications(policies, namespace, {}, mesh);
   let mode: ServerMode = 'PERMISSIVE';
   let by: PeerAuthentication | undefined;
@@ -59,7 +89,12 @@ export function namespaceMode(policies: PeerAuthentication[], namespace: string,
  * namespace (a Policy without targets, oldest), then the MeshPolicy named default. Its first mtls peer
  * gives the mode; no such peer means mTLS is off for the service.
  */
-export function legacyServerMode(policies: LegacyPolicy[], service: Service, port: ServicePort, mesh: MeshConfig): ServerDecision {
+export function legacyServerMode(
+  policies: LegacyPolicy[],
+  service: Service,
+  port: ServicePort,
+  mesh: MeshConfig,
+): ServerDecision {
   const host = `${service.name}.${service.namespace}.svc.${mesh.clusterDomain}`;
   const fqdn = (name: string, ns: string) => (name.includes('.') ? name : `${name}.${ns}.svc.${mesh.clusterDomain}`);
   const sorted = [...policies].sort((a, b) => a.order - b.order);
@@ -78,24 +113,40 @@ export function legacyServerMode(policies: LegacyPolicy[], service: Service, por
     let matched: Entry | undefined;
     for (const e of entries) {
       if (!e.ports && !matched) matched = e;
-      if (e.ports && (e.ports.number === port.port || (e.ports.name !== undefined && e.ports.name === port.name))) return { entry: e, portSpecific: true };
+      if (e.ports && (e.ports.number === port.port || (e.ports.name !== undefined && e.ports.name === port.name)))
+        return { entry: e, portSpecific: true };
     }
     return matched && { entry: matched, portSpecific: false };
   };
 
   let chosen: { policy: LegacyPolicy; level: string } | undefined;
   const svc = pick(byService);
-  if (svc) chosen = { policy: svc.entry.policy, level: svc.portSpecific ? `service ${service.name} port ${port.port}` : `service ${service.name}` };
+  if (svc)
+    chosen = {
+      policy: svc.entry.policy,
+      level: svc.portSpecific ? `service ${service.name} port ${port.port}` : `service ${service.name}`,
+    };
   // Istio's validation lets a Policy without targets exist only under the name "default".
-  const ns = !chosen && sorted.find((p) => p.kind === 'Policy' && p.namespace === service.namespace && p.targets.length === 0 && p.name === 'default');
+  const ns =
+    !chosen &&
+    sorted.find(
+      (p) => p.kind === 'Policy' && p.namespace === service.namespace && p.targets.length === 0 && p.name === 'default',
+    );
   if (ns) chosen = { policy: ns, level: 'namespace-wide' };
   const meshPolicy = !chosen && sorted.find((p) => p.kind === 'MeshPolicy' && p.name === 'default');
   if (meshPolicy) chosen = { policy: meshPolicy, level: 'mesh-wide' };
 
-  if (!chosen) return { sidecar: true, mode: 'DISABLE', chain: [{ by: 'default', says: 'no MeshPolicy or Policy applies: mTLS off, plaintext only' }] };
+  if (!chosen)
+    return {
+      sidecar: true,
+      mode: 'DISABLE',
+      chain: [{ by: 'default', says: 'no MeshPolicy or Policy applies: mTLS off, plaintext only' }],
+    };
   const m = chosen.policy.peerMtls;
   const mode: ServerMode = m ?? 'DISABLE';
-  const says = m ? `${chosen.level}: ${m}${m === 'STRICT' && hasEmptyMtls(chosen.policy) ? ' (mtls: {})' : ''}` : `${chosen.level}: no mtls peer, so mTLS is off (plaintext only)`;
+  const says = m
+    ? `${chosen.level}: ${m}${m === 'STRICT' && hasEmptyMtls(chosen.policy) ? ' (mtls: {})' : ''}`
+    : `${chosen.level}: no mtls peer, so mTLS is off (plaintext only)`;
   return { sidecar: true, mode, chain: [{ by: describePolicy(chosen.policy), says }] };
 }
 

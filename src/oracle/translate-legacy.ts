@@ -10,7 +10,14 @@
 // - Service ports that share a target port cannot carry different modes in PeerAuthentication (it is keyed
 //   by workload port); that case is refused instead of silently merged.
 import { ConfigError } from '../errors.js';
-import { describePolicy, fromObject, TRANSLATED_FROM, type LegacyPolicy, type MtlsMode, type PeerAuthentication } from '../model/istio-objects.js';
+import {
+  describePolicy,
+  fromObject,
+  TRANSLATED_FROM,
+  type LegacyPolicy,
+  type MtlsMode,
+  type PeerAuthentication,
+} from '../model/istio-objects.js';
 import type { KubeObject } from '../model/kube-object.js';
 import type { Service } from '../model/topology.js';
 import type { MeshConfig } from './mesh.js';
@@ -47,14 +54,23 @@ export function translateLegacy(policies: LegacyPolicy[], services: Service[], m
       const svcName = t.name;
       const svcNs = p.namespace!;
       const svc = services.find((s) => s.name === svcName && s.namespace === svcNs);
-      if (!svc) throw new ConfigError(`${describePolicy(p)}: could not find service ${svcNs}/${svcName} to translate target "${t.name}" into a workload selector`);
+      if (!svc)
+        throw new ConfigError(
+          `${describePolicy(p)}: could not find service ${svcNs}/${svcName} to translate target "${t.name}" into a workload selector`,
+        );
       const spec: Record<string, unknown> = { selector: { matchLabels: svc.selector } };
       if (t.ports.length === 0) spec.mtls = { mode };
       else {
         const portLevel: Record<string, { mode: MtlsMode }> = {};
         for (const sel of t.ports) {
-          const sp = svc.ports.find((x) => (sel.number !== undefined && x.port === sel.number) || (sel.name !== undefined && x.name === sel.name));
-          if (!sp) throw new ConfigError(`${describePolicy(p)}: service ${svcNs}/${svcName} has no port ${sel.number ?? sel.name}`);
+          const sp = svc.ports.find(
+            (x) =>
+              (sel.number !== undefined && x.port === sel.number) || (sel.name !== undefined && x.name === sel.name),
+          );
+          if (!sp)
+            throw new ConfigError(
+              `${describePolicy(p)}: service ${svcNs}/${svcName} has no port ${sel.number ?? sel.name}`,
+            );
           const sharing = svc.ports.filter((x) => x.targetPort === sp.targetPort && x !== sp);
           if (sharing.length) {
             throw new ConfigError(

@@ -42,7 +42,11 @@ export async function cleanup(cluster: Cluster, o: CleanupOptions): Promise<Clea
   for (const j of journals) {
     for (const e of [...j.entries].reverse()) {
       if (e.undone) continue;
-      if (e.ref.kind === 'Namespace' && (e.ref.name === JOURNAL_NAMESPACE || (o.keepTopology && topologyNs.has(e.ref.name)))) continue;
+      if (
+        e.ref.kind === 'Namespace' &&
+        (e.ref.name === JOURNAL_NAMESPACE || (o.keepTopology && topologyNs.has(e.ref.name)))
+      )
+        continue;
       if (e.op === 'replace' && e.before) {
         await restore(cluster, e.before);
         result.restored.push(objectId(e.before));
@@ -58,12 +62,14 @@ export async function cleanup(cluster: Cluster, o: CleanupOptions): Promise<Clea
   for (const obj of await listPolicies(cluster, apis.groupVersions)) {
     if (!isOurs(obj)) continue;
     const run = obj.metadata.labels?.[RUN_ID];
-    if ((run && runIds.has(run)) || (obj.metadata.namespace && topologyNs.has(obj.metadata.namespace))) await del(refOf(obj), objectId(obj));
+    if ((run && runIds.has(run)) || (obj.metadata.namespace && topologyNs.has(obj.metadata.namespace)))
+      await del(refOf(obj), objectId(obj));
   }
   if (!o.keepTopology) {
     for (const name of topologyNs) {
       const ns = await cluster.get({ apiVersion: 'v1', kind: 'Namespace', name });
-      if (ns && isOurs(ns) && !ns.metadata.deletionTimestamp) await del({ apiVersion: 'v1', kind: 'Namespace', name }, `Namespace ${name}`);
+      if (ns && isOurs(ns) && !ns.metadata.deletionTimestamp)
+        await del({ apiVersion: 'v1', kind: 'Namespace', name }, `Namespace ${name}`);
     }
   }
   await waitUntilGone(cluster, gone, o.timeoutMs);
@@ -71,8 +77,12 @@ export async function cleanup(cluster: Cluster, o: CleanupOptions): Promise<Clea
   for (const j of journals) await forgetJournal(cluster, o.journalDir, j.runId);
   const journalNs = await cluster.get({ apiVersion: 'v1', kind: 'Namespace', name: JOURNAL_NAMESPACE });
   if (journalNs && isOurs(journalNs)) {
-    const left = await cluster.list('v1', 'ConfigMap', { namespace: JOURNAL_NAMESPACE, labelSelector: `${JOURNAL_LABEL}=true` });
-    if (left.length === 0) await del({ apiVersion: 'v1', kind: 'Namespace', name: JOURNAL_NAMESPACE }, `Namespace ${JOURNAL_NAMESPACE}`);
+    const left = await cluster.list('v1', 'ConfigMap', {
+      namespace: JOURNAL_NAMESPACE,
+      labelSelector: `${JOURNAL_LABEL}=true`,
+    });
+    if (left.length === 0)
+      await del({ apiVersion: 'v1', kind: 'Namespace', name: JOURNAL_NAMESPACE }, `Namespace ${JOURNAL_NAMESPACE}`);
     await waitUntilGone(cluster, gone, o.timeoutMs);
   }
   return result;

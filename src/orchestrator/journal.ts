@@ -35,7 +35,12 @@ export function journalDir(env: Record<string, string | undefined>): string {
   return env.MESHPROBE_STATE_DIR ?? join(env.HOME ?? env.USERPROFILE ?? '.', '.meshprobe', 'journal');
 }
 
-const configMapRef = (runId: string): ObjectRef => ({ apiVersion: 'v1', kind: 'ConfigMap', namespace: JOURNAL_NAMESPACE, name: `journal-${runId}` });
+const configMapRef = (runId: string): ObjectRef => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  namespace: JOURNAL_NAMESPACE,
+  name: `journal-${runId}`,
+});
 const namespaceRef: ObjectRef = { apiVersion: 'v1', kind: 'Namespace', name: JOURNAL_NAMESPACE };
 
 export class Journal {
@@ -51,7 +56,15 @@ export class Journal {
   ) {
     mkdirSync(dir, { recursive: true });
     this.file = join(dir, `${runId}.json`);
-    this.doc = { apiVersion: 'meshprobe/v1', kind: 'Journal', runId, context: cluster.context, server: cluster.server, startedAt: new Date().toISOString(), entries: [] };
+    this.doc = {
+      apiVersion: 'meshprobe/v1',
+      kind: 'Journal',
+      runId,
+      context: cluster.context,
+      server: cluster.server,
+      startedAt: new Date().toISOString(),
+      entries: [],
+    };
   }
 
   static async open(cluster: Cluster, runId: string, dir: string, mirror: boolean): Promise<Journal> {
@@ -62,7 +75,11 @@ export class Journal {
         // Recorded locally only: the ConfigMap has nowhere to live until the namespace exists.
         j.doc.entries.push({ seq: 1, at: new Date().toISOString(), op: 'create', ref: namespaceRef });
         j.writeLocal();
-        await cluster.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: JOURNAL_NAMESPACE, labels: { [MANAGED_BY]: MANAGER } } });
+        await cluster.apply({
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: JOURNAL_NAMESPACE, labels: { [MANAGED_BY]: MANAGER } },
+        });
       }
       await j.writeCluster();
     }
@@ -98,7 +115,9 @@ export class Journal {
   async close(): Promise<void> {
     if (this.mirror) {
       await this.cluster.delete(configMapRef(this.doc.runId));
-      const ns = this.doc.entries.find((e) => e.ref.kind === 'Namespace' && e.ref.name === JOURNAL_NAMESPACE && !e.undone);
+      const ns = this.doc.entries.find(
+        (e) => e.ref.kind === 'Namespace' && e.ref.name === JOURNAL_NAMESPACE && !e.undone,
+      );
       if (ns && (await otherJournals(this.cluster, this.doc.runId)) === 0) await this.cluster.delete(namespaceRef);
     }
     rmSync(this.file, { force: true });
@@ -114,14 +133,20 @@ export class Journal {
     await this.cluster.apply({
       apiVersion: 'v1',
       kind: 'ConfigMap',
-      metadata: { ...configMapRef(this.doc.runId), labels: { [MANAGED_BY]: MANAGER, [RUN_ID]: this.doc.runId, [JOURNAL_LABEL]: 'true' } },
+      metadata: {
+        ...configMapRef(this.doc.runId),
+        labels: { [MANAGED_BY]: MANAGER, [RUN_ID]: this.doc.runId, [JOURNAL_LABEL]: 'true' },
+      },
       data: { 'journal.json': JSON.stringify(this.doc) },
     });
   }
 }
 
 async function otherJournals(cluster: Cluster, runId: string): Promise<number> {
-  const list = await cluster.list('v1', 'ConfigMap', { namespace: JOURNAL_NAMESPACE, labelSelector: `${JOURNAL_LABEL}=true` });
+  const list = await cluster.list('v1', 'ConfigMap', {
+    namespace: JOURNAL_NAMESPACE,
+    labelSelector: `${JOURNAL_LABEL}=true`,
+  });
   return list.filter((c) => c.metadata.labels?.[RUN_ID] !== runId).length;
 }
 
@@ -153,7 +178,10 @@ export async function readJournals(cluster: Cluster, dir: string): Promise<Journ
     }
   }
   if (await cluster.get(namespaceRef)) {
-    for (const cm of await cluster.list('v1', 'ConfigMap', { namespace: JOURNAL_NAMESPACE, labelSelector: `${JOURNAL_LABEL}=true` })) {
+    for (const cm of await cluster.list('v1', 'ConfigMap', {
+      namespace: JOURNAL_NAMESPACE,
+      labelSelector: `${JOURNAL_LABEL}=true`,
+    })) {
       const text = (cm.data as Record<string, string> | undefined)?.['journal.json'];
       if (text) add(JSON.parse(text) as JournalDoc);
     }

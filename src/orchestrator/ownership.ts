@@ -13,7 +13,11 @@ export function isOurs(obj: KubeObject | undefined): boolean {
 export function stamp(obj: KubeObject, runId: string, namespace?: string): KubeObject {
   return {
     ...obj,
-    metadata: { ...obj.metadata, ...(namespace ? { namespace } : {}), labels: { ...obj.metadata.labels, [MANAGED_BY]: MANAGER, [RUN_ID]: runId } },
+    metadata: {
+      ...obj.metadata,
+      ...(namespace ? { namespace } : {}),
+      labels: { ...obj.metadata.labels, [MANAGED_BY]: MANAGER, [RUN_ID]: runId },
+    },
   };
 }
 

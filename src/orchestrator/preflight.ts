@@ -19,9 +19,17 @@ export async function checkIstio(cluster: Cluster, events: EventSink): Promise<I
   const apis = await cluster.istioApis();
   if (apis.flavor === 'none') {
     events({ type: 'preflight', check: 'Istio installed', ok: false });
-    throw new ClusterError(`Istio is not installed in context "${cluster.context}": the cluster serves no security.istio.io or authentication.istio.io API`, 'install Istio (istioctl install --set profile=minimal -y), or try meshprobe on the emulated cluster with `make demo`');
+    throw new ClusterError(
+      `Istio is not installed in context "${cluster.context}": the cluster serves no security.istio.io or authentication.istio.io API`,
+      'install Istio (istioctl install --set profile=minimal -y), or try meshprobe on the emulated cluster with `make demo`',
+    );
   }
-  events({ type: 'preflight', check: 'Istio installed', ok: true, detail: `${apis.flavor} (${apis.groupVersions.join(', ')})` });
+  events({
+    type: 'preflight',
+    check: 'Istio installed',
+    ok: true,
+    detail: `${apis.flavor} (${apis.groupVersions.join(', ')})`,
+  });
   return apis;
 }
 
@@ -31,31 +39,78 @@ export function checkScenarioApis(scenarios: Scenario[], apis: IstioApis): void 
   for (const s of scenarios) {
     for (const o of s.objects) {
       if (apis.flavor === 'legacy' && o.kind === 'PeerAuthentication') {
-        problems.push(`${s.name}: ${describePolicy(o)} needs security.istio.io, which this Istio 1.4-era cluster does not serve (write it as a MeshPolicy or Policy)`);
+        problems.push(
+          `${s.name}: ${describePolicy(o)} needs security.istio.io, which this Istio 1.4-era cluster does not serve (write it as a MeshPolicy or Policy)`,
+        );
       } else if (o.kind === 'DestinationRule' && !apis.groupVersions.includes(o.apiVersion)) {
         const served = apis.groupVersions.filter((gv) => gv.startsWith('networking.istio.io/'));
-        problems.push(`${s.name}: ${describePolicy(o)} is ${o.apiVersion}, which this cluster does not serve (it serves ${served.join(', ') || 'no networking.istio.io'})`);
+        problems.push(
+          `${s.name}: ${describePolicy(o)} is ${o.apiVersion}, which this cluster does not serve (it serves ${served.join(', ') || 'no networking.istio.io'})`,
+        );
       } else if (o.kind === 'PeerAuthentication' && !apis.groupVersions.includes(o.apiVersion)) {
-        problems.push(`${s.name}: ${describePolicy(o)} is ${o.apiVersion}, which this cluster does not serve (security.istio.io/v1 needs Istio 1.22+)`);
+        problems.push(
+          `${s.name}: ${describePolicy(o)} is ${o.apiVersion}, which this cluster does not serve (security.istio.io/v1 needs Istio 1.22+)`,
+        );
       }
     }
   }
-  if (problems.length) throw new ConfigError(`scenarios use APIs the cluster does not serve:\n  ${problems.join('\n  ')}`, 'run only the other scenarios (--scenario), or change the apiVersion in the scenario file');
+  if (problems.length)
+    throw new ConfigError(
+      `scenarios use APIs the cluster does not serve:\n  ${problems.join('\n  ')}`,
+      'run only the other scenarios (--scenario), or change the apiVersion in the scenario file',
+    );
 }
 
 /** SelfSubjectAccessReviews for every permission in src/kube/permissions.ts this run needs. */
-export async function checkPermissions(cluster: Cluster, topology: Topology, apis: IstioApis, rootNamespace: string, clusterWide: boolean, events: EventSink): Promise<void> {
-  const wanted = PERMISSIONS.filter((p) => !(p.legacyOnly && apis.flavor !== 'legacy') && !(p.modernOnly && apis.flavor !== 'modern') && !(p.clusterWideOnly && !clusterWide));
+export async function checkPermissions(
+  cluster: Cluster,
+  topology: Topology,
+  apis: IstioApis,
+  rootNamespace: string,
+  clusterWide: boolean,
+  events: EventSink,
+): Promise<void> {
+  const wanted = PERMISSIONS.filter(
+    (p) =>
+      !(p.legacyOnly && apis.flavor !== 'legacy') &&
+      !(p.modernOnly && apis.flavor !== 'modern') &&
+      !(p.clusterWideOnly && !clusterWide),
+  );
   const checks = wanted.flatMap((p) => {
-    const namespaces = p.scope === 'cluster' || p.scope === 'all' ? [undefined] : p.scope === 'root' ? [rootNamespace] : p.scope === 'journal' ? [JOURNAL_NAMESPACE] : topology.namespaces.map((n) => n.name);
+    const namespaces =
+      p.scope === 'cluster' || p.scope === 'all'
+        ? [undefined]
+        : p.scope === 'root'
+          ? [rootNamespace]
+          : p.scope === 'journal'
+            ? [JOURNAL_NAMESPACE]
+            : topology.namespaces.map((n) => n.name);
     return namespaces.flatMap((namespace) => p.verbs.map((verb) => ({ p, verb, namespace })));
   });
   const limit = pLimit(16);
-  const denied = (await Promise.all(checks.map((c) => limit(async () => ((await cluster.canI({ verb: c.verb, group: c.p.group, resource: c.p.resource, namespace: c.namespace })) ? undefined : c))))).filter((c) => !!c);
+  const denied = (
+    await Promise.all(
+      checks.map((c) =>
+        limit(async () =>
+          (await cluster.canI({ verb: c.verb, group: c.p.group, resource: c.p.resource, namespace: c.namespace }))
+            ? undefined
+            : c,
+        ),
+      ),
+    )
+  ).filter((c) => !!c);
   if (denied.length) {
     events({ type: 'preflight', check: 'permissions', ok: false });
-    const lines = denied.slice(0, 8).map((c) => `cannot ${c.verb} ${c.p.resource}${c.p.group ? `.${c.p.group}` : ''}${c.namespace ? ` in ${c.namespace}` : c.p.scope === 'all' ? ' in all namespaces' : ' (cluster-wide)'}: needed to ${c.p.why}`);
-    throw new ClusterError(`missing permissions in context "${cluster.context}":\n  ${lines.join('\n  ')}${denied.length > 8 ? `\n  ... and ${denied.length - 8} more` : ''}`, 'apply manifests/rbac/ and bind it to this identity (see README, "Nightly CI")');
+    const lines = denied
+      .slice(0, 8)
+      .map(
+        (c) =>
+          `cannot ${c.verb} ${c.p.resource}${c.p.group ? `.${c.p.group}` : ''}${c.namespace ? ` in ${c.namespace}` : c.p.scope === 'all' ? ' in all namespaces' : ' (cluster-wide)'}: needed to ${c.p.why}`,
+      );
+    throw new ClusterError(
+      `missing permissions in context "${cluster.context}":\n  ${lines.join('\n  ')}${denied.length > 8 ? `\n  ... and ${denied.length - 8} more` : ''}`,
+      'apply manifests/rbac/ and bind it to this identity (see README, "Nightly CI")',
+    );
   }
   events({ type: 'preflight', check: 'permissions', ok: true, detail: `${checks.length} checked` });
 }

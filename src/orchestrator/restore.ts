@@ -16,7 +16,14 @@ export async function restore(cluster: Cluster, before: KubeObject): Promise<voi
 
 /** Fields the API server owns, which a create must not carry. */
 export function withoutServerFields(o: KubeObject): KubeObject {
-  const { uid: _u, resourceVersion: _r, creationTimestamp: _c, generation: _g, managedFields: _m, ...metadata } = o.metadata as Record<string, unknown>;
+  const {
+    uid: _u,
+    resourceVersion: _r,
+    creationTimestamp: _c,
+    generation: _g,
+    managedFields: _m,
+    ...metadata
+  } = o.metadata as Record<string, unknown>;
   const { status: _s, ...rest } = o;
   return { ...rest, metadata: metadata as KubeObject['metadata'] };
 }

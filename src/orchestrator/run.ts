@@ -50,7 +50,14 @@ export async function runScenarios(cluster: Cluster, o: RunOptions): Promise<Rep
   const mesh = await readMeshConfig(cluster, apis);
   const clusterWide = o.allowClusterWide && o.scenarios.some((s) => clusterWideObjects(s, o.topology).length > 0);
   await checkPermissions(cluster, o.topology, apis, mesh.rootNamespace, clusterWide, o.events);
-  o.events({ type: 'run-start', command: o.command, scenarios: o.scenarios.map((s) => s.name), cellsPerScenario: o.topology.clients.length * o.topology.targets.length, context: cluster.context, flavor: mesh.flavor });
+  o.events({
+    type: 'run-start',
+    command: o.command,
+    scenarios: o.scenarios.map((s) => s.name),
+    cellsPerScenario: o.topology.clients.length * o.topology.targets.length,
+    context: cluster.context,
+    flavor: mesh.flavor,
+  });
 
   await refuseForeignNamespaces(cluster, o.topology, o.adopt);
   const baseline = baselineFrom(await listPolicies(cluster, apis.groupVersions));
@@ -64,26 +71,72 @@ export async function runScenarios(cluster: Cluster, o: RunOptions): Promise<Rep
   let setUp = false;
   try {
     setUp = true;
-    await setupTopology(cluster, o.topology, { runId: o.runId, adopt: o.adopt, readyTimeoutMs: o.readyTimeoutMs, events: o.events, journal });
+    await setupTopology(cluster, o.topology, {
+      runId: o.runId,
+      adopt: o.adopt,
+      readyTimeoutMs: o.readyTimeoutMs,
+      events: o.events,
+      journal,
+    });
     const pods = new ClientPods(cluster, o.topology);
     for (const [i, scenario] of scenarios.entries()) {
       o.signal.throwIfAborted();
-      reports.push(await runScenario({ cluster, topology: o.topology, apis, mesh, baseline, runId: o.runId, pods, probe: { ...o.probe, context: cluster.context }, converge: o.converge, removeTimeoutMs: o.readyTimeoutMs, events: o.events, journal }, scenario, i + 1, scenarios.length));
+      reports.push(
+        await runScenario(
+          {
+            cluster,
+            topology: o.topology,
+            apis,
+            mesh,
+            baseline,
+            runId: o.runId,
+            pods,
+            probe: { ...o.probe, context: cluster.context },
+            converge: o.converge,
+            removeTimeoutMs: o.readyTimeoutMs,
+            events: o.events,
+            journal,
+          },
+          scenario,
+          i + 1,
+          scenarios.length,
+        ),
+      );
     }
   } finally {
-    if (setUp && !o.keep) await teardownTopology(cluster, o.topology, { timeoutMs: o.readyTimeoutMs, events: o.events, journal });
+    if (setUp && !o.keep)
+      await teardownTopology(cluster, o.topology, { timeoutMs: o.readyTimeoutMs, events: o.events, journal });
     // The journal's own namespace is removed by close(); a kept topology is meant to stay.
-    const left = journal.pending().filter((e) => !(e.ref.kind === 'Namespace' && (e.ref.name === JOURNAL_NAMESPACE || o.keep)));
+    const left = journal
+      .pending()
+      .filter((e) => !(e.ref.kind === 'Namespace' && (e.ref.name === JOURNAL_NAMESPACE || o.keep)));
     if (left.length === 0) await journal.close();
-    else o.events({ type: 'warning', message: `not everything was undone (${left.map((e) => `${e.ref.kind} ${e.ref.namespace ? `${e.ref.namespace}/` : ''}${e.ref.name}`).join(', ')}): run \`meshprobe cleanup\`` });
+    else
+      o.events({
+        type: 'warning',
+        message: `not everything was undone (${left.map((e) => `${e.ref.kind} ${e.ref.namespace ? `${e.ref.namespace}/` : ''}${e.ref.name}`).join(', ')}): run \`meshprobe cleanup\``,
+      });
   }
 
   const summary = summarize(reports);
-  o.events({ type: 'run-done', seconds: (performance.now() - started) / 1000, matched: summary.matched, mismatched: summary.mismatched, errors: summary.errors });
+  o.events({
+    type: 'run-done',
+    seconds: (performance.now() - started) / 1000,
+    matched: summary.matched,
+    mismatched: summary.mismatched,
+    errors: summary.errors,
+  });
   return {
     apiVersion: API_VERSION,
     kind: 'MatrixReport',
-    metadata: { command: o.command, generatedAt: new Date().toISOString(), meshprobeVersion: VERSION, flavor: mesh.flavor, topology: o.topology.name, cluster: { context: cluster.context, server: cluster.server } },
+    metadata: {
+      command: o.command,
+      generatedAt: new Date().toISOString(),
+      meshprobeVersion: VERSION,
+      flavor: mesh.flavor,
+      topology: o.topology.name,
+      cluster: { context: cluster.context, server: cluster.server },
+    },
     summary,
     scenarios: reports,
   };
@@ -105,7 +158,11 @@ function consent(s: Scenario, o: RunOptions, mesh: MeshConfig, baseline: IstioPo
   }
   const isolated = isolateScenario(s, o.topology, mesh);
   const diff = sameMatrix(o.topology, baseline, s.objects, isolated.objects, mesh);
-  if (diff.length) throw new ConfigError(`scenario ${s.name} cannot be isolated to the topology's namespaces without changing its matrix:\n  ${diff.join('\n  ')}`, 'run it with --allow-cluster-wide on a cluster of your own');
+  if (diff.length)
+    throw new ConfigError(
+      `scenario ${s.name} cannot be isolated to the topology's namespaces without changing its matrix:\n  ${diff.join('\n  ')}`,
+      'run it with --allow-cluster-wide on a cluster of your own',
+    );
   return isolated;
 }
 

@@ -9,12 +9,20 @@ import type { MeshConfig } from '../oracle/mesh.js';
 import { translateLegacy } from '../oracle/translate-legacy.js';
 import { MANAGED_BY, stamp } from './ownership.js';
 
-export function objectsToApply(scenario: Scenario, topology: Topology, apis: IstioApis, mesh: MeshConfig, runId: string): KubeObject[] {
+export function objectsToApply(
+  scenario: Scenario,
+  topology: Topology,
+  apis: IstioApis,
+  mesh: MeshConfig,
+  runId: string,
+): KubeObject[] {
   const servesLegacy = apis.groupVersions.some((gv) => gv.startsWith('authentication.istio.io/'));
   const paVersion = apis.groupVersions.find((gv) => gv.startsWith('security.istio.io/')) ?? 'security.istio.io/v1beta1';
   return scenario.objects.flatMap((o) => {
     if (!LEGACY_KINDS.has(o.kind) || servesLegacy) return [stamp(o.raw, runId)];
-    return translateLegacy([o as LegacyPolicy], topology.services, mesh).map((t) => stamp({ ...t.to.raw, apiVersion: paVersion }, runId));
+    return translateLegacy([o as LegacyPolicy], topology.services, mesh).map((t) =>
+      stamp({ ...t.to.raw, apiVersion: paVersion }, runId),
+    );
   });
 }
 

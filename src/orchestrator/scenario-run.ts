@@ -15,7 +15,13 @@ import { converge, type ConvergeSettings } from '../probe/converge.js';
 import type { ClientPods } from '../probe/pods.js';
 import { key, probeRound, type ProbeSettings } from '../probe/round.js';
 import { satisfies } from '../model/outcome.js';
-import { cellReport, scenarioHeader, type CellReport, type CertificateReport, type ScenarioReport } from '../report/document.js';
+import {
+  cellReport,
+  scenarioHeader,
+  type CellReport,
+  type CertificateReport,
+  type ScenarioReport,
+} from '../report/document.js';
 import { findWorkload } from '../model/topology.js';
 import { isReady, labelSelector } from '../probe/pods.js';
 import { fromEnvoyCerts, fromPem } from '../probe/certificates.js';
@@ -46,7 +52,12 @@ interface Change {
   seq?: number;
 }
 
-export async function runScenario(ctx: ScenarioContext, scenario: Scenario, index: number, total: number): Promise<ScenarioReport> {
+export async function runScenario(
+  ctx: ScenarioContext,
+  scenario: Scenario,
+  index: number,
+  total: number,
+): Promise<ScenarioReport> {
   const { cluster, events } = ctx;
   events({ type: 'scenario-start', scenario: scenario.name, index, total });
   const started = performance.now();
@@ -60,7 +71,11 @@ export async function runScenario(ctx: ScenarioContext, scenario: Scenario, inde
       const seq = await ctx.journal?.record(before ? 'replace' : 'create', refOf(obj), before);
       changes.push({ applied: obj, before, seq });
       // An object that exists is replaced whole, so the scenario's version is exactly what the cluster holds.
-      if (before) await cluster.replace({ ...obj, metadata: { ...obj.metadata, resourceVersion: before.metadata.resourceVersion } });
+      if (before)
+        await cluster.replace({
+          ...obj,
+          metadata: { ...obj.metadata, resourceVersion: before.metadata.resourceVersion },
+        });
       else await cluster.apply(obj);
     }
     events({ type: 'scenario-applied', scenario: scenario.name, objects: changes.map((c) => objectId(c.applied)) });
@@ -71,9 +86,28 @@ export async function runScenario(ctx: ScenarioContext, scenario: Scenario, inde
       (round, s) => {
         for (const e of expected) {
           const o = round.cells.get(key(e.from, e.to));
-          if (o) events({ type: 'cell-observed', scenario: scenario.name, round: s.round, from: e.from, to: e.to, outcome: o.outcome, match: satisfies(o.outcome, e.expect) });
+          if (o)
+            events({
+              type: 'cell-observed',
+              scenario: scenario.name,
+              round: s.round,
+              from: e.from,
+              to: e.to,
+              outcome: o.outcome,
+              match: satisfies(o.outcome, e.expect),
+            });
         }
-        events({ type: 'round-done', scenario: scenario.name, round: s.round, cells: expected.length, matched: s.matched, mismatched: s.mismatched, errors: s.errors, seconds: s.seconds, execs: s.execs });
+        events({
+          type: 'round-done',
+          scenario: scenario.name,
+          round: s.round,
+          cells: expected.length,
+          matched: s.matched,
+          mismatched: s.mismatched,
+          errors: s.errors,
+          seconds: s.seconds,
+          execs: s.execs,
+        });
       },
     );
     certificates = await readCertificates(ctx, scenario);
@@ -86,13 +120,29 @@ export async function runScenario(ctx: ScenarioContext, scenario: Scenario, inde
     return { ...cellReport(e), observed, match: observed.outcome !== 'error' && satisfies(observed.outcome, e.expect) };
   });
   const seconds = (performance.now() - started) / 1000;
-  const verdict = cells.some((c) => c.observed?.outcome === 'error') ? 'error' : cells.every((c) => c.match) ? 'pass' : 'mismatch';
-  events({ type: 'scenario-done', scenario: scenario.name, verdict, rounds: result.history.length, converged: result.converged, seconds });
+  const verdict = cells.some((c) => c.observed?.outcome === 'error')
+    ? 'error'
+    : cells.every((c) => c.match)
+      ? 'pass'
+      : 'mismatch';
+  events({
+    type: 'scenario-done',
+    scenario: scenario.name,
+    verdict,
+    rounds: result.history.length,
+    converged: result.converged,
+    seconds,
+  });
   return {
     ...scenarioHeader(scenario, ctx.topology),
     verdict,
     cells,
-    convergence: { rounds: result.history.length, converged: result.converged, seconds: result.seconds, history: result.history },
+    convergence: {
+      rounds: result.history.length,
+      converged: result.converged,
+      seconds: result.seconds,
+      history: result.history,
+    },
     ...(certificates.length ? { certificates } : {}),
   };
 }
@@ -103,7 +153,9 @@ async function readCertificates(ctx: ScenarioContext, scenario: Scenario): Promi
   for (const id of scenario.certificates) {
     const [namespace = '', name = ''] = id.split('/');
     const wl = findWorkload(ctx.topology, namespace, name);
-    const pods = wl ? (await ctx.cluster.list('v1', 'Pod', { namespace, labelSelector: labelSelector(wl.labels) })).filter(isReady) : [];
+    const pods = wl
+      ? (await ctx.cluster.list('v1', 'Pod', { namespace, labelSelector: labelSelector(wl.labels) })).filter(isReady)
+      : [];
     const pod = pods[0]?.metadata.name;
     if (!pod) {
       ctx.events({ type: 'warning', message: `certificates of ${id}: no ready pod` });
@@ -118,9 +170,15 @@ async function readCertificates(ctx: ScenarioContext, scenario: Scenario): Promi
         return undefined;
       }
     };
-    const cert = (await attempt(['pilot-agent', 'request', 'GET', 'certs'], (s) => fromEnvoyCerts(s, id, pod))) ?? (await attempt(['cat', '/etc/certs/cert-chain.pem'], (s) => fromPem(s, id, pod)));
+    const cert =
+      (await attempt(['pilot-agent', 'request', 'GET', 'certs'], (s) => fromEnvoyCerts(s, id, pod))) ??
+      (await attempt(['cat', '/etc/certs/cert-chain.pem'], (s) => fromPem(s, id, pod)));
     if (cert) out.push(cert);
-    else ctx.events({ type: 'warning', message: `certificates of ${id}: could not read them from ${namespace}/${pod} (pilot-agent request GET certs, /etc/certs)` });
+    else
+      ctx.events({
+        type: 'warning',
+        message: `certificates of ${id}: could not read them from ${namespace}/${pod} (pilot-agent request GET certs, /etc/certs)`,
+      });
   }
   return out;
 }

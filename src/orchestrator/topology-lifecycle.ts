@@ -29,16 +29,28 @@ export async function setupTopology(cluster: Cluster, topology: Topology, o: Set
     const existing = await cluster.get(nsRef(ns.name));
     if (existing?.metadata.deletionTimestamp) await waitUntilGone(cluster, [nsRef(ns.name)], o.readyTimeoutMs);
     if (!existing || existing.metadata.deletionTimestamp) await o.journal?.record('create', nsRef(ns.name));
-    await cluster.apply(stamp({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns.name, labels: { 'istio-injection': ns.injection ? 'enabled' : 'disabled' } } }, o.runId));
+    await cluster.apply(
+      stamp(
+        {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: ns.name, labels: { 'istio-injection': ns.injection ? 'enabled' : 'disabled' } },
+        },
+        o.runId,
+      ),
+    );
   }
   for (const ns of topology.namespaces) {
     for (const s of ns.secrets) {
       // Keep an existing certificate: a new one on every run would restart nothing but churn the Secret.
-      if (!(await cluster.get({ apiVersion: 'v1', kind: 'Secret', namespace: ns.name, name: s.name }))) await cluster.apply(stamp(tlsSecret(s), o.runId, ns.name));
+      if (!(await cluster.get({ apiVersion: 'v1', kind: 'Secret', namespace: ns.name, name: s.name })))
+        await cluster.apply(stamp(tlsSecret(s), o.runId, ns.name));
     }
     for (const obj of ns.objects) await cluster.apply(stamp(obj, o.runId, ns.name));
   }
-  const deployments = topology.namespaces.flatMap((ns) => ns.objects.filter((x) => x.kind === 'Deployment').map((d) => ({ namespace: ns.name, name: d.metadata.name })));
+  const deployments = topology.namespaces.flatMap((ns) =>
+    ns.objects.filter((x) => x.kind === 'Deployment').map((d) => ({ namespace: ns.name, name: d.metadata.name })),
+  );
   await waitForDeployments(cluster, deployments, o.readyTimeoutMs);
   await checkInjection(cluster, topology);
   o.events({ type: 'preflight', check: 'sidecar injection', ok: true });
@@ -63,24 +75,36 @@ export async function refuseForeignNamespaces(cluster: Cluster, topology: Topolo
 /** Pods of injected namespaces must have an istio-proxy, the others must not: otherwise every result would be wrong. */
 export async function checkInjection(cluster: Cluster, topology: Topology): Promise<void> {
   for (const wl of topology.workloads) {
-    const pods = (await cluster.list('v1', 'Pod', { namespace: wl.namespace, labelSelector: labelSelector(wl.labels) })).filter(isReady);
+    const pods = (
+      await cluster.list('v1', 'Pod', { namespace: wl.namespace, labelSelector: labelSelector(wl.labels) })
+    ).filter(isReady);
     for (const pod of pods) {
-      const containers = ((pod.spec as { containers?: Array<{ name: string }> } | undefined)?.containers ?? []).map((c) => c.name);
-      const initContainers = ((pod.spec as { initContainers?: Array<{ name: string }> } | undefined)?.initContainers ?? []).map((c) => c.name);
+      const containers = ((pod.spec as { containers?: Array<{ name: string }> } | undefined)?.containers ?? []).map(
+        (c) => c.name,
+      );
+      const initContainers = (
+        (pod.spec as { initContainers?: Array<{ name: string }> } | undefined)?.initContainers ?? []
+      ).map((c) => c.name);
       const has = containers.includes('istio-proxy') || initContainers.includes('istio-proxy');
       if (has !== wl.sidecar) {
         throw new ClusterError(
           wl.sidecar
             ? `sidecar injection is not working: pod ${wl.namespace}/${pod.metadata.name} has no istio-proxy although namespace ${wl.namespace} is labelled istio-injection=enabled`
             : `pod ${wl.namespace}/${pod.metadata.name} has an istio-proxy although ${wl.namespace}/${wl.name} should run without a sidecar`,
-          wl.sidecar ? 'check that istiod and its injection webhook are running (kubectl get mutatingwebhookconfigurations), then delete the pod so it is recreated' : 'check the namespace label and revision labels (istio.io/rev) of the namespace',
+          wl.sidecar
+            ? 'check that istiod and its injection webhook are running (kubectl get mutatingwebhookconfigurations), then delete the pod so it is recreated'
+            : 'check the namespace label and revision labels (istio.io/rev) of the namespace',
         );
       }
     }
   }
 }
 
-export async function teardownTopology(cluster: Cluster, topology: Topology, o: { timeoutMs: number; events: EventSink; journal?: Journal }): Promise<void> {
+export async function teardownTopology(
+  cluster: Cluster,
+  topology: Topology,
+  o: { timeoutMs: number; events: EventSink; journal?: Journal },
+): Promise<void> {
   const started = performance.now();
   const names = topology.namespaces.map((n) => n.name);
   o.events({ type: 'teardown-start', namespaces: names });
@@ -96,6 +120,7 @@ export async function teardownTopology(cluster: Cluster, topology: Topology, o: 
     ours.push(nsRef(name));
   }
   await waitUntilGone(cluster, ours, o.timeoutMs);
-  for (const e of o.journal?.pending() ?? []) if (e.ref.kind === 'Namespace' && names.includes(e.ref.name)) await o.journal!.undone(e.seq);
+  for (const e of o.journal?.pending() ?? [])
+    if (e.ref.kind === 'Namespace' && names.includes(e.ref.name)) await o.journal!.undone(e.seq);
   o.events({ type: 'teardown-done', seconds: (performance.now() - started) / 1000 });
 }

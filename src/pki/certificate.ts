@@ -1,6 +1,19 @@
 import { createPublicKey, generateKeyPairSync, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
-import { bitString, booleanTrue, explicit, octetString, oid, sequence, set, tlv, time, unsignedInteger, utf8String, smallInteger } from './der.js';
+import {
+  bitString,
+  booleanTrue,
+  explicit,
+  octetString,
+  oid,
+  sequence,
+  set,
+  tlv,
+  time,
+  unsignedInteger,
+  utf8String,
+  smallInteger,
+} from './der.js';
 
 export interface DistinguishedName {
   commonName?: string;
@@ -139,6 +152,9 @@ function skip(der: Buffer, pos: number): number {
 }
 
 function toPem(label: string, der: Buffer): string {
-  const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const b64 = der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }

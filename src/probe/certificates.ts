@@ -21,9 +21,19 @@ export function fromEnvoyCerts(json: string, workload: string, pod: string): Cer
   }
   for (const entry of doc.certificates ?? []) {
     for (const c of entry.cert_chain ?? []) {
-      const spiffe = (c.subject_alt_names ?? []).map((s) => s.uri).filter((u): u is string => !!u?.startsWith('spiffe://'));
+      const spiffe = (c.subject_alt_names ?? [])
+        .map((s) => s.uri)
+        .filter((u): u is string => !!u?.startsWith('spiffe://'));
       if (!spiffe.length) continue;
-      return { workload, pod, spiffe, serial: c.serial_number ?? '', notBefore: c.valid_from ?? '', notAfter: c.expiration_time ?? '', daysLeft: Number(c.days_until_expiration ?? NaN) };
+      return {
+        workload,
+        pod,
+        spiffe,
+        serial: c.serial_number ?? '',
+        notBefore: c.valid_from ?? '',
+        notAfter: c.expiration_time ?? '',
+        daysLeft: Number(c.days_until_expiration ?? NaN),
+      };
     }
   }
   return undefined;
@@ -34,7 +44,18 @@ export function fromPem(pem: string, workload: string, pod: string, now = new Da
   const first = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem)?.[0];
   if (!first) return undefined;
   const x = new X509Certificate(first);
-  const spiffe = (x.subjectAltName ?? '').split(', ').filter((s) => s.startsWith('URI:spiffe://')).map((s) => s.slice(4));
+  const spiffe = (x.subjectAltName ?? '')
+    .split(', ')
+    .filter((s) => s.startsWith('URI:spiffe://'))
+    .map((s) => s.slice(4));
   const notAfter = new Date(x.validTo);
-  return { workload, pod, spiffe, serial: x.serialNumber.toLowerCase(), notBefore: new Date(x.validFrom).toISOString(), notAfter: notAfter.toISOString(), daysLeft: Math.floor((notAfter.getTime() - now.getTime()) / 86_400_000) };
+  return {
+    workload,
+    pod,
+    spiffe,
+    serial: x.serialNumber.toLowerCase(),
+    notBefore: new Date(x.validFrom).toISOString(),
+    notAfter: notAfter.toISOString(),
+    daysLeft: Math.floor((notAfter.getTime() - now.getTime()) / 86_400_000),
+  };
 }

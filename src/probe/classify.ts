@@ -12,21 +12,30 @@ export type Classified = Omit<ObservedCell, 'attempts' | 'command'>;
 const TLS_EXITS = new Set([35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 83, 90, 91]);
 
 export function classify(rec: ProbeRecord | undefined, target: Target): Classified {
-  if (!rec || rec.curlExit === undefined) return { outcome: 'error', reachable: false, error: 'no result for this target: the probe script stopped early' };
+  if (!rec || rec.curlExit === undefined)
+    return { outcome: 'error', reachable: false, error: 'no result for this target: the probe script stopped early' };
   const { curlExit, httpCode } = rec;
   const base = { curlExit, ...(httpCode ? { httpCode } : {}) };
-  const done = (outcome: Outcome, extra: Partial<Classified> = {}): Classified => ({ outcome, reachable: isReachable(outcome), ...withMtls(outcome), ...base, ...extra });
+  const done = (outcome: Outcome, extra: Partial<Classified> = {}): Classified => ({
+    outcome,
+    reachable: isReachable(outcome),
+    ...withMtls(outcome),
+    ...base,
+    ...extra,
+  });
 
   if (curlExit === 0) {
     const code = httpCode ?? 0;
     if (code >= 200 && code < 400) {
       if (target.scheme === 'https') return done('reached');
       const xfcc = forwardedClientCert(rec.body);
-      if (xfcc === undefined) return done('reached', { detail: 'the response is not a headers echo: mTLS not observable' });
+      if (xfcc === undefined)
+        return done('reached', { detail: 'the response is not a headers echo: mTLS not observable' });
       if (xfcc === null) return done('plaintext');
       return done('mtls', { peer: /URI=(spiffe:\/\/[^;,"\s]+)/.exec(xfcc)?.[1] });
     }
-    if (code === 503 && /upstream connect error|no healthy upstream|upstream request timeout/i.test(rec.body)) return done('upstream-error', { detail: rec.body.slice(0, 200) });
+    if (code === 503 && /upstream connect error|no healthy upstream|upstream request timeout/i.test(rec.body))
+      return done('upstream-error', { detail: rec.body.slice(0, 200) });
     return done('http-error', { detail: rec.body.slice(0, 200) });
   }
   const detail = rec.curlError;
@@ -36,7 +45,8 @@ export function classify(rec: ProbeRecord | undefined, target: Target): Classifi
   if (curlExit === 28) return done('timeout', { detail });
   if (curlExit === 6) return done('dns', { detail });
   if (curlExit === 7) return done('refused', { detail });
-  if (curlExit === 126 || curlExit === 127) return { outcome: 'error', reachable: false, ...base, error: 'curl cannot be run in the client container' };
+  if (curlExit === 126 || curlExit === 127)
+    return { outcome: 'error', reachable: false, ...base, error: 'curl cannot be run in the client container' };
   return { outcome: 'error', reachable: false, ...base, error: `curl exit ${curlExit}${detail ? `: ${detail}` : ''}` };
 }
 

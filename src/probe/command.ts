@@ -35,15 +35,32 @@ export interface ProbeRequest {
 }
 
 export function requestFor(target: Target): ProbeRequest {
-  return { url: `${target.scheme}://${target.service}.${target.namespace}:${target.port.port}${target.path}`, insecure: target.scheme === 'https' };
+  return {
+    url: `${target.scheme}://${target.service}.${target.namespace}:${target.port.port}${target.path}`,
+    insecure: target.scheme === 'https',
+  };
 }
 
 /** The exec command for one client: `perUrl` for clients whose curl lacks the write-out variables. */
-export function probeCommand(nonce: string, timeoutSeconds: number, requests: ProbeRequest[], perUrl = false): string[] {
+export function probeCommand(
+  nonce: string,
+  timeoutSeconds: number,
+  requests: ProbeRequest[],
+  perUrl = false,
+): string[] {
   if (!/^[0-9a-f]{8,32}$/.test(nonce)) throw new Error('nonce must be hex');
   // The topology's HTTPS apps use self-signed certificates; -k changes nothing for http:// URLs.
   const insecure = requests.some((r) => r.insecure) ? '1' : '0';
-  return ['sh', '-c', perUrl ? PROBE_SCRIPT_PER_URL : PROBE_SCRIPT, 'meshprobe-probe', nonce, String(timeoutSeconds), insecure, ...requests.map((r) => r.url)];
+  return [
+    'sh',
+    '-c',
+    perUrl ? PROBE_SCRIPT_PER_URL : PROBE_SCRIPT,
+    'meshprobe-probe',
+    nonce,
+    String(timeoutSeconds),
+    insecure,
+    ...requests.map((r) => r.url),
+  ];
 }
 
 /** POSIX single-quoting, for commands shown to people. */
@@ -52,8 +69,35 @@ export function shellQuote(s: string): string {
 }
 
 /** A `kubectl exec` line that reproduces one probe by hand. */
-export function reproduceCommand(o: { context?: string; namespace: string; pod: string; container: string; request: ProbeRequest; timeoutSeconds: number }): string {
-  const curl = ['curl', '-sS', ...(o.request.insecure ? ['-k'] : []), '--max-time', String(o.timeoutSeconds), '-w', '\\nHTTP %{http_code}\\n', o.request.url];
-  const kubectl = ['kubectl', ...(o.context ? ['--context', o.context] : []), 'exec', '-n', o.namespace, o.pod, '-c', o.container, '--', ...curl];
+export function reproduceCommand(o: {
+  context?: string;
+  namespace: string;
+  pod: string;
+  container: string;
+  request: ProbeRequest;
+  timeoutSeconds: number;
+}): string {
+  const curl = [
+    'curl',
+    '-sS',
+    ...(o.request.insecure ? ['-k'] : []),
+    '--max-time',
+    String(o.timeoutSeconds),
+    '-w',
+    '\\nHTTP %{http_code}\\n',
+    o.request.url,
+  ];
+  const kubectl = [
+    'kubectl',
+    ...(o.context ? ['--context', o.context] : []),
+    'exec',
+    '-n',
+    o.namespace,
+    o.pod,
+    '-c',
+    o.container,
+    '--',
+    ...curl,
+  ];
   return kubectl.map(shellQuote).join(' ');
 }

@@ -19,7 +19,12 @@ export interface ConvergeSettings {
   signal?: AbortSignal;
 }
 
-export const DEFAULT_CONVERGE: ConvergeSettings = { consecutive: 2, timeoutMs: 60_000, intervalMs: 1_000, settleMs: 10_000 };
+export const DEFAULT_CONVERGE: ConvergeSettings = {
+  consecutive: 2,
+  timeoutMs: 60_000,
+  intervalMs: 1_000,
+  settleMs: 10_000,
+};
 
 export interface ConvergeResult {
   final: RoundResult;
@@ -32,7 +37,12 @@ export interface ConvergeResult {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function converge(round: () => Promise<RoundResult>, expected: ExpectedCell[], s: ConvergeSettings, onRound: (r: RoundResult, summary: RoundSummary) => void = () => {}): Promise<ConvergeResult> {
+export async function converge(
+  round: () => Promise<RoundResult>,
+  expected: ExpectedCell[],
+  s: ConvergeSettings,
+  onRound: (r: RoundResult, summary: RoundSummary) => void = () => {},
+): Promise<ConvergeResult> {
   const start = performance.now();
   const history: RoundSummary[] = [];
   const signatures: string[] = [];
@@ -49,8 +59,24 @@ export async function converge(round: () => Promise<RoundResult>, expected: Expe
       if (!o || o.outcome === 'error') errors++;
       else if (satisfies(o.outcome, e.expect)) matched++;
     }
-    const changed = previous ? expected.filter((e) => previous!.cells.get(key(e.from, e.to))?.outcome !== r.cells.get(key(e.from, e.to))?.outcome).map((e) => `${e.from} -> ${e.to}: ${previous!.cells.get(key(e.from, e.to))?.outcome} => ${r.cells.get(key(e.from, e.to))?.outcome}`) : undefined;
-    const summary: RoundSummary = { round: n, at: (roundStart - start) / 1000, seconds: r.seconds, matched, mismatched: expected.length - matched - errors, errors, execs: r.execs, ...(changed?.length ? { changed } : {}) };
+    const changed = previous
+      ? expected
+          .filter((e) => previous!.cells.get(key(e.from, e.to))?.outcome !== r.cells.get(key(e.from, e.to))?.outcome)
+          .map(
+            (e) =>
+              `${e.from} -> ${e.to}: ${previous!.cells.get(key(e.from, e.to))?.outcome} => ${r.cells.get(key(e.from, e.to))?.outcome}`,
+          )
+      : undefined;
+    const summary: RoundSummary = {
+      round: n,
+      at: (roundStart - start) / 1000,
+      seconds: r.seconds,
+      matched,
+      mismatched: expected.length - matched - errors,
+      errors,
+      execs: r.execs,
+      ...(changed?.length ? { changed } : {}),
+    };
     history.push(summary);
     onRound(r, summary);
     previous = r;
@@ -58,11 +84,22 @@ export async function converge(round: () => Promise<RoundResult>, expected: Expe
     signatures.push(expected.map((e) => r.cells.get(key(e.from, e.to))?.outcome).join(','));
     clean.push(errors === 0);
     const lastK = (arr: unknown[]) => arr.length >= s.consecutive && arr.slice(-s.consecutive);
-    const allMatched = history.length >= s.consecutive && history.slice(-s.consecutive).every((h) => h.matched === expected.length);
+    const allMatched =
+      history.length >= s.consecutive && history.slice(-s.consecutive).every((h) => h.matched === expected.length);
     const elapsed = performance.now() - start;
-    const stable = lastK(signatures) && new Set(signatures.slice(-s.consecutive)).size === 1 && clean.slice(-s.consecutive).every(Boolean) && elapsed >= s.settleMs;
+    const stable =
+      lastK(signatures) &&
+      new Set(signatures.slice(-s.consecutive)).size === 1 &&
+      clean.slice(-s.consecutive).every(Boolean) &&
+      elapsed >= s.settleMs;
     if (allMatched || stable || elapsed >= s.timeoutMs) {
-      return { final: r, history, converged: allMatched || !!stable, matched: summary.matched === expected.length, seconds: elapsed / 1000 };
+      return {
+        final: r,
+        history,
+        converged: allMatched || !!stable,
+        matched: summary.matched === expected.length,
+        seconds: elapsed / 1000,
+      };
     }
     const wait = s.intervalMs - (performance.now() - roundStart);
     if (wait > 0) await sleep(Math.min(wait, s.timeoutMs - elapsed));

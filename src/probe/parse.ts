@@ -22,7 +22,13 @@ export function parseProbeOutput(stdout: string, nonce: string, count: number): 
     const index = Number(m[1]);
     // The trailer starts with a newline of its own: the body is everything before that one.
     if (body.at(-1) === '') body.pop();
-    if (index < count) records[index] = { body: body.join('\n'), httpCode: Number(m[2]), curlExit: Number(m[3]), curlError: m[4] || undefined };
+    if (index < count)
+      records[index] = {
+        body: body.join('\n'),
+        httpCode: Number(m[2]),
+        curlExit: Number(m[3]),
+        curlError: m[4] || undefined,
+      };
     body = [];
   }
   return records;

@@ -15,7 +15,11 @@ export const labelSelector = (labels: Record<string, string>): string =>
 
 export function isReady(pod: KubeObject): boolean {
   const status = pod.status as { phase?: string; conditions?: Array<{ type: string; status: string }> } | undefined;
-  return !pod.metadata.deletionTimestamp && status?.phase === 'Running' && !!status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+  return (
+    !pod.metadata.deletionTimestamp &&
+    status?.phase === 'Running' &&
+    !!status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
+  );
 }
 
 /** Remembers each client's pod between rounds; forgets it when an exec says it is gone. */
@@ -34,9 +38,13 @@ export class ClientPods {
     const cached = this.cache.get(client.id);
     if (cached) return cached;
     const wl = findWorkload(this.topology, client.namespace, client.workload);
-    const pods = await this.cluster.list('v1', 'Pod', { namespace: client.namespace, labelSelector: labelSelector(wl?.labels ?? {}) });
+    const pods = await this.cluster.list('v1', 'Pod', {
+      namespace: client.namespace,
+      labelSelector: labelSelector(wl?.labels ?? {}),
+    });
     const ready = pods.filter(isReady).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
-    if (!ready[0]) return { error: `no ready pod of ${client.id} (${pods.length} pod${pods.length === 1 ? '' : 's'} found)` };
+    if (!ready[0])
+      return { error: `no ready pod of ${client.id} (${pods.length} pod${pods.length === 1 ? '' : 's'} found)` };
     const ref = { namespace: client.namespace, name: ready[0].metadata.name };
     this.cache.set(client.id, ref);
     return ref;

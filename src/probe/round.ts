@@ -35,7 +35,12 @@ export const key = (from: string, to: string): string => `${from} ${to}`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function probeRound(cluster: Cluster, topology: Topology, pods: ClientPods, settings: ProbeSettings): Promise<RoundResult> {
+export async function probeRound(
+  cluster: Cluster,
+  topology: Topology,
+  pods: ClientPods,
+  settings: ProbeSettings,
+): Promise<RoundResult> {
   const started = performance.now();
   const limit = pLimit(settings.concurrency);
   const cells = new Map<string, ObservedCell>();
@@ -51,12 +56,34 @@ export async function probeRound(cluster: Cluster, topology: Topology, pods: Cli
   return { cells, execs, seconds: (performance.now() - started) / 1000 };
 }
 
-async function probeClient(cluster: Cluster, topology: Topology, pods: ClientPods, client: Client, s: ProbeSettings, countExec: () => void): Promise<Map<string, ObservedCell>> {
+async function probeClient(
+  cluster: Cluster,
+  topology: Topology,
+  pods: ClientPods,
+  client: Client,
+  s: ProbeSettings,
+  countExec: () => void,
+): Promise<Map<string, ObservedCell>> {
   const requests = topology.targets.map(requestFor);
   const out = new Map<string, ObservedCell>();
   const fail = (error: string, attempts: number, pod?: PodRef) => {
     for (const [i, t] of topology.targets.entries()) {
-      out.set(t.id, { outcome: 'error', reachable: false, attempts, error, command: pod ? reproduceCommand({ context: s.context, namespace: pod.namespace, pod: pod.name, container: client.container, request: requests[i]!, timeoutSeconds: s.curlTimeoutSeconds }) : `kubectl get pods -n ${client.namespace}` });
+      out.set(t.id, {
+        outcome: 'error',
+        reachable: false,
+        attempts,
+        error,
+        command: pod
+          ? reproduceCommand({
+              context: s.context,
+              namespace: pod.namespace,
+              pod: pod.name,
+              container: client.container,
+              request: requests[i]!,
+              timeoutSeconds: s.curlTimeoutSeconds,
+            })
+          : `kubectl get pods -n ${client.namespace}`,
+      });
     }
     return out;
   };
@@ -85,16 +112,34 @@ async function probeClient(cluster: Cluster, topology: Topology, pods: ClientPod
     try {
       const timeoutMs = requests.length * (s.curlTimeoutSeconds + 1) * 1000 + 10_000;
       countExec();
-      let res = await cluster.exec(pod, client.container, probeCommand(nonce, s.curlTimeoutSeconds, requests, pods.oldCurl.has(client.id)), { timeoutMs });
+      let res = await cluster.exec(
+        pod,
+        client.container,
+        probeCommand(nonce, s.curlTimeoutSeconds, requests, pods.oldCurl.has(client.id)),
+        { timeoutMs },
+      );
       if (!hasTrailers(res.stdout, nonce) && !pods.oldCurl.has(client.id)) {
         pods.oldCurl.add(client.id);
         countExec();
-        res = await cluster.exec(pod, client.container, probeCommand(nonce, s.curlTimeoutSeconds, requests, true), { timeoutMs });
+        res = await cluster.exec(pod, client.container, probeCommand(nonce, s.curlTimeoutSeconds, requests, true), {
+          timeoutMs,
+        });
       }
       const records = parseProbeOutput(res.stdout, nonce, requests.length);
       for (const [i, t] of topology.targets.entries()) {
         const c = classify(records[i], t);
-        out.set(t.id, { ...c, attempts: attempt, command: reproduceCommand({ context: s.context, namespace: pod.namespace, pod: pod.name, container: client.container, request: requests[i]!, timeoutSeconds: s.curlTimeoutSeconds }) });
+        out.set(t.id, {
+          ...c,
+          attempts: attempt,
+          command: reproduceCommand({
+            context: s.context,
+            namespace: pod.namespace,
+            pod: pod.name,
+            container: client.container,
+            request: requests[i]!,
+            timeoutSeconds: s.curlTimeoutSeconds,
+          }),
+        });
       }
       return out;
     } catch (e) {

@@ -6,12 +6,24 @@ import type { CellReport, ObservedCell, ReportDocument, ScenarioReport } from '.
 export type CellKind = 'mtls' | 'plain' | 'app-tls' | 'blocked' | 'unexpected' | 'error';
 
 export const CELL_KINDS: ReadonlyArray<{ kind: CellKind; title: string; meaning: string }> = [
-  { kind: 'mtls', title: 'pass, mutual TLS', meaning: "reached the app as expected; the server's sidecar saw a client certificate" },
+  {
+    kind: 'mtls',
+    title: 'pass, mutual TLS',
+    meaning: "reached the app as expected; the server's sidecar saw a client certificate",
+  },
   { kind: 'plain', title: 'pass, plaintext', meaning: 'reached the app as expected, without mutual TLS' },
-  { kind: 'app-tls', title: "pass, the app's own TLS", meaning: "reached the app's own TLS as expected (mutual TLS between sidecars cannot be seen)" },
+  {
+    kind: 'app-tls',
+    title: "pass, the app's own TLS",
+    meaning: "reached the app's own TLS as expected (mutual TLS between sidecars cannot be seen)",
+  },
   { kind: 'blocked', title: 'expected failure', meaning: 'did not reach the app, as expected' },
   { kind: 'unexpected', title: 'not as expected', meaning: 'the result differs from the expectation' },
-  { kind: 'error', title: 'probe error', meaning: 'the probe itself failed (exec, pod or API error): neither a pass nor blocked' },
+  {
+    kind: 'error',
+    title: 'probe error',
+    meaning: 'the probe itself failed (exec, pod or API error): neither a pass nor blocked',
+  },
 ];
 
 /** What happened to the cell: observed in a run, predicted by the oracle otherwise. */
@@ -48,12 +60,14 @@ export function reproduce(doc: ReportDocument, s: ScenarioReport, c: CellReport)
 export const httpText = (code: number | undefined): string => String(code ?? 0).padStart(3, '0');
 
 /** Whether curl ran and left codes to show. */
-export const ranCurl = (o: ObservedCell): boolean => o.outcome !== 'error' || o.httpCode !== undefined || o.curlExit !== undefined;
+export const ranCurl = (o: ObservedCell): boolean =>
+  o.outcome !== 'error' || o.httpCode !== undefined || o.curlExit !== undefined;
 
 /** One line: expected vs what happened, with the codes, for a JUnit message or a tooltip. */
 export function verdictText(doc: ReportDocument, c: CellReport): string {
   const o = c.observed;
-  if (o?.outcome === 'error') return `probe error after ${o.attempts} attempt${o.attempts === 1 ? '' : 's'}: ${o.error ?? 'no detail'}`;
+  if (o?.outcome === 'error')
+    return `probe error after ${o.attempts} attempt${o.attempts === 1 ? '' : 's'}: ${o.error ?? 'no detail'}`;
   const head = `expected ${c.expected.outcome}, ${shownWord(doc)} ${shownOutcome(c)}`;
   return o ? `${head} (HTTP ${httpText(o.httpCode)}, curl exit ${o.curlExit ?? 0})` : head;
 }
@@ -61,7 +75,10 @@ export function verdictText(doc: ReportDocument, c: CellReport): string {
 /** Label/value pairs describing a cell, for the JUnit body, the HTML panel and its tooltip. */
 export function cellFacts(doc: ReportDocument, s: ScenarioReport, c: CellReport): Array<[string, string]> {
   const facts: Array<[string, string]> = [];
-  const where = c.expected.source === 'scenario' ? `scenario rule ${c.expected.rule ?? s.file}` : "no scenario rule: the oracle's prediction";
+  const where =
+    c.expected.source === 'scenario'
+      ? `scenario rule ${c.expected.rule ?? s.file}`
+      : "no scenario rule: the oracle's prediction";
   facts.push(['expected', `${c.expected.outcome} (${where})`]);
   const o = c.observed;
   if (o) {
@@ -73,7 +90,10 @@ export function cellFacts(doc: ReportDocument, s: ScenarioReport, c: CellReport)
     if (o.peer) facts.push(['peer identity', o.peer]);
     facts.push(['attempts', String(o.attempts)]);
   }
-  facts.push(['oracle', `${c.reason.predicted}: ${c.reason.summary}${c.reason.tableRow ? ` (outcome table row ${c.reason.tableRow})` : ''}`]);
+  facts.push([
+    'oracle',
+    `${c.reason.predicted}: ${c.reason.summary}${c.reason.tableRow ? ` (outcome table row ${c.reason.tableRow})` : ''}`,
+  ]);
   for (const step of c.reason.client) facts.push(['client side', `${step.by}: ${step.says}`]);
   for (const step of c.reason.server) facts.push(['server side', `${step.by}: ${step.says}`]);
   facts.push(['reproduce', reproduce(doc, s, c)]);
@@ -86,7 +106,12 @@ export function factLines(facts: Array<[string, string]>): string {
   return facts.map(([k, v]) => `${`${k}:`.padEnd(width)} ${v}`).join('\n');
 }
 
-export function verdictCounts(s: ScenarioReport): { total: number; matched: number; mismatched: number; errors: number } {
+export function verdictCounts(s: ScenarioReport): {
+  total: number;
+  matched: number;
+  mismatched: number;
+  errors: number;
+} {
   const errors = s.cells.filter((c) => c.observed?.outcome === 'error').length;
   const matched = s.cells.filter((c) => c.match).length;
   return { total: s.cells.length, matched, mismatched: s.cells.length - matched - errors, errors };

@@ -105,7 +105,13 @@ export function cellReport(cell: ExpectedCell): CellReport {
   return {
     from: cell.from,
     to: cell.to,
-    expected: { outcome: cell.expect, reachable: cell.reachable, ...(cell.mtls === undefined ? {} : { mtls: cell.mtls }), source: cell.source, ...(cell.rule ? { rule: cell.rule } : {}) },
+    expected: {
+      outcome: cell.expect,
+      reachable: cell.reachable,
+      ...(cell.mtls === undefined ? {} : { mtls: cell.mtls }),
+      source: cell.source,
+      ...(cell.rule ? { rule: cell.rule } : {}),
+    },
     reason: {
       summary: p.reason.summary,
       predicted: p.outcome,
@@ -121,7 +127,13 @@ export function summarize(scenarios: ScenarioReport[]): Summary {
   const cells = scenarios.flatMap((s) => s.cells);
   const errors = cells.filter((c) => c.observed?.outcome === 'error').length;
   const matched = cells.filter((c) => c.match).length;
-  return { scenarios: scenarios.length, cells: cells.length, matched, mismatched: cells.length - matched - errors, errors };
+  return {
+    scenarios: scenarios.length,
+    cells: cells.length,
+    matched,
+    mismatched: cells.length - matched - errors,
+    errors,
+  };
 }
 
 export function scenarioHeader(s: Scenario, topology: Topology): Omit<ScenarioReport, 'verdict' | 'cells'> {

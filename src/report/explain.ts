@@ -5,10 +5,19 @@ import type { Target } from '../model/topology.js';
 import { label } from './labels.js';
 import type { Style } from './style.js';
 
-export function renderExplanation(scenario: string, cell: ExpectedCell, target: Target, mesh: MeshConfig, st: Style): string {
+export function renderExplanation(
+  scenario: string,
+  cell: ExpectedCell,
+  target: Target,
+  mesh: MeshConfig,
+  st: Style,
+): string {
   const p = cell.prediction;
   const { client, server } = p.reason;
-  const flavor = mesh.flavor === 'modern' ? `modern (PeerAuthentication, auto mTLS ${mesh.autoMtls ? 'on' : 'off'})` : `legacy 1.4 (MeshPolicy/Policy, auto mTLS ${mesh.autoMtls ? 'on' : 'off'})`;
+  const flavor =
+    mesh.flavor === 'modern'
+      ? `modern (PeerAuthentication, auto mTLS ${mesh.autoMtls ? 'on' : 'off'})`
+      : `legacy 1.4 (MeshPolicy/Policy, auto mTLS ${mesh.autoMtls ? 'on' : 'off'})`;
   const steps = (chain: { by: string; says: string }[]) => chain.map((s) => `    ${s.by}: ${s.says}`);
   const lines = [
     st.bold(`${cell.from} -> ${cell.to}`) + st.dim(`   scenario ${scenario}, Istio ${flavor}`),

@@ -3,7 +3,19 @@
 // click opens them in a panel under the matrix (CSS :target, so it works without script).
 import { stringify } from 'yaml';
 import { label } from './labels.js';
-import { CELL_KINDS, cellFacts, cellKind, convergenceText, headlineOf, isObserved, shownOutcome, shownWord, verdictCounts, verdictText, type CellKind } from './cells.js';
+import {
+  CELL_KINDS,
+  cellFacts,
+  cellKind,
+  convergenceText,
+  headlineOf,
+  isObserved,
+  shownOutcome,
+  shownWord,
+  verdictCounts,
+  verdictText,
+  type CellKind,
+} from './cells.js';
 import type { CellReport, CertificateReport, ReportDocument, ScenarioReport } from './document.js';
 import { escapeHtml as h } from './escape.js';
 import { CSS, SCRIPT } from './html-style.js';
@@ -17,7 +29,14 @@ const VERDICT = {
 /** Certificates this close to expiry are flagged. */
 const EXPIRY_WARNING_DAYS = 7;
 
-const LEGEND_SAMPLE: Record<CellKind, string> = { mtls: '✔ mTLS', plain: '✔ plain', 'app-tls': '✔ tls-app', blocked: '✘ reset', unexpected: '≠ ✘ 503', error: '⚠ ERROR' };
+const LEGEND_SAMPLE: Record<CellKind, string> = {
+  mtls: '✔ mTLS',
+  plain: '✔ plain',
+  'app-tls': '✔ tls-app',
+  blocked: '✘ reset',
+  unexpected: '≠ ✘ 503',
+  error: '⚠ ERROR',
+};
 
 function cellContent(c: CellReport): string {
   const o = c.observed;
@@ -93,12 +112,20 @@ function objects(s: ScenarioReport): string {
   return `<details><summary>Policy objects (${s.objects.length})</summary><pre><code>${h(yaml)}</code></pre></details>`;
 }
 
-const link = (source: string): string => (/^https?:\/\//.test(source) ? `<a href="${h(source)}" rel="noreferrer">${h(source)}</a>` : h(source));
+const link = (source: string): string =>
+  /^https?:\/\//.test(source) ? `<a href="${h(source)}" rel="noreferrer">${h(source)}</a>` : h(source);
 
 function scenario(doc: ReportDocument, s: ScenarioReport, si: number): string {
   const v = VERDICT[s.verdict];
   const n = verdictCounts(s);
-  const counts = [`${n.matched}/${n.total} cells as expected`, n.mismatched ? `${n.mismatched} not` : '', n.errors ? `${n.errors} could not be probed` : '', convergenceText(s) ?? ''].filter(Boolean).join('; ');
+  const counts = [
+    `${n.matched}/${n.total} cells as expected`,
+    n.mismatched ? `${n.mismatched} not` : '',
+    n.errors ? `${n.errors} could not be probed` : '',
+    convergenceText(s) ?? '',
+  ]
+    .filter(Boolean)
+    .join('; ');
   const bad = s.cells.map((c, i) => ({ c, i })).filter(({ c }) => !c.match);
   const issues = bad.length
     ? `<ul class="issues">${bad.map(({ c, i }) => `<li><a href="#c${si}-${i}">${h(c.from)} → ${h(c.to)}</a>: ${h(verdictText(doc, c))}</li>`).join('')}</ul>`
@@ -127,7 +154,9 @@ function header(doc: ReportDocument): string {
   const failing = doc.scenarios.filter((sc) => sc.verdict !== 'pass').length;
   const headline = headlineOf(doc);
   const meta: Array<[string, string]> = [
-    ...(m.cluster ? ([['context', `${m.cluster.context} (${m.cluster.server})`]] as Array<[string, string]>) : [['cluster', 'none: predicted by the oracle']] as Array<[string, string]>),
+    ...(m.cluster
+      ? ([['context', `${m.cluster.context} (${m.cluster.server})`]] as Array<[string, string]>)
+      : ([['cluster', 'none: predicted by the oracle']] as Array<[string, string]>)),
     ['Istio', m.flavor],
     ['topology', m.topology],
     ['generated', m.generatedAt],
@@ -137,9 +166,16 @@ function header(doc: ReportDocument): string {
     [s.cells, 'cells', ''],
     [s.matched, 'as expected', ''],
     [s.mismatched, 'not as expected', s.mismatched ? 'bad' : ''],
-    ...(isObserved(doc) ? ([[s.errors, s.errors === 1 ? 'probe error' : 'probe errors', s.errors ? 'warn' : '']] as Array<[number, string, string]>) : []),
+    ...(isObserved(doc)
+      ? ([[s.errors, s.errors === 1 ? 'probe error' : 'probe errors', s.errors ? 'warn' : '']] as Array<
+          [number, string, string]
+        >)
+      : []),
   ];
-  const toc = doc.scenarios.map((sc, i) => `<li><a href="#s${i}"><span class="v-${sc.verdict}">${VERDICT[sc.verdict].mark}</span> ${h(sc.name)}</a> <span class="muted">${h(verdictCounts(sc).matched.toString())}/${sc.cells.length}</span></li>`);
+  const toc = doc.scenarios.map(
+    (sc, i) =>
+      `<li><a href="#s${i}"><span class="v-${sc.verdict}">${VERDICT[sc.verdict].mark}</span> ${h(sc.name)}</a> <span class="muted">${h(verdictCounts(sc).matched.toString())}/${sc.cells.length}</span></li>`,
+  );
   return [
     `<header class="card">`,
     `<h1>meshprobe <span class="cmd">${m.command}</span></h1>`,
@@ -153,7 +189,8 @@ function header(doc: ReportDocument): string {
 
 function legend(doc: ReportDocument): string {
   const items = CELL_KINDS.filter((k) => isObserved(doc) || k.kind !== 'error').map(
-    (k) => `<li><span class="swatch k-${k.kind}">${h(LEGEND_SAMPLE[k.kind])}</span><span><b>${h(k.title)}</b>: ${h(k.meaning)}</span></li>`,
+    (k) =>
+      `<li><span class="swatch k-${k.kind}">${h(LEGEND_SAMPLE[k.kind])}</span><span><b>${h(k.title)}</b>: ${h(k.meaning)}</span></li>`,
   );
   const how = `Rows are clients, columns are server ports; each cell shows what was ${shownWord(doc)}. Hover a cell for its facts, click it for the panel with the command that reproduces it.`;
   return `<section class="card"><h2>Legend</h2><p class="muted">${h(how)}</p><ul class="legend">${items.join('')}</ul></section>`;

@@ -1,7 +1,17 @@
 // junit.xml: one <testsuite> per scenario, one <testcase> per cell, in the subset of the JUnit
 // format that GitLab, Jenkins (xunit's junit-10.xsd) and mikepenz/action-junit-report all read.
 // A probe that could not run is an <error>, never a <failure>: it says nothing about the policy.
-import { cellFacts, convergenceText, factLines, httpText, reproduce, shownOutcome, shownWord, verdictCounts, verdictText } from './cells.js';
+import {
+  cellFacts,
+  convergenceText,
+  factLines,
+  httpText,
+  reproduce,
+  shownOutcome,
+  shownWord,
+  verdictCounts,
+  verdictText,
+} from './cells.js';
 import type { CellReport, ReportDocument, ScenarioReport } from './document.js';
 import { escapeXml, escapeXmlAttribute } from './escape.js';
 
@@ -15,16 +25,28 @@ function testcase(doc: ReportDocument, s: ScenarioReport, c: CellReport): string
   const open = `    <testcase${attrs({ classname: s.name, name: `${c.from} -> ${c.to}` })}>`;
   const body = escapeXml(factLines(cellFacts(doc, s, c)));
   const message = `${verdictText(doc, c)}; reproduce: ${reproduce(doc, s, c)}`;
-  if (c.observed?.outcome === 'error') return `${open}\n      <error${attrs({ type: 'probe-error', message })}>${body}</error>\n    </testcase>`;
-  if (!c.match) return `${open}\n      <failure${attrs({ type: c.observed ? 'mismatch' : 'prediction-mismatch', message })}>${body}</failure>\n    </testcase>`;
+  if (c.observed?.outcome === 'error')
+    return `${open}\n      <error${attrs({ type: 'probe-error', message })}>${body}</error>\n    </testcase>`;
+  if (!c.match)
+    return `${open}\n      <failure${attrs({ type: c.observed ? 'mismatch' : 'prediction-mismatch', message })}>${body}</failure>\n    </testcase>`;
   const o = c.observed;
-  const seen = o ? `${o.outcome} (HTTP ${httpText(o.httpCode)}, curl exit ${o.curlExit ?? 0})${o.peer ? `, peer ${o.peer}` : ''}` : shownOutcome(c);
+  const seen = o
+    ? `${o.outcome} (HTTP ${httpText(o.httpCode)}, curl exit ${o.curlExit ?? 0})${o.peer ? `, peer ${o.peer}` : ''}`
+    : shownOutcome(c);
   return `${open}\n      <system-out>${escapeXml(`${shownWord(doc)} ${seen}`)}</system-out>\n    </testcase>`;
 }
 
 function testsuite(doc: ReportDocument, s: ScenarioReport): string {
   const n = verdictCounts(s);
-  const head = attrs({ name: s.name, tests: n.total, failures: n.mismatched, errors: n.errors, skipped: 0, time: (s.convergence?.seconds ?? 0).toFixed(3), timestamp: timestamp(doc) });
+  const head = attrs({
+    name: s.name,
+    tests: n.total,
+    failures: n.mismatched,
+    errors: n.errors,
+    skipped: 0,
+    time: (s.convergence?.seconds ?? 0).toFixed(3),
+    timestamp: timestamp(doc),
+  });
   const props: Array<[string, string]> = [
     ['description', s.description],
     ['file', s.file],
@@ -41,6 +63,18 @@ const timestamp = (doc: ReportDocument): string => doc.metadata.generatedAt.slic
 export function renderJunit(doc: ReportDocument): string {
   const s = doc.summary;
   const time = doc.scenarios.reduce((t, sc) => t + (sc.convergence?.seconds ?? 0), 0);
-  const root = attrs({ name: `meshprobe ${doc.metadata.command}`, tests: s.cells, failures: s.mismatched, errors: s.errors, time: time.toFixed(3) });
-  return ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites${root}>`, ...doc.scenarios.map((sc) => testsuite(doc, sc)), '</testsuites>', ''].join('\n');
+  const root = attrs({
+    name: `meshprobe ${doc.metadata.command}`,
+    tests: s.cells,
+    failures: s.mismatched,
+    errors: s.errors,
+    time: time.toFixed(3),
+  });
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites${root}>`,
+    ...doc.scenarios.map((sc) => testsuite(doc, sc)),
+    '</testsuites>',
+    '',
+  ].join('\n');
 }

@@ -1,7 +1,17 @@
 // summary.md and the GitHub step summary: one line per scenario, then the cells that were not as
 // expected. GitHub refuses a step summary over 1 MiB, so the text is capped well below that:
 // long cell lists are cut with a count, and whole sections are dropped last-first with a note.
-import { convergenceText, headlineOf, httpText, ranCurl, isObserved, reproduce, shownOutcome, shownWord, verdictCounts } from './cells.js';
+import {
+  convergenceText,
+  headlineOf,
+  httpText,
+  ranCurl,
+  isObserved,
+  reproduce,
+  shownOutcome,
+  shownWord,
+  verdictCounts,
+} from './cells.js';
 import type { CellReport, ReportDocument, ScenarioReport } from './document.js';
 
 export interface MarkdownOptions {
@@ -18,7 +28,8 @@ export const MAX_LISTED_CELLS = 30;
 const MARK = { pass: '✅', mismatch: '❌', error: '⚠️' } as const;
 
 /** Text inside a table cell: a pipe would end the cell, a line break the row, `<` could open HTML. */
-const cell = (s: string): string => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/\r?\n/g, ' ');
+const cell = (s: string): string =>
+  s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/\r?\n/g, ' ');
 /** Inline code that survives backticks inside it. */
 const code = (s: string): string => (s.includes('`') ? `\`\` ${s} \`\`` : `\`${s}\``);
 const bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
@@ -47,15 +58,23 @@ function scenarioRow(doc: ReportDocument, s: ScenarioReport): string {
 }
 
 function scenarioTable(doc: ReportDocument, rows: string[]): string {
-  const head = isObserved(doc) ? ['', 'scenario', 'as expected', 'not', 'probe errors', 'convergence'] : ['', 'scenario', 'as expected', 'not'];
+  const head = isObserved(doc)
+    ? ['', 'scenario', 'as expected', 'not', 'probe errors', 'convergence']
+    : ['', 'scenario', 'as expected', 'not'];
   const align = isObserved(doc) ? ['-', '-', '-:', '-:', '-:', '-'] : ['-', '-', '-:', '-:'];
   return [`| ${head.join(' | ')} |`, `|${align.join('|')}|`, ...rows].join('\n');
 }
 
 function cellRow(doc: ReportDocument, c: CellReport): string {
   const o = c.observed;
-  const cols = [code(c.from), code(c.to), c.expected.outcome, o?.outcome === 'error' ? `error: ${cell(o.error ?? 'no detail')}` : shownOutcome(c)];
-  if (isObserved(doc)) cols.push(o && ranCurl(o) ? httpText(o.httpCode) : '—', o && ranCurl(o) ? String(o.curlExit ?? 0) : '—');
+  const cols = [
+    code(c.from),
+    code(c.to),
+    c.expected.outcome,
+    o?.outcome === 'error' ? `error: ${cell(o.error ?? 'no detail')}` : shownOutcome(c),
+  ];
+  if (isObserved(doc))
+    cols.push(o && ranCurl(o) ? httpText(o.httpCode) : '—', o && ranCurl(o) ? String(o.curlExit ?? 0) : '—');
   return `| ${cols.join(' | ')} |`;
 }
 
@@ -63,11 +82,34 @@ function scenarioSection(doc: ReportDocument, s: ScenarioReport, maxCells: numbe
   const bad = s.cells.filter((c) => !c.match);
   const listed = bad.slice(0, maxCells);
   const n = verdictCounts(s);
-  const counts = [n.mismatched ? `${n.mismatched} not as expected` : '', n.errors ? `${n.errors} could not be probed` : ''].filter(Boolean).join(', ');
-  const head = isObserved(doc) ? ['from', 'to', 'expected', 'observed', 'HTTP', 'curl exit'] : ['from', 'to', 'expected', shownWord(doc)];
-  const lines = [`### ${MARK[s.verdict]} ${s.name}: ${counts}`, '', `| ${head.join(' | ')} |`, `|${head.map(() => '-').join('|')}|`, ...listed.map((c) => cellRow(doc, c))];
-  if (bad.length > listed.length) lines.push('', `… and ${bad.length - listed.length} more: see results.json or report.html.`);
-  lines.push('', '<details><summary>Reproduce</summary>', '', '```sh', ...listed.map((c) => `${reproduce(doc, s, c)}  # ${c.from} -> ${c.to}`), '```', '', '</details>');
+  const counts = [
+    n.mismatched ? `${n.mismatched} not as expected` : '',
+    n.errors ? `${n.errors} could not be probed` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  const head = isObserved(doc)
+    ? ['from', 'to', 'expected', 'observed', 'HTTP', 'curl exit']
+    : ['from', 'to', 'expected', shownWord(doc)];
+  const lines = [
+    `### ${MARK[s.verdict]} ${s.name}: ${counts}`,
+    '',
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '-').join('|')}|`,
+    ...listed.map((c) => cellRow(doc, c)),
+  ];
+  if (bad.length > listed.length)
+    lines.push('', `… and ${bad.length - listed.length} more: see results.json or report.html.`);
+  lines.push(
+    '',
+    '<details><summary>Reproduce</summary>',
+    '',
+    '```sh',
+    ...listed.map((c) => `${reproduce(doc, s, c)}  # ${c.from} -> ${c.to}`),
+    '```',
+    '',
+    '</details>',
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -79,7 +121,8 @@ export function renderMarkdown(doc: ReportDocument, o: MarkdownOptions = {}): st
   let out = header(doc);
   const rows = doc.scenarios.map((s) => scenarioRow(doc, s));
   let shownRows = rows.length;
-  while (shownRows > 0 && bytes(out) + bytes(scenarioTable(doc, rows.slice(0, shownRows))) + reserve > maxBytes) shownRows--;
+  while (shownRows > 0 && bytes(out) + bytes(scenarioTable(doc, rows.slice(0, shownRows))) + reserve > maxBytes)
+    shownRows--;
   out += `\n${scenarioTable(doc, rows.slice(0, shownRows))}\n`;
   const omitted: string[] = rows.length > shownRows ? [`${rows.length - shownRows} scenario lines`] : [];
   const sections = doc.scenarios.filter((s) => s.verdict !== 'pass').map((s) => scenarioSection(doc, s, maxCells));
@@ -89,7 +132,11 @@ export function renderMarkdown(doc: ReportDocument, o: MarkdownOptions = {}): st
     out += `\n${section}`;
     shownSections++;
   }
-  if (sections.length > shownSections) omitted.push(`the cell lists of ${sections.length - shownSections} scenario${sections.length - shownSections === 1 ? '' : 's'}`);
-  if (omitted.length) out += `\n_Summary cut to stay under ${Math.floor(maxBytes / 1024)} KiB: ${omitted.join(' and ')} left out; see results.json or report.html._\n`;
+  if (sections.length > shownSections)
+    omitted.push(
+      `the cell lists of ${sections.length - shownSections} scenario${sections.length - shownSections === 1 ? '' : 's'}`,
+    );
+  if (omitted.length)
+    out += `\n_Summary cut to stay under ${Math.floor(maxBytes / 1024)} KiB: ${omitted.join(' and ')} left out; see results.json or report.html._\n`;
   return out;
 }

@@ -18,7 +18,8 @@ function cellText(c: CellReport, o: TableOptions): string {
   }
   const obs = c.observed;
   let text = label(obs.outcome, obs.httpCode);
-  if (o.wide && obs.outcome !== 'error') text += s.dim(` (${String(obs.httpCode ?? 0).padStart(3, '0')}/${obs.curlExit ?? 0})`);
+  if (o.wide && obs.outcome !== 'error')
+    text += s.dim(` (${String(obs.httpCode ?? 0).padStart(3, '0')}/${obs.curlExit ?? 0})`);
   if (obs.outcome === 'error') return s.yellow(text);
   if (c.match) return isPass(c) ? s.green(text) : text;
   return `${s.red(`≠ ${text}`)}\n${s.dim(`want ${label(c.expected.outcome)}`)}`;
@@ -35,8 +36,17 @@ export function renderScenarioTable(scenario: ScenarioReport, o: TableOptions): 
   for (const from of scenario.clients) {
     table.push([from, ...scenario.targets.map((to) => cellText(byKey.get(`${from} ${to}`)!, o))]);
   }
-  const certs = (scenario.certificates ?? []).map((c) => `certificate of ${c.workload} (${c.pod}): ${c.spiffe.join(', ')}, serial ${c.serial}, valid ${c.notBefore} to ${c.notAfter} (${c.daysLeft} days left)`);
-  const lines = [o.style.bold(`${verdictMark(scenario, o.style)} ${scenario.name}`), ...(o.wide ? [o.style.dim(scenario.description)] : []), table.toString(), verdictLine(scenario, o.style), ...certs];
+  const certs = (scenario.certificates ?? []).map(
+    (c) =>
+      `certificate of ${c.workload} (${c.pod}): ${c.spiffe.join(', ')}, serial ${c.serial}, valid ${c.notBefore} to ${c.notAfter} (${c.daysLeft} days left)`,
+  );
+  const lines = [
+    o.style.bold(`${verdictMark(scenario, o.style)} ${scenario.name}`),
+    ...(o.wide ? [o.style.dim(scenario.description)] : []),
+    table.toString(),
+    verdictLine(scenario, o.style),
+    ...certs,
+  ];
   return lines.join('\n');
 }
 
@@ -50,9 +60,13 @@ export function verdictLine(s: ScenarioReport, st: Style): string {
   const wrong = s.cells.filter((c) => !c.match).length - errors;
   const observed = s.cells.some((c) => c.observed);
   const parts = [`${s.name}: ${total - wrong - errors}/${total} cells as expected`];
-  if (wrong) parts.push(st.red(`${wrong} ${observed ? 'not as expected' : 'where the scenario and the oracle disagree'}`));
+  if (wrong)
+    parts.push(st.red(`${wrong} ${observed ? 'not as expected' : 'where the scenario and the oracle disagree'}`));
   if (errors) parts.push(st.yellow(`${errors} could not be probed`));
-  if (s.convergence) parts.push(`${s.convergence.converged ? 'converged' : 'did not converge'} after ${s.convergence.rounds} round${s.convergence.rounds === 1 ? '' : 's'} (${s.convergence.seconds.toFixed(1)} s)`);
+  if (s.convergence)
+    parts.push(
+      `${s.convergence.converged ? 'converged' : 'did not converge'} after ${s.convergence.rounds} round${s.convergence.rounds === 1 ? '' : 's'} (${s.convergence.seconds.toFixed(1)} s)`,
+    );
   return parts.join('; ');
 }
 

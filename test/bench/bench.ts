@@ -23,7 +23,11 @@ const SAMPLE_ROWS_FROM = 20;
 const main = ensureBuilt();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string; code: number; seconds: number }> {
+function run(
+  cmd: string,
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ stdout: string; stderr: string; code: number; seconds: number }> {
   const t0 = performance.now();
   return new Promise((done) => {
     const child = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -36,11 +40,16 @@ function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv): Promise<{ std
 }
 
 function namespaces(n: number): { name: string; injection: boolean }[] {
-  return [...Array.from({ length: n - 1 }, (_, i) => ({ name: `bench-${String(i + 1).padStart(2, '0')}`, injection: true })), { name: 'bench-plain', injection: false }];
+  return [
+    ...Array.from({ length: n - 1 }, (_, i) => ({ name: `bench-${String(i + 1).padStart(2, '0')}`, injection: true })),
+    { name: 'bench-plain', injection: false },
+  ];
 }
 
 function topologyFile(dir: string, n: number): string {
-  const ns = namespaces(n).map((x) => `    - {name: ${x.name}, injection: ${x.injection}, workloads: [httpbin, sleep]}`).join('\n');
+  const ns = namespaces(n)
+    .map((x) => `    - {name: ${x.name}, injection: ${x.injection}, workloads: [httpbin, sleep]}`)
+    .join('\n');
   const file = join(dir, `bench-${n}.yaml`);
   writeFileSync(
     file,
@@ -67,13 +76,20 @@ interface Row {
 const rows: Row[] = [];
 for (const n of sizes) {
   const dir = mkdtempSync(join(tmpdir(), `meshprobe-bench-${n}-`));
-  const emu = await startEmulator({ istio: 'modern', runtime: meshRuntimeFactory({ propagationDelayMs: { min: 50, max: 200 } }), podReadyDelayMs: 50 });
+  const emu = await startEmulator({
+    istio: 'modern',
+    runtime: meshRuntimeFactory({ propagationDelayMs: { min: 50, max: 200 } }),
+    podReadyDelayMs: 50,
+  });
   const env = { ...process.env, HOME: dir, KUBECONFIG: emu.kubeconfigPath, CI: '1' };
   const topo = topologyFile(dir, n);
   const t0 = performance.now();
   const setup = await run(process.execPath, [main, '-q', 'setup', '--topology', topo], env);
   if (setup.code !== 0) throw new Error(`setup failed: ${setup.stderr}`);
-  writeFileSync(join(dir, 'strict.yaml'), 'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: istio-system}\nspec: {mtls: {mode: STRICT}}\n');
+  writeFileSync(
+    join(dir, 'strict.yaml'),
+    'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: istio-system}\nspec: {mtls: {mode: STRICT}}\n',
+  );
   // Asynchronously: the emulated API server shares this process's event loop.
   const applied = await run('kubectl', ['apply', '-f', join(dir, 'strict.yaml')], env);
   if (applied.code !== 0) throw new Error(`kubectl apply failed: ${applied.stderr}`);
@@ -86,7 +102,13 @@ for (const n of sizes) {
   // The loop from the istio.io authentication tasks, verbatim but for the namespace lists.
   const loop = `for from in ${froms.join(' ')}; do for to in ${ns.join(' ')}; do kubectl exec "$(kubectl get pod -l app=sleep -n $from -o jsonpath={.items..metadata.name})" -c sleep -n $from -- curl http://httpbin.$to:8000/ip -s -o /dev/null -w "sleep.$from to httpbin.$to: %{http_code}\\n"; done; done`;
 
-  const mp: Array<{ roundSeconds: number; processSeconds: number; execs: number; maxRssMiB: number; codes: Record<string, string> }> = [];
+  const mp: Array<{
+    roundSeconds: number;
+    processSeconds: number;
+    execs: number;
+    maxRssMiB: number;
+    codes: Record<string, string>;
+  }> = [];
   const kl: Array<{ seconds: number; codes: Map<string, string> }> = [];
   for (let r = 0; r < REPEATS; r++) {
     const a = await run(process.execPath, [resolve(import.meta.dirname, 'round.mjs'), emu.kubeconfigPath, topo], env);
@@ -94,10 +116,16 @@ for (const n of sizes) {
     mp.push(JSON.parse(a.stdout));
     const b = await run('bash', ['-c', loop], env);
     const codes = new Map<string, string>();
-    for (const m of b.stdout.matchAll(/^sleep\.(\S+) to httpbin\.(\S+): (\d{3})$/gm)) codes.set(`${m[1]}/sleep ${m[2]}/httpbin:8000`, m[3]!);
-    if (codes.size !== froms.length * ns.length) throw new Error(`kubectl loop printed ${codes.size} of ${froms.length * ns.length} cells: ${b.stderr.slice(0, 500)}`);
+    for (const m of b.stdout.matchAll(/^sleep\.(\S+) to httpbin\.(\S+): (\d{3})$/gm))
+      codes.set(`${m[1]}/sleep ${m[2]}/httpbin:8000`, m[3]!);
+    if (codes.size !== froms.length * ns.length)
+      throw new Error(
+        `kubectl loop printed ${codes.size} of ${froms.length * ns.length} cells: ${b.stderr.slice(0, 500)}`,
+      );
     kl.push({ seconds: b.seconds, codes });
-    console.error(`N=${n} repeat ${r + 1}: meshprobe round ${mp.at(-1)!.roundSeconds.toFixed(3)} s (${mp.at(-1)!.execs} execs), kubectl loop ${b.seconds.toFixed(1)} s for ${codes.size} cells`);
+    console.error(
+      `N=${n} repeat ${r + 1}: meshprobe round ${mp.at(-1)!.roundSeconds.toFixed(3)} s (${mp.at(-1)!.execs} execs), kubectl loop ${b.seconds.toFixed(1)} s for ${codes.size} cells`,
+    );
   }
   const same = kl.every((k) => [...k.codes].every(([key, code]) => mp.every((m) => m.codes[key] === code)));
   const loopCells = froms.length * ns.length;
@@ -121,12 +149,48 @@ for (const n of sizes) {
   await emu.stop();
 }
 
-const header = ['N×N', 'cells', 'meshprobe round (s)', 'process (s)', 'execs', 'peak RSS (MiB)', 'kubectl loop (s)', 'ratio loop/meshprobe', 'same matrix'];
-const lines = rows.map((r) => [`${r.n}×${r.n}`, r.cells, r.meshprobeRoundSeconds.toFixed(3), r.meshprobeProcessSeconds.toFixed(2), r.meshprobeExecs, r.meshprobePeakRssMiB.toFixed(0), `${r.kubectlLoopSeconds.toFixed(1)}${r.kubectlLoopSampled ? ' *' : ''}`, r.ratio.toFixed(0), r.sameMatrix ? 'yes' : 'NO'].map(String));
+const header = [
+  'N×N',
+  'cells',
+  'meshprobe round (s)',
+  'process (s)',
+  'execs',
+  'peak RSS (MiB)',
+  'kubectl loop (s)',
+  'ratio loop/meshprobe',
+  'same matrix',
+];
+const lines = rows.map((r) =>
+  [
+    `${r.n}×${r.n}`,
+    r.cells,
+    r.meshprobeRoundSeconds.toFixed(3),
+    r.meshprobeProcessSeconds.toFixed(2),
+    r.meshprobeExecs,
+    r.meshprobePeakRssMiB.toFixed(0),
+    `${r.kubectlLoopSeconds.toFixed(1)}${r.kubectlLoopSampled ? ' *' : ''}`,
+    r.ratio.toFixed(0),
+    r.sameMatrix ? 'yes' : 'NO',
+  ].map(String),
+);
 const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
 const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
 console.log([fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt)].join('\n'));
-console.log(`medians of ${REPEATS}; * kubectl loop timed on 2 whole rows and extrapolated per cell; machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
+console.log(
+  `medians of ${REPEATS}; * kubectl loop timed on 2 whole rows and extrapolated per cell; machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+);
 mkdirSync(join(ROOT, 'test/artifacts'), { recursive: true });
-writeFileSync(join(ROOT, 'test/artifacts/bench.json'), JSON.stringify({ generatedAt: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: totalmem() / 2 ** 30, node: process.version }, repeats: REPEATS, rows }, null, 2));
+writeFileSync(
+  join(ROOT, 'test/artifacts/bench.json'),
+  JSON.stringify(
+    {
+      generatedAt: new Date().toISOString(),
+      machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: totalmem() / 2 ** 30, node: process.version },
+      repeats: REPEATS,
+      rows,
+    },
+    null,
+    2,
+  ),
+);
 console.log('wrote test/artifacts/bench.json');

@@ -11,9 +11,19 @@ const [kubeconfig, topologyFile, concurrency] = process.argv.slice(2);
 const started = performance.now();
 const topology = loadTopology(topologyFile);
 const cluster = new ClientNodeCluster(loadKubeconfig({ kubeconfig, env: process.env }));
-const round = await probeRound(cluster, topology, new ClientPods(cluster, topology), { ...DEFAULT_PROBE, concurrency: Number(concurrency ?? DEFAULT_PROBE.concurrency) });
+const round = await probeRound(cluster, topology, new ClientPods(cluster, topology), {
+  ...DEFAULT_PROBE,
+  concurrency: Number(concurrency ?? DEFAULT_PROBE.concurrency),
+});
 const codes = {};
-for (const [key, cell] of round.cells) codes[key] = cell.outcome === 'error' ? `error: ${cell.error}` : String(cell.httpCode ?? 0).padStart(3, '0');
+for (const [key, cell] of round.cells)
+  codes[key] = cell.outcome === 'error' ? `error: ${cell.error}` : String(cell.httpCode ?? 0).padStart(3, '0');
 process.stdout.write(
-  JSON.stringify({ roundSeconds: round.seconds, processSeconds: (performance.now() - started) / 1000, execs: round.execs, maxRssMiB: process.resourceUsage().maxRSS / 1024, codes }),
+  JSON.stringify({
+    roundSeconds: round.seconds,
+    processSeconds: (performance.now() - started) / 1000,
+    execs: round.execs,
+    maxRssMiB: process.resourceUsage().maxRSS / 1024,
+    codes,
+  }),
 );

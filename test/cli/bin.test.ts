@@ -11,7 +11,7 @@ beforeAll(() => {
 }, 120_000);
 
 describe('the meshprobe bin', () => {
-  it('runs from dist and exits with the command\'s code', () => {
+  it("runs from dist and exits with the command's code", () => {
     const r = spawnSync(main, ['predict', '--scenario', 'baseline', '-o', 'json'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout).scenarios[0].name).toBe('baseline');
@@ -21,7 +21,11 @@ describe('the meshprobe bin', () => {
   it('is a kubectl plugin: `kubectl meshprobe` runs it and its usage says so', () => {
     const dir = mkdtempSync(join(tmpdir(), 'meshprobe-plugin-'));
     symlinkSync(main, join(dir, 'kubectl-meshprobe'));
-    const r = spawnSync('kubectl', ['meshprobe', '--help'], { encoding: 'utf8', cwd: tmpdir(), env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, KUBECONFIG: join(dir, 'none') } });
+    const r = spawnSync('kubectl', ['meshprobe', '--help'], {
+      encoding: 'utf8',
+      cwd: tmpdir(),
+      env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, KUBECONFIG: join(dir, 'none') },
+    });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('Usage: kubectl meshprobe [options] [command]');
   });

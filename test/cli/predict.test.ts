@@ -9,16 +9,37 @@ describe('meshprobe predict', () => {
     const r = await cli(['predict', '-o', 'json']);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
-    expect(doc).toMatchObject({ apiVersion: 'meshprobe/v1', kind: 'MatrixReport', metadata: { command: 'predict', flavor: 'modern', topology: 'article' } });
+    expect(doc).toMatchObject({
+      apiVersion: 'meshprobe/v1',
+      kind: 'MatrixReport',
+      metadata: { command: 'predict', flavor: 'modern', topology: 'article' },
+    });
     expect(doc.scenarios).toHaveLength(11);
     const strict = doc.scenarios.find((s: { name: string }) => s.name === 'mesh-strict-dr-mutual');
     expect(strict.cells).toHaveLength(28);
-    expect(strict.cells.find((c: { from: string; to: string }) => c.from === 'test3/sleep' && c.to === 'test1/httpbin:8000')).toMatchObject({
+    expect(
+      strict.cells.find((c: { from: string; to: string }) => c.from === 'test3/sleep' && c.to === 'test1/httpbin:8000'),
+    ).toMatchObject({
       expected: { outcome: 'reset', reachable: false, source: 'scenario' },
-      reason: { predicted: 'reset', tableRow: 2, server: [{ by: 'PeerAuthentication istio-system/default (from MeshPolicy default)', says: 'mesh-wide: STRICT' }] },
+      reason: {
+        predicted: 'reset',
+        tableRow: 2,
+        server: [
+          { by: 'PeerAuthentication istio-system/default (from MeshPolicy default)', says: 'mesh-wide: STRICT' },
+        ],
+      },
       match: true,
     });
-    expect(strict.cells.find((c: { from: string; to: string }) => c.from === 'test1/sleep' && c.to === 'test2/httpbin:9080').expected).toEqual({ outcome: 'mtls', reachable: true, mtls: true, source: 'scenario', rule: expect.stringMatching(/02-mesh-strict-dr-mutual\.yaml:\d+:\d+$/) });
+    expect(
+      strict.cells.find((c: { from: string; to: string }) => c.from === 'test1/sleep' && c.to === 'test2/httpbin:9080')
+        .expected,
+    ).toEqual({
+      outcome: 'mtls',
+      reachable: true,
+      mtls: true,
+      source: 'scenario',
+      rule: expect.stringMatching(/02-mesh-strict-dr-mutual\.yaml:\d+:\d+$/),
+    });
     expect(doc.summary).toEqual({ scenarios: 11, cells: 308, matched: 308, mismatched: 0, errors: 0 });
   });
 
@@ -26,7 +47,12 @@ describe('meshprobe predict', () => {
     const r = await cli(['predict', '--scenario', 'mesh-strict-no-dr', '--istio', 'legacy']);
     expect(r.code).toBe(0);
     const row = r.stdout.split('\n').find((l) => l.includes('│ test1/sleep'))!;
-    expect(row.split('│').map((c) => c.trim()).filter(Boolean)).toEqual(['test1/sleep', '✘ 503', '✘ 503', '✘ 503', '✘ 503', '✔ plain', '✔ plain', '✔ tls-app']);
+    expect(
+      row
+        .split('│')
+        .map((c) => c.trim())
+        .filter(Boolean),
+    ).toEqual(['test1/sleep', '✘ 503', '✘ 503', '✘ 503', '✘ 503', '✔ plain', '✔ plain', '✔ tls-app']);
     expect(r.stdout).toContain('test2/httpbin');
     expect(r.stdout).toContain('mesh-strict-no-dr: 28/28 cells as expected');
     expect(r.stdout).not.toMatch(/\u001b\[/); // not a TTY: no colour
@@ -55,22 +81,38 @@ spec:
 
   it('colours only a terminal, and never with NO_COLOR or --no-color', async () => {
     expect((await cli(['predict', '--scenario', 'baseline'], { tty: true })).stdout).toMatch(/\u001b\[/);
-    expect((await cli(['predict', '--scenario', 'baseline'], { tty: true, env: { NO_COLOR: '1' } })).stdout).not.toMatch(/\u001b\[/);
-    expect((await cli(['--no-color', 'predict', '--scenario', 'baseline'], { tty: true })).stdout).not.toMatch(/\u001b\[/);
+    expect(
+      (await cli(['predict', '--scenario', 'baseline'], { tty: true, env: { NO_COLOR: '1' } })).stdout,
+    ).not.toMatch(/\u001b\[/);
+    expect((await cli(['--no-color', 'predict', '--scenario', 'baseline'], { tty: true })).stdout).not.toMatch(
+      /\u001b\[/,
+    );
   });
 });
 
 describe('meshprobe explain', () => {
   it('prints the chain of objects that decided a cell', async () => {
-    const r = await cli(['explain', '--scenario', 'mesh-strict-dr-disable-test3', '--from', 'test1/sleep', '--to', 'test3/httpbin:8000']);
+    const r = await cli([
+      'explain',
+      '--scenario',
+      'mesh-strict-dr-disable-test3',
+      '--from',
+      'test1/sleep',
+      '--to',
+      'test3/httpbin:8000',
+    ]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('DestinationRule test3/httpbin: tls.mode DISABLE (DestinationRule test3/httpbin (host httpbin.test3.svc.cluster.local, service namespace))');
+    expect(r.stdout).toContain(
+      'DestinationRule test3/httpbin: tls.mode DISABLE (DestinationRule test3/httpbin (host httpbin.test3.svc.cluster.local, service namespace))',
+    );
     expect(r.stdout).toContain('server has no sidecar');
     expect(r.stdout).toMatch(/predicted ✔ plain: plaintext to a server without sidecar .*row 6/);
   });
 
   it('accepts NAMESPACE/SERVICE when the service has one probed port, and names the choices otherwise', async () => {
-    expect((await cli(['explain', '--scenario', 'baseline', '--from', 'test1/sleep', '--to', 'ngtest/my-nginx'])).code).toBe(0);
+    expect(
+      (await cli(['explain', '--scenario', 'baseline', '--from', 'test1/sleep', '--to', 'ngtest/my-nginx'])).code,
+    ).toBe(0);
     const r = await cli(['explain', '--scenario', 'baseline', '--from', 'test1/sleep', '--to', 'test1/httpbin']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('meshprobe: error: --to test1/httpbin has several ports; name one');
@@ -90,7 +132,7 @@ describe('usage errors', () => {
     const r = await cli(['predict', '--istio', 'ambient']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--istio must be "modern"');
-    expect((await cli(['predict', '-o', 'xml'])).stderr).toContain("Allowed choices are table, wide, json");
+    expect((await cli(['predict', '-o', 'xml'])).stderr).toContain('Allowed choices are table, wide, json');
   });
 
   it('an unknown scenario: exit 2 listing the known ones', async () => {

@@ -9,23 +9,68 @@ import { style } from '../../src/report/style.js';
 const EVENTS: RunEvent[] = [
   { type: 'preflight', check: 'cluster reachable', ok: true, detail: 'https://127.0.0.1:6443 (v1.30.2)' },
   { type: 'preflight', check: 'permissions', ok: true, detail: '14 checked' },
-  { type: 'run-start', command: 'run', scenarios: ['mesh-strict', 'port-level'], cellsPerScenario: 6, context: 'staging', flavor: 'modern' },
+  {
+    type: 'run-start',
+    command: 'run',
+    scenarios: ['mesh-strict', 'port-level'],
+    cellsPerScenario: 6,
+    context: 'staging',
+    flavor: 'modern',
+  },
   { type: 'setup-start', namespaces: ['test1', 'test3'] },
   { type: 'setup-done', seconds: 41.25 },
   { type: 'scenario-start', scenario: 'mesh-strict', index: 1, total: 2 },
   { type: 'scenario-applied', scenario: 'mesh-strict', objects: ['PeerAuthentication istio-system/default'] },
   { type: 'round-start', scenario: 'mesh-strict', round: 1, cells: 6 },
-  ...(['test1/httpbin:8000', 'test3/httpbin:8000'].map((to) => ({ type: 'cell-observed', scenario: 'mesh-strict', round: 1, from: 'test1/sleep', to, outcome: 'mtls', match: true })) as RunEvent[]),
-  { type: 'round-done', scenario: 'mesh-strict', round: 1, cells: 6, matched: 6, mismatched: 0, errors: 0, seconds: 2.5, execs: 2 },
+  ...(['test1/httpbin:8000', 'test3/httpbin:8000'].map((to) => ({
+    type: 'cell-observed',
+    scenario: 'mesh-strict',
+    round: 1,
+    from: 'test1/sleep',
+    to,
+    outcome: 'mtls',
+    match: true,
+  })) as RunEvent[]),
+  {
+    type: 'round-done',
+    scenario: 'mesh-strict',
+    round: 1,
+    cells: 6,
+    matched: 6,
+    mismatched: 0,
+    errors: 0,
+    seconds: 2.5,
+    execs: 2,
+  },
   { type: 'scenario-done', scenario: 'mesh-strict', verdict: 'pass', rounds: 1, converged: true, seconds: 3.5 },
   { type: 'scenario-removed', scenario: 'mesh-strict', seconds: 1 },
   { type: 'scenario-start', scenario: 'port-level', index: 2, total: 2 },
   { type: 'scenario-applied', scenario: 'port-level', objects: [] },
   { type: 'round-start', scenario: 'port-level', round: 1, cells: 6 },
-  { type: 'round-done', scenario: 'port-level', round: 1, cells: 6, matched: 4, mismatched: 2, errors: 0, seconds: 2.25, execs: 2 },
+  {
+    type: 'round-done',
+    scenario: 'port-level',
+    round: 1,
+    cells: 6,
+    matched: 4,
+    mismatched: 2,
+    errors: 0,
+    seconds: 2.25,
+    execs: 2,
+  },
   { type: 'round-start', scenario: 'port-level', round: 2, cells: 6 },
   { type: 'warning', message: 'certificates of test1/sleep: no ready pod' },
-  { type: 'round-done', scenario: 'port-level', round: 2, cells: 6, matched: 5, mismatched: 0, errors: 1, seconds: 2.75, execs: 3 },
+  {
+    type: 'round-done',
+    scenario: 'port-level',
+    round: 2,
+    cells: 6,
+    matched: 5,
+    mismatched: 0,
+    errors: 1,
+    seconds: 2.75,
+    execs: 3,
+  },
   { type: 'scenario-done', scenario: 'port-level', verdict: 'error', rounds: 2, converged: false, seconds: 75.4 },
   { type: 'teardown-start', namespaces: ['test1', 'test3'] },
   { type: 'teardown-done', seconds: 12 },
@@ -92,7 +137,11 @@ describe('progress without a terminal', () => {
   });
 
   it('knows CI from $CI', () => {
-    expect([undefined, '', '0', 'false', 'FALSE', 'true', '1', 'woodpecker'].map((v) => isCi(v === undefined ? {} : { CI: v }))).toEqual([false, false, false, false, false, true, true, true]);
+    expect(
+      [undefined, '', '0', 'false', 'FALSE', 'true', '1', 'woodpecker'].map((v) =>
+        isCi(v === undefined ? {} : { CI: v }),
+      ),
+    ).toEqual([false, false, false, false, false, true, true, true]);
   });
 });
 
@@ -125,7 +174,9 @@ describe('progress on a terminal', () => {
     feed(EVENTS.slice(0, -1), progress);
     progress.close();
     const text = out();
-    expect(text).toContain(`${ERASE}[1/2] mesh-strict: \u001b[32m✔ as expected\u001b[39m after 1 round, converged (3.5 s)\n`);
+    expect(text).toContain(
+      `${ERASE}[1/2] mesh-strict: \u001b[32m✔ as expected\u001b[39m after 1 round, converged (3.5 s)\n`,
+    );
     expect(text).toContain(`${ERASE}\u001b[33mwarning:\u001b[39m certificates of test1/sleep: no ready pod\n`);
     expect(text.endsWith(ERASE)).toBe(true);
     const length = text.length;
@@ -151,7 +202,13 @@ describe('progress on a terminal', () => {
   it('honours --quiet, --no-color and NO_COLOR through the command context', () => {
     const run = (globals: Partial<GlobalOptions>, env: Record<string, string> = {}) => {
       const { io, out } = capture({ tty: true, env });
-      const ctx = { io, style: style(false), exit: () => {}, globals: () => ({ color: true, ...globals }), onSignal: () => () => {} } as unknown as CommandContext;
+      const ctx = {
+        io,
+        style: style(false),
+        exit: () => {},
+        globals: () => ({ color: true, ...globals }),
+        onSignal: () => () => {},
+      } as unknown as CommandContext;
       const progress = progressFor(ctx);
       feed(EVENTS, progress);
       progress.close();

@@ -10,29 +10,52 @@ const temp = () => mkdtempSync(join(tmpdir(), 'meshprobe-reports-'));
 describe('predict -o and --report-dir', () => {
   it('prints each -o format on stdout', async () => {
     const args = ['predict', '--scenario', 'baseline', '-o'];
-    expect(parse((await cli([...args, 'yaml'])).stdout)).toMatchObject({ apiVersion: 'meshprobe/v1', summary: { cells: 28 } });
-    expect((await cli([...args, 'junit'])).stdout).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="meshprobe predict" tests="28" failures="0" errors="0"/);
+    expect(parse((await cli([...args, 'yaml'])).stdout)).toMatchObject({
+      apiVersion: 'meshprobe/v1',
+      summary: { cells: 28 },
+    });
+    expect((await cli([...args, 'junit'])).stdout).toMatch(
+      /^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="meshprobe predict" tests="28" failures="0" errors="0"/,
+    );
     expect((await cli([...args, 'markdown'])).stdout).toMatch(/^## ✅ meshprobe predict: 1 scenario as expected\n/);
-    expect((await cli([...args, 'html'])).stdout).toMatch(/^<!doctype html>[\s\S]*<section class="card scenario" id="s0" data-scenario="baseline" data-verdict="pass">/);
+    expect((await cli([...args, 'html'])).stdout).toMatch(
+      /^<!doctype html>[\s\S]*<section class="card scenario" id="s0" data-scenario="baseline" data-verdict="pass">/,
+    );
     const wrong = await cli([...args, 'xml']);
     expect(wrong.code).toBe(2);
-    expect(wrong.stderr).toContain("argument 'xml' is invalid. Allowed choices are table, wide, json, yaml, junit, markdown, html.");
+    expect(wrong.stderr).toContain(
+      "argument 'xml' is invalid. Allowed choices are table, wide, json, yaml, junit, markdown, html.",
+    );
   });
 
   it('--report-dir writes the four machine formats while the terminal shows the table', async () => {
     const cwd = temp();
-    const r = await cli(['predict', '--scenario', 'baseline', '--scenario', 'mesh-strict-no-dr', '--report-dir', 'out/nightly'], { cwd });
+    const r = await cli(
+      ['predict', '--scenario', 'baseline', '--scenario', 'mesh-strict-no-dr', '--report-dir', 'out/nightly'],
+      { cwd },
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('│ test1/sleep');
     const dir = join(cwd, 'out/nightly');
     expect(readdirSync(dir).sort()).toEqual(['junit.xml', 'report.html', 'results.json', 'summary.md']);
-    expect(JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')).summary).toEqual({ scenarios: 2, cells: 56, matched: 56, mismatched: 0, errors: 0 });
+    expect(JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')).summary).toEqual({
+      scenarios: 2,
+      cells: 56,
+      matched: 56,
+      mismatched: 0,
+      errors: 0,
+    });
     expect(readFileSync(join(dir, 'junit.xml'), 'utf8')).toContain('<testsuite name="mesh-strict-no-dr" tests="28"');
     expect(readFileSync(join(dir, 'summary.md'), 'utf8')).toContain('| ✅ | `mesh-strict-no-dr` | 28/28 | 0 |');
     expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('data-scenario="mesh-strict-no-dr"');
-    const sizes = ['results.json', 'junit.xml', 'summary.md', 'report.html'].map((f) => `out/nightly/${f} \\(${(statSync(join(dir, f)).size / 1024).toFixed(1)} KiB|${statSync(join(dir, f)).size} B\\)`);
+    const sizes = ['results.json', 'junit.xml', 'summary.md', 'report.html'].map(
+      (f) =>
+        `out/nightly/${f} \\(${(statSync(join(dir, f)).size / 1024).toFixed(1)} KiB|${statSync(join(dir, f)).size} B\\)`,
+    );
     expect(r.stderr).toMatch(new RegExp(`^meshprobe: wrote ${sizes.join(', ')}\\n$`));
-    expect((await cli(['-q', 'predict', '--scenario', 'baseline', '--report-dir', 'out/nightly'], { cwd })).stderr).toBe('');
+    expect(
+      (await cli(['-q', 'predict', '--scenario', 'baseline', '--report-dir', 'out/nightly'], { cwd })).stderr,
+    ).toBe('');
   });
 
   it('--report-dir that cannot be written is a usage error naming the directory', async () => {

@@ -12,9 +12,17 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-export async function testCluster(flavor: 'modern' | 'legacy' | 'none', options: EmulatorOptions = {}): Promise<TestCluster> {
+export async function testCluster(
+  flavor: 'modern' | 'legacy' | 'none',
+  options: EmulatorOptions = {},
+): Promise<TestCluster> {
   if (REAL_KUBECONFIG) return { kubeconfig: REAL_KUBECONFIG, stop: async () => {} };
   // A propagation delay long enough that the first round after an apply sees the old behaviour.
-  const emulator = await startEmulator({ istio: flavor, runtime: meshRuntimeFactory({ propagationDelayMs: { min: 600, max: 1500 } }), podReadyDelayMs: 100, ...options });
+  const emulator = await startEmulator({
+    istio: flavor,
+    runtime: meshRuntimeFactory({ propagationDelayMs: { min: 600, max: 1500 } }),
+    podReadyDelayMs: 100,
+    ...options,
+  });
   return { kubeconfig: emulator.kubeconfigPath, emulator, stop: () => emulator.stop() };
 }

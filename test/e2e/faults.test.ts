@@ -28,10 +28,16 @@ function faultyTopology(workload: string, fault: string): string {
   const root = join(import.meta.dirname, '../../manifests');
   for (const w of ['httpbin', 'sleep', 'my-nginx']) {
     let text = readFileSync(join(root, 'workloads', `${w}.yaml`), 'utf8');
-    if (w === workload) text = text.replace(/(  template:\n    metadata:\n)/, `$1      annotations:\n        ${FAULT_ANNOTATION}: ${fault}\n`).replace(/(      annotations:\n        emulator[^\n]+\n)      annotations:\n/, '$1');
+    if (w === workload)
+      text = text
+        .replace(/(  template:\n    metadata:\n)/, `$1      annotations:\n        ${FAULT_ANNOTATION}: ${fault}\n`)
+        .replace(/(      annotations:\n        emulator[^\n]+\n)      annotations:\n/, '$1');
     writeFileSync(join(dir, `${w}.yaml`), text);
   }
-  writeFileSync(join(dir, 'topology.yaml'), readFileSync(join(root, 'topology/default.yaml'), 'utf8').replace(/\.\.\/workloads\//g, ''));
+  writeFileSync(
+    join(dir, 'topology.yaml'),
+    readFileSync(join(root, 'topology/default.yaml'), 'utf8').replace(/\.\.\/workloads\//g, ''),
+  );
   return join(dir, 'topology.yaml');
 }
 
@@ -62,7 +68,7 @@ describe.runIf(!REAL_KUBECONFIG)('faults (emulated cluster only: a real one cann
     for (const c of retried) expect(c.match, `${c.from} -> ${c.to}`).toBe(true);
   }, 180_000);
 
-  it("a client whose exec is always refused: its cells are probe errors, not blocked; exit 3", async () => {
+  it('a client whose exec is always refused: its cells are probe errors, not blocked; exit 3', async () => {
     cluster = await testCluster('modern', { faults: [{ kind: 'exec-reject', code: 500, namespaces: ['test3'] }] });
     const r = await run(cluster, '--scenario', 'baseline', '--converge-timeout', '4');
     expect(r.code).toBe(3);
@@ -77,17 +83,44 @@ describe.runIf(!REAL_KUBECONFIG)('faults (emulated cluster only: a real one cann
 
   it('a pod that never becomes Ready: exit 3 naming the deployment, and the topology is removed', async () => {
     cluster = await testCluster('modern');
-    const r = await cli(['--kubeconfig', cluster.kubeconfig, 'run', '--scenario', 'baseline', '--ready-timeout', '3', '--topology', faultyTopology('httpbin', 'never-ready')]);
+    const r = await cli([
+      '--kubeconfig',
+      cluster.kubeconfig,
+      'run',
+      '--scenario',
+      'baseline',
+      '--ready-timeout',
+      '3',
+      '--topology',
+      faultyTopology('httpbin', 'never-ready'),
+    ]);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/meshprobe: error: deployments not ready after 3 s: test1\/httpbin: pod httpbin-\S+ Running \(httpbin not ready/);
+    expect(r.stderr).toMatch(
+      /meshprobe: error: deployments not ready after 3 s: test1\/httpbin: pod httpbin-\S+ Running \(httpbin not ready/,
+    );
     expect(r.stderr).toContain('meshprobe: fix: look at `kubectl describe pod`');
-    expect(cluster.emulator!.store.list('', 'namespaces').map((n) => n.metadata.name).filter((n) => n.startsWith('test'))).toEqual([]);
+    expect(
+      cluster
+        .emulator!.store.list('', 'namespaces')
+        .map((n) => n.metadata.name)
+        .filter((n) => n.startsWith('test')),
+    ).toEqual([]);
   }, 120_000);
 
   it('a crash-looping pod fails setup at once with its reason and last exit code', async () => {
     cluster = await testCluster('modern', { crashLoopIntervalMs: 200 });
     const started = Date.now();
-    const r = await cli(['--kubeconfig', cluster.kubeconfig, 'run', '--scenario', 'baseline', '--ready-timeout', '60', '--topology', faultyTopology('sleep', 'crash-loop')]);
+    const r = await cli([
+      '--kubeconfig',
+      cluster.kubeconfig,
+      'run',
+      '--scenario',
+      'baseline',
+      '--ready-timeout',
+      '60',
+      '--topology',
+      faultyTopology('sleep', 'crash-loop'),
+    ]);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/container sleep is in CrashLoopBackOff.*\(last exit code \d+/);
     expect(r.stderr).toMatch(/meshprobe: fix: kubectl logs -n test\d sleep-\S+ -c sleep --previous/);

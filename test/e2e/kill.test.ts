@@ -12,7 +12,14 @@ import type { KubeObject } from '../emulator/contracts.js';
 import { ensureBuilt } from '../helpers/bin.js';
 import { REAL_KUBECONFIG, testCluster, type TestCluster } from './cluster.js';
 
-const SCENARIOS = ['--scenario', 'mesh-strict-dr-mutual', '--scenario', 'permissive-httpbin-test1', '--scenario', 'mesh-strict-no-dr'];
+const SCENARIOS = [
+  '--scenario',
+  'mesh-strict-dr-mutual',
+  '--scenario',
+  'permissive-httpbin-test1',
+  '--scenario',
+  'mesh-strict-no-dr',
+];
 const FAST = ['--interval', '0.2', '--settle', '2', '--converge-timeout', '20', '--ready-timeout', '60'];
 /** Kinds the emulator's own controllers keep changing; they say nothing about what meshprobe left. */
 const CHURN = new Set(['events', 'leases', 'endpoints', 'endpointslices', 'pods', 'replicasets']);
@@ -30,7 +37,12 @@ function snapshot(): Map<string, unknown> {
     for (const o of store.list(group, resource)) {
       // What the server maintains on every write; and apiVersion, which for a CRD served in several
       // versions is only the version the last write used (a GET returns whichever version it asks for).
-      const { resourceVersion: _r, managedFields: _m, generation: _g, ...metadata } = o.metadata as Record<string, unknown>;
+      const {
+        resourceVersion: _r,
+        managedFields: _m,
+        generation: _g,
+        ...metadata
+      } = o.metadata as Record<string, unknown>;
       const { status: _s, apiVersion: _v, ...rest } = o as KubeObject & { status?: unknown };
       out.set(`${group}/${resource}/${o.metadata.namespace ?? ''}/${o.metadata.name}`, { ...rest, metadata });
     }
@@ -43,7 +55,8 @@ function leftovers(before: Map<string, unknown>): string[] {
   const problems: string[] = [];
   for (const [k, v] of after) {
     const labels = (v as KubeObject).metadata.labels ?? {};
-    if (!before.has(k)) problems.push(`left: ${k}${labels['app.kubernetes.io/managed-by'] === 'meshprobe' ? ' (ours)' : ''}`);
+    if (!before.has(k))
+      problems.push(`left: ${k}${labels['app.kubernetes.io/managed-by'] === 'meshprobe' ? ' (ours)' : ''}`);
   }
   for (const [k, v] of before) {
     if (!after.has(k)) problems.push(`gone: ${k}`);
@@ -53,10 +66,15 @@ function leftovers(before: Map<string, unknown>): string[] {
 }
 
 function meshprobe(args: string[]) {
-  const child = spawn(process.execPath, [main, '--kubeconfig', cluster.kubeconfig, '-q', ...args], { env: { ...process.env, HOME: home, CI: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [main, '--kubeconfig', cluster.kubeconfig, '-q', ...args], {
+    env: { ...process.env, HOME: home, CI: '1' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr })));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal, stderr })),
+  );
   return { child, done };
 }
 
@@ -72,10 +90,30 @@ describe.runIf(!REAL_KUBECONFIG)('killed runs and meshprobe cleanup (emulated cl
     cluster = await testCluster('modern', { podReadyDelayMs: 50 });
     // What another team already has: a STRICT mesh-wide policy meshprobe's scenarios overwrite, and objects it must not touch.
     const k8s = new ClientNodeCluster(loadKubeconfig({ kubeconfig: cluster.kubeconfig, env: {} }));
-    await k8s.apply({ apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'default', namespace: 'istio-system', labels: { owner: 'platform' }, annotations: { note: 'do not touch' } }, spec: { mtls: { mode: 'STRICT' } } });
-    await k8s.apply({ apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'team-a', namespace: 'istio-system' }, spec: { host: '*.team-a.svc.cluster.local', trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } } } });
+    await k8s.apply({
+      apiVersion: 'security.istio.io/v1',
+      kind: 'PeerAuthentication',
+      metadata: {
+        name: 'default',
+        namespace: 'istio-system',
+        labels: { owner: 'platform' },
+        annotations: { note: 'do not touch' },
+      },
+      spec: { mtls: { mode: 'STRICT' } },
+    });
+    await k8s.apply({
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'DestinationRule',
+      metadata: { name: 'team-a', namespace: 'istio-system' },
+      spec: { host: '*.team-a.svc.cluster.local', trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } } },
+    });
     await k8s.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a' } });
-    await k8s.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'team-a' }, data: { a: '1' } });
+    await k8s.apply({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'settings', namespace: 'team-a' },
+      data: { a: '1' },
+    });
     await new Promise((r) => setTimeout(r, 500));
     before = snapshot();
   }, 120_000);
@@ -88,7 +126,9 @@ describe.runIf(!REAL_KUBECONFIG)('killed runs and meshprobe cleanup (emulated cl
     const r = await meshprobe(['run', '--allow-cluster-wide', ...SCENARIOS, ...FAST]).done;
     total = writes() - start;
     expect(r.code, r.stderr).toBe(0);
-    const replaced = requests().slice(start).filter((e) => e.verb === 'update' && e.resource === 'peerauthentications' && e.name === 'default');
+    const replaced = requests()
+      .slice(start)
+      .filter((e) => e.verb === 'update' && e.resource === 'peerauthentications' && e.name === 'default');
     expect(replaced.length).toBeGreaterThanOrEqual(2); // overwritten by a scenario, then restored
     expect(leftovers(before)).toEqual([]);
   }, 180_000);
@@ -97,7 +137,11 @@ describe.runIf(!REAL_KUBECONFIG)('killed runs and meshprobe cleanup (emulated cl
     const istio = new Set(['peerauthentications', 'destinationrules', 'policies', 'meshpolicies']);
     type Entry = ReturnType<typeof requests>[number];
     const phases: Array<{ phase: string; match: (e: Entry) => boolean; at: number[] }> = [
-      { phase: 'setup', match: (e) => ['namespaces', 'serviceaccounts', 'services', 'secrets', 'deployments'].includes(e.resource), at: [1, 5, 9, 13, 17] },
+      {
+        phase: 'setup',
+        match: (e) => ['namespaces', 'serviceaccounts', 'services', 'secrets', 'deployments'].includes(e.resource),
+        at: [1, 5, 9, 13, 17],
+      },
       // Istio objects are written in turn by a scenario's apply and by its restore: the n-th write alternates.
       { phase: 'apply/restore', match: (e) => istio.has(e.resource), at: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] },
       { phase: 'probe', match: (e) => e.subresource === 'exec', at: [2, 7, 13, 19, 25] },
@@ -117,10 +161,17 @@ describe.runIf(!REAL_KUBECONFIG)('killed runs and meshprobe cleanup (emulated cl
         const last = requests().at(-1)!;
         const c = await meshprobe(['cleanup', '--timeout', '60']).done;
         expect(c.code, c.stderr).toBe(0);
-        found.push(...leftovers(before).map((p) => `kill in ${phase} after request #${n} of the phase (${last.verb} ${last.resource}${last.subresource ? `/${last.subresource}` : ''}): ${p}`));
+        found.push(
+          ...leftovers(before).map(
+            (p) =>
+              `kill in ${phase} after request #${n} of the phase (${last.verb} ${last.resource}${last.subresource ? `/${last.subresource}` : ''}): ${p}`,
+          ),
+        );
       }
     }
-    console.log(`kills: ${kills} (setup 5, apply/restore 10, probe 5) of a ${total}-request run; leftovers after cleanup: ${found.length}`);
+    console.log(
+      `kills: ${kills} (setup 5, apply/restore 10, probe 5) of a ${total}-request run; leftovers after cleanup: ${found.length}`,
+    );
     expect(kills).toBe(20);
     expect(found).toEqual([]);
   }, 900_000);

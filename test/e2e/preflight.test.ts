@@ -21,13 +21,18 @@ afterEach(async () => {
 });
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'meshprobe-preflight-'));
-const writes = (c: TestCluster) => c.emulator!.audit.entries().filter((e) => !['get', 'list', 'watch'].includes(e.verb) && e.resource !== 'selfsubjectaccessreviews');
+const writes = (c: TestCluster) =>
+  c
+    .emulator!.audit.entries()
+    .filter((e) => !['get', 'list', 'watch'].includes(e.verb) && e.resource !== 'selfsubjectaccessreviews');
 
 describe.runIf(!REAL_KUBECONFIG)('preflight (emulated cluster)', () => {
   it('no kubeconfig at all', async () => {
     const r = await cli(['run'], { env: { HOME: tmp() } });
     expect(r.code).toBe(3);
-    expect(r.stderr).toBe('meshprobe: error: no kubeconfig found (looked at $KUBECONFIG and ~/.kube/config)\nmeshprobe: fix: pass --kubeconfig FILE, set KUBECONFIG, or run `kind create cluster` / `make demo` for a cluster to try\n');
+    expect(r.stderr).toBe(
+      'meshprobe: error: no kubeconfig found (looked at $KUBECONFIG and ~/.kube/config)\nmeshprobe: fix: pass --kubeconfig FILE, set KUBECONFIG, or run `kind create cluster` / `make demo` for a cluster to try\n',
+    );
   });
 
   it('a cluster that does not answer', async () => {
@@ -36,11 +41,18 @@ describe.runIf(!REAL_KUBECONFIG)('preflight (emulated cluster)', () => {
     const port = (srv.address() as { port: number }).port;
     srv.close();
     const file = join(tmp(), 'kubeconfig');
-    writeFileSync(file, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: x}}]\ncontexts: [{name: gone, context: {cluster: c, user: u}}]\ncurrent-context: gone\n`);
+    writeFileSync(
+      file,
+      `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: x}}]\ncontexts: [{name: gone, context: {cluster: c, user: u}}]\ncurrent-context: gone\n`,
+    );
     const r = await cli(['--kubeconfig', file, 'run']);
     expect(r.code).toBe(3);
-    expect(r.stderr).toContain(`meshprobe: error: cannot reach the Kubernetes API at https://127.0.0.1:${port} (ECONNREFUSED) while trying to read the server version`);
-    expect(r.stderr).toContain('meshprobe: fix: check that the cluster is running and that "gone" is the context you want (kubectl cluster-info)');
+    expect(r.stderr).toContain(
+      `meshprobe: error: cannot reach the Kubernetes API at https://127.0.0.1:${port} (ECONNREFUSED) while trying to read the server version`,
+    );
+    expect(r.stderr).toContain(
+      'meshprobe: fix: check that the cluster is running and that "gone" is the context you want (kubectl cluster-info)',
+    );
   });
 
   it('wrong credentials', async () => {
@@ -49,7 +61,9 @@ describe.runIf(!REAL_KUBECONFIG)('preflight (emulated cluster)', () => {
     writeFileSync(file, cluster.emulator!.kubeconfig().replace(cluster.emulator!.token, 'not-the-token'));
     const r = await cli(['--kubeconfig', file, 'run']);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/meshprobe: error: the API server at https:\/\/127\.0\.0\.1:\d+ rejected meshprobe's credentials \(401 Unauthorized\)/);
+    expect(r.stderr).toMatch(
+      /meshprobe: error: the API server at https:\/\/127\.0\.0\.1:\d+ rejected meshprobe's credentials \(401 Unauthorized\)/,
+    );
   });
 
   it('an unknown --context', async () => {
@@ -63,13 +77,19 @@ describe.runIf(!REAL_KUBECONFIG)('preflight (emulated cluster)', () => {
     cluster = await testCluster('none');
     const r = await cli(['--kubeconfig', cluster.kubeconfig, 'run']);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/meshprobe: error: Istio is not installed in context "meshprobe-emulator": the cluster serves no security\.istio\.io or authentication\.istio\.io API\nmeshprobe: fix: install Istio/);
+    expect(r.stderr).toMatch(
+      /meshprobe: error: Istio is not installed in context "meshprobe-emulator": the cluster serves no security\.istio\.io or authentication\.istio\.io API\nmeshprobe: fix: install Istio/,
+    );
     expect(writes(cluster)).toEqual([]);
   });
 
   it('missing RBAC: names the verb, the resource, the namespace and why; changes nothing', async () => {
     // Everything meshprobe needs except exec into pods.
-    const rules = PERMISSIONS.filter((p) => p.resource !== 'pods/exec').map((p) => ({ verbs: p.verbs, apiGroups: [p.group], resources: [p.resource] }));
+    const rules = PERMISSIONS.filter((p) => p.resource !== 'pods/exec').map((p) => ({
+      verbs: p.verbs,
+      apiGroups: [p.group],
+      resources: [p.resource],
+    }));
     cluster = await testCluster('modern', { users: [{ name: 'ci', token: 'ci-token', rules }] });
     const file = join(tmp(), 'kubeconfig');
     await cluster.emulator!.writeKubeconfig(file, { user: 'ci' });
@@ -89,7 +109,9 @@ describe.runIf(!REAL_KUBECONFIG)('preflight (emulated cluster)', () => {
     const writesBefore = writes(cluster).length;
     const r = await cli(['--kubeconfig', cluster.kubeconfig, 'run', '--allow-cluster-wide']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('meshprobe: error: namespace test2 already exists and is not managed by meshprobe; meshprobe will not change or delete it');
+    expect(r.stderr).toContain(
+      'meshprobe: error: namespace test2 already exists and is not managed by meshprobe; meshprobe will not change or delete it',
+    );
     expect(r.stderr).toContain('meshprobe: fix: run in other namespaces with --namespace-prefix, or pass --adopt');
     expect(cluster.emulator!.store.get('', 'namespaces', undefined, 'test2')).toEqual(before);
     expect(writes(cluster)).toHaveLength(writesBefore);
@@ -98,10 +120,15 @@ describe.runIf(!REAL_KUBECONFIG)('preflight (emulated cluster)', () => {
   it('a scenario with PeerAuthentication on an Istio 1.4 cluster is refused before anything is applied', async () => {
     cluster = await testCluster('legacy');
     const dir = tmp();
-    writeFileSync(join(dir, 'pa.yaml'), 'apiVersion: meshprobe/v1\nkind: Scenario\nmetadata: {name: pa}\nspec:\n  description: x\n  objects:\n    - {apiVersion: security.istio.io/v1beta1, kind: PeerAuthentication, metadata: {name: default, namespace: istio-system}, spec: {mtls: {mode: STRICT}}}\n');
+    writeFileSync(
+      join(dir, 'pa.yaml'),
+      'apiVersion: meshprobe/v1\nkind: Scenario\nmetadata: {name: pa}\nspec:\n  description: x\n  objects:\n    - {apiVersion: security.istio.io/v1beta1, kind: PeerAuthentication, metadata: {name: default, namespace: istio-system}, spec: {mtls: {mode: STRICT}}}\n',
+    );
     const r = await cli(['--kubeconfig', cluster.kubeconfig, 'run', '-f', dir]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('pa: PeerAuthentication istio-system/default needs security.istio.io, which this Istio 1.4-era cluster does not serve');
+    expect(r.stderr).toContain(
+      'pa: PeerAuthentication istio-system/default needs security.istio.io, which this Istio 1.4-era cluster does not serve',
+    );
     expect(writes(cluster)).toEqual([]);
   });
 
@@ -110,11 +137,17 @@ describe.runIf(!REAL_KUBECONFIG)('preflight (emulated cluster)', () => {
     const topology = loadTopology();
     const k8s = new ClientNodeCluster(loadKubeconfig({ kubeconfig: cluster.kubeconfig, env: {} }));
     // Set up with injection off in test1, then check against a topology that expects sidecars there.
-    const noInjection = { ...topology, namespaces: topology.namespaces.map((n) => (n.name === 'test1' ? { ...n, injection: false } : n)), workloads: topology.workloads.map((w) => (w.namespace === 'test1' ? { ...w, sidecar: false } : w)) };
+    const noInjection = {
+      ...topology,
+      namespaces: topology.namespaces.map((n) => (n.name === 'test1' ? { ...n, injection: false } : n)),
+      workloads: topology.workloads.map((w) => (w.namespace === 'test1' ? { ...w, sidecar: false } : w)),
+    };
     await setupTopology(k8s, noInjection, { runId: 'r', adopt: false, readyTimeoutMs: 30_000, events: () => {} });
     const err = await checkInjection(k8s, topology).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ClusterError);
-    expect((err as ClusterError).message).toMatch(/^sidecar injection is not working: pod test1\/httpbin-\S+ has no istio-proxy although namespace test1 is labelled istio-injection=enabled$/);
+    expect((err as ClusterError).message).toMatch(
+      /^sidecar injection is not working: pod test1\/httpbin-\S+ has no istio-proxy although namespace test1 is labelled istio-injection=enabled$/,
+    );
     expect((err as ClusterError).fix).toContain('kubectl get mutatingwebhookconfigurations');
   }, 60_000);
 });

@@ -17,13 +17,31 @@ describe.runIf(!REAL_KUBECONFIG)('meshprobe probe (emulated cluster with its own
     cluster = await testCluster('modern');
     const k8s = new ClientNodeCluster(loadKubeconfig({ kubeconfig: cluster.kubeconfig, env: {} }));
     // The staging mesh's own policies: STRICT everywhere, test3 exempt for calls into it.
-    await k8s.apply({ apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'default', namespace: 'istio-system' }, spec: { mtls: { mode: 'STRICT' } } });
-    await k8s.apply({ apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'no-mtls-to-test2-alt', namespace: 'istio-system' }, spec: { host: 'httpbin.test2.svc.cluster.local', trafficPolicy: { portLevelSettings: [{ port: { number: 9080 }, tls: { mode: 'DISABLE' } }] } } });
+    await k8s.apply({
+      apiVersion: 'security.istio.io/v1',
+      kind: 'PeerAuthentication',
+      metadata: { name: 'default', namespace: 'istio-system' },
+      spec: { mtls: { mode: 'STRICT' } },
+    });
+    await k8s.apply({
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'DestinationRule',
+      metadata: { name: 'no-mtls-to-test2-alt', namespace: 'istio-system' },
+      spec: {
+        host: 'httpbin.test2.svc.cluster.local',
+        trafficPolicy: { portLevelSettings: [{ port: { number: 9080 }, tls: { mode: 'DISABLE' } }] },
+      },
+    });
     const before = cluster.emulator!.audit.entries().length;
-    const r = await cli(['--kubeconfig', cluster.kubeconfig, '-q', 'probe', '-o', 'json', '--settle', '3'], { env: { HOME: cluster.kubeconfig.replace(/\/[^/]+$/, '') } });
+    const r = await cli(['--kubeconfig', cluster.kubeconfig, '-q', 'probe', '-o', 'json', '--settle', '3'], {
+      env: { HOME: cluster.kubeconfig.replace(/\/[^/]+$/, '') },
+    });
     code = r.code;
     doc = JSON.parse(r.stdout) as ReportDocument;
-    istioWrites = cluster.emulator!.audit.entries().slice(before).filter((e) => e.apiGroup.endsWith('istio.io')).length;
+    istioWrites = cluster
+      .emulator!.audit.entries()
+      .slice(before)
+      .filter((e) => e.apiGroup.endsWith('istio.io')).length;
   }, 300_000);
   afterAll(() => cluster?.stop());
 
@@ -35,7 +53,10 @@ describe.runIf(!REAL_KUBECONFIG)('meshprobe probe (emulated cluster with its own
     const cell = (from: string, to: string) => s!.cells.find((c) => c.from === from && c.to === to)!;
     expect(cell('test3/sleep', 'test1/httpbin:8000').observed!.outcome).toBe('reset');
     expect(cell('test1/sleep', 'test2/httpbin:8000').observed!.outcome).toBe('mtls');
-    expect(cell('test1/sleep', 'test2/httpbin:9080')).toMatchObject({ observed: { outcome: 'upstream-error' }, reason: { server: [{ by: 'PeerAuthentication istio-system/default' }] } });
+    expect(cell('test1/sleep', 'test2/httpbin:9080')).toMatchObject({
+      observed: { outcome: 'upstream-error' },
+      reason: { server: [{ by: 'PeerAuthentication istio-system/default' }] },
+    });
   });
 
   it('applies nothing', () => {

@@ -15,7 +15,16 @@ describe.each(flavors)('meshprobe run, every scenario (%s)', (flavor) => {
 
   beforeAll(async () => {
     cluster = await testCluster(flavor === 'real' ? 'modern' : flavor);
-    const r = await cli(['--kubeconfig', cluster.kubeconfig, 'run', '--allow-cluster-wide', '-o', 'json', '--settle', '5']);
+    const r = await cli([
+      '--kubeconfig',
+      cluster.kubeconfig,
+      'run',
+      '--allow-cluster-wide',
+      '-o',
+      'json',
+      '--settle',
+      '5',
+    ]);
     code = r.code;
     stderr = r.stderr;
     doc = JSON.parse(r.stdout || '{}') as ReportDocument;
@@ -38,17 +47,29 @@ describe.each(flavors)('meshprobe run, every scenario (%s)', (flavor) => {
     }
   });
 
-  it.runIf(flavor !== 'real')('saw the old behaviour right after applying, and the new one later (propagation delay)', () => {
-    const strict = doc.scenarios.find((s) => s.name === 'mesh-strict-dr-mutual')!;
-    expect(strict.convergence!.history![0]!.mismatched).toBeGreaterThan(0);
-    expect(strict.convergence!.rounds).toBeGreaterThan(2);
-  });
+  it.runIf(flavor !== 'real')(
+    'saw the old behaviour right after applying, and the new one later (propagation delay)',
+    () => {
+      const strict = doc.scenarios.find((s) => s.name === 'mesh-strict-dr-mutual')!;
+      expect(strict.convergence!.history![0]!.mismatched).toBeGreaterThan(0);
+      expect(strict.convergence!.rounds).toBeGreaterThan(2);
+    },
+  );
 
   it('records, per cell, the evidence and a command to reproduce it', () => {
     const strict = doc.scenarios.find((s) => s.name === 'mesh-strict-dr-mutual')!;
     const mtls = strict.cells.find((c) => c.from === 'test2/sleep' && c.to === 'test1/httpbin:8000')!;
-    expect(mtls.observed).toMatchObject({ outcome: 'mtls', reachable: true, mtls: true, httpCode: 200, curlExit: 0, peer: 'spiffe://cluster.local/ns/test2/sa/sleep' });
-    expect(mtls.observed!.command).toMatch(/^kubectl --context \S+ exec -n test2 sleep-[a-z0-9]+-[a-z0-9]+ -c sleep -- curl -sS --max-time 5 .* http:\/\/httpbin\.test1:8000\/headers$/);
+    expect(mtls.observed).toMatchObject({
+      outcome: 'mtls',
+      reachable: true,
+      mtls: true,
+      httpCode: 200,
+      curlExit: 0,
+      peer: 'spiffe://cluster.local/ns/test2/sa/sleep',
+    });
+    expect(mtls.observed!.command).toMatch(
+      /^kubectl --context \S+ exec -n test2 sleep-[a-z0-9]+-[a-z0-9]+ -c sleep -- curl -sS --max-time 5 .* http:\/\/httpbin\.test1:8000\/headers$/,
+    );
     const reset = strict.cells.find((c) => c.from === 'test3/sleep' && c.to === 'test2/httpbin:9080')!;
     expect(reset.observed).toMatchObject({ outcome: 'reset', reachable: false, curlExit: 56 });
     const upstream = strict.cells.find((c) => c.from === 'ngtest/sleep' && c.to === 'test3/httpbin:8000')!;
@@ -59,15 +80,25 @@ describe.each(flavors)('meshprobe run, every scenario (%s)', (flavor) => {
 
   it("reads the certificate a scenario asks for from the workload's sidecar", () => {
     const [cert] = doc.scenarios.find((s) => s.name === 'service-policy')!.certificates ?? [];
-    expect(cert).toMatchObject({ workload: 'test1/httpbin', pod: expect.stringMatching(/^httpbin-/), spiffe: ['spiffe://cluster.local/ns/test1/sa/httpbin'], serial: expect.stringMatching(/^[0-9a-f]+$/) });
+    expect(cert).toMatchObject({
+      workload: 'test1/httpbin',
+      pod: expect.stringMatching(/^httpbin-/),
+      spiffe: ['spiffe://cluster.local/ns/test1/sa/httpbin'],
+      serial: expect.stringMatching(/^[0-9a-f]+$/),
+    });
     const lifetime = Date.parse(cert!.notAfter) - Date.parse(cert!.notBefore);
     if (flavor === 'modern') expect(lifetime).toBe(24 * 3600_000 + 120_000); // istiod: 24 h, not-before 2 min back
   });
 
   it.runIf(flavor !== 'real')('leaves nothing behind: no topology namespace, no scenario object', () => {
     const store = cluster.emulator!.store;
-    for (const ns of ['test1', 'test2', 'test3', 'ngtest']) expect(store.get('', 'namespaces', undefined, ns), ns).toBeUndefined();
-    const istio = ['peerauthentications', 'destinationrules', 'policies', 'meshpolicies'].flatMap((r) => [...store.list('security.istio.io', r), ...store.list('networking.istio.io', r), ...store.list('authentication.istio.io', r)]);
+    for (const ns of ['test1', 'test2', 'test3', 'ngtest'])
+      expect(store.get('', 'namespaces', undefined, ns), ns).toBeUndefined();
+    const istio = ['peerauthentications', 'destinationrules', 'policies', 'meshpolicies'].flatMap((r) => [
+      ...store.list('security.istio.io', r),
+      ...store.list('networking.istio.io', r),
+      ...store.list('authentication.istio.io', r),
+    ]);
     expect(istio.filter((o) => o.metadata.labels?.['app.kubernetes.io/managed-by'] === 'meshprobe')).toEqual([]);
   });
 });

@@ -33,9 +33,13 @@ async function meshRuntime(): Promise<RuntimeFactory> {
   try {
     mod = (await import(modulePath)) as { createMeshRuntime?: RuntimeFactory };
   } catch (error) {
-    throw new Error(`--runtime mesh: cannot load test/emulator/mesh/index.ts (${error instanceof Error ? error.message : String(error)}); use --runtime plain until the mesh runtime exists`, { cause: error });
+    throw new Error(
+      `--runtime mesh: cannot load test/emulator/mesh/index.ts (${error instanceof Error ? error.message : String(error)}); use --runtime plain until the mesh runtime exists`,
+      { cause: error },
+    );
   }
-  if (typeof mod.createMeshRuntime !== 'function') throw new Error('--runtime mesh: test/emulator/mesh/index.ts does not export createMeshRuntime(ctx)');
+  if (typeof mod.createMeshRuntime !== 'function')
+    throw new Error('--runtime mesh: test/emulator/mesh/index.ts does not export createMeshRuntime(ctx)');
   return mod.createMeshRuntime;
 }
 
@@ -44,14 +48,26 @@ async function main(argv: string[]): Promise<void> {
     .name('emulator')
     .description('Run the emulated Kubernetes API server (with Istio) on 127.0.0.1 until SIGINT/SIGTERM.')
     .requiredOption('--kubeconfig <file>', 'write the admin kubeconfig here')
-    .addOption(new Option('--istio <flavor>', 'Istio to install').choices(['modern', 'legacy', 'none']).default('modern'))
+    .addOption(
+      new Option('--istio <flavor>', 'Istio to install').choices(['modern', 'legacy', 'none']).default('modern'),
+    )
     .option('--port <n>', 'port on 127.0.0.1 (0: any free port)', integer('--port'), 0)
-    .addOption(new Option('--runtime <kind>', 'container runtime behind exec').choices(['plain', 'mesh']).default('mesh'))
+    .addOption(
+      new Option('--runtime <kind>', 'container runtime behind exec').choices(['plain', 'mesh']).default('mesh'),
+    )
     .option('--ready-delay <ms>', 'pods become Ready this long after they started', integer('--ready-delay'))
     .option('--seed <n>', 'seed for fault rates', integer('--seed'))
-    .option('--fault <spec>', 'inject a fault, repeatable: "api-error code=429 rate=0.3 retry-after=2 verbs=get,list resources=pods", "exec-reject", "exec-drop after=200ms", "never-ready namespaces=test1", "slow-ready delay=5s", "crash-loop selector=app=httpbin"', collect(parseFaultSpec))
+    .option(
+      '--fault <spec>',
+      'inject a fault, repeatable: "api-error code=429 rate=0.3 retry-after=2 verbs=get,list resources=pods", "exec-reject", "exec-drop after=200ms", "never-ready namespaces=test1", "slow-ready delay=5s", "crash-loop selector=app=httpbin"',
+      collect(parseFaultSpec),
+    )
     .option('--faults-file <file>', 'JSON array of fault specs')
-    .option('--user <spec>', 'an extra user, repeatable: NAME:TOKEN[:VERBS/RESOURCES[@NS+NS];...]', collect(parseUserSpec))
+    .option(
+      '--user <spec>',
+      'an extra user, repeatable: NAME:TOKEN[:VERBS/RESOURCES[@NS+NS];...]',
+      collect(parseUserSpec),
+    )
     .option('--audit <file>', 'append every write request to this JSONL file')
     .option('--kube-version <version>', 'Kubernetes version served by /version', '1.32.4')
     .showHelpAfterError();
@@ -72,7 +88,14 @@ async function main(argv: string[]): Promise<void> {
 
   const faults = [...(o.fault ?? [])];
   if (o.faultsFile) faults.push(...(JSON.parse(await readFile(o.faultsFile, 'utf8')) as FaultSpec[]));
-  const options: EmulatorOptions = { kubeconfigPath: o.kubeconfig, istio: o.istio, port: o.port, faults, users: o.user ?? [], kubeVersion: o.kubeVersion };
+  const options: EmulatorOptions = {
+    kubeconfigPath: o.kubeconfig,
+    istio: o.istio,
+    port: o.port,
+    faults,
+    users: o.user ?? [],
+    kubeVersion: o.kubeVersion,
+  };
   if (o.readyDelay !== undefined) options.podReadyDelayMs = o.readyDelay;
   if (o.seed !== undefined) options.seed = o.seed;
   if (o.audit) options.auditFile = o.audit;
@@ -97,7 +120,9 @@ async function main(argv: string[]): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   // The pid is there for scripts: `kill <npm's pid>` does not reach this process (npm does not forward SIGTERM).
-  process.stdout.write(`emulator ready: pid ${process.pid}, server ${emulator.server}, istio ${emulator.istio}${emulator.istioVersion ? ` ${emulator.istioVersion}` : ''}, kubeconfig ${emulator.kubeconfigPath}\n`);
+  process.stdout.write(
+    `emulator ready: pid ${process.pid}, server ${emulator.server}, istio ${emulator.istio}${emulator.istioVersion ? ` ${emulator.istioVersion}` : ''}, kubeconfig ${emulator.kubeconfigPath}\n`,
+  );
 }
 
 main(process.argv).catch((error: unknown) => {

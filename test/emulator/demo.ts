@@ -17,11 +17,17 @@ for (const flavor of flavors.length ? flavors : ['modern']) {
   if (flavor !== 'modern' && flavor !== 'legacy') throw new Error(`unknown Istio flavor ${flavor}: modern or legacy`);
   const started = Date.now();
   const emu = await startEmulator({ istio: flavor, runtime: meshRuntimeFactory() });
-  console.log(`\n=== emulated cluster with Istio ${emu.istioVersion} (${flavor}) at ${emu.server}, started in ${Date.now() - started} ms; kubeconfig ${emu.kubeconfigPath}\n`);
+  console.log(
+    `\n=== emulated cluster with Istio ${emu.istioVersion} (${flavor}) at ${emu.server}, started in ${Date.now() - started} ms; kubeconfig ${emu.kubeconfigPath}\n`,
+  );
   const stop = () => void emu.stop().then(() => process.exit(130));
   process.once('SIGINT', stop);
   const code = await new Promise<number>((resolve) => {
-    const child = spawn(process.execPath, [meshprobe, '--kubeconfig', emu.kubeconfigPath, 'run', '--allow-cluster-wide', ...extra], { stdio: 'inherit' });
+    const child = spawn(
+      process.execPath,
+      [meshprobe, '--kubeconfig', emu.kubeconfigPath, 'run', '--allow-cluster-wide', ...extra],
+      { stdio: 'inherit' },
+    );
     child.on('exit', (c, signal) => resolve(c ?? (signal ? 130 : 1)));
   });
   process.off('SIGINT', stop);

@@ -25,7 +25,8 @@ let runtimeContext: RuntimeContext | undefined;
 function recordingRuntime(ctx: RuntimeContext): ContainerRuntime {
   runtimeContext = ctx;
   const plain = createPlainRuntime(ctx);
-  const describe = (pod: KubeObject): string => `${pod.metadata.namespace}/${pod.metadata.name} ip=${String((pod.status as Any | undefined)?.podIP)}`;
+  const describe = (pod: KubeObject): string =>
+    `${pod.metadata.namespace}/${pod.metadata.name} ip=${String((pod.status as Any | undefined)?.podIP)}`;
   return {
     async startPod(pod) {
       calls.push(`start ${describe(pod)}`);
@@ -45,16 +46,22 @@ function recordingRuntime(ctx: RuntimeContext): ContainerRuntime {
 
 function execWs(path: string, protocols: string[], send: (ws: WebSocket) => void = () => undefined): Promise<Frames> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`wss://127.0.0.1:${emu.port}${path}`, protocols, { ca: emu.caPem, headers: { Authorization: `Bearer ${emu.token}` } });
+    const ws = new WebSocket(`wss://127.0.0.1:${emu.port}${path}`, protocols, {
+      ca: emu.caPem,
+      headers: { Authorization: `Bearer ${emu.token}` },
+    });
     const frames: Frames['frames'] = [];
     ws.on('open', () => send(ws));
-    ws.on('message', (data: Buffer) => frames.push({ channel: data[0] ?? -1, text: data.subarray(1).toString('utf8') }));
+    ws.on('message', (data: Buffer) =>
+      frames.push({ channel: data[0] ?? -1, text: data.subarray(1).toString('utf8') }),
+    );
     ws.on('close', (code) => resolve({ protocol: ws.protocol, frames, closeCode: code }));
     ws.on('error', reject);
   });
 }
 
-const query = (command: string[], extra = 'stdout=true&stderr=true'): string => `${extra}&${command.map((c) => `command=${encodeURIComponent(c)}`).join('&')}&container=c`;
+const query = (command: string[], extra = 'stdout=true&stderr=true'): string =>
+  `${extra}&${command.map((c) => `command=${encodeURIComponent(c)}`).join('&')}&container=c`;
 
 beforeAll(async () => {
   emu = await startEmulator({ istio: 'none', podReadyDelayMs: 10, podTerminationMs: 50, runtime: recordingRuntime });
@@ -63,7 +70,11 @@ beforeAll(async () => {
     headers: { 'Content-Type': 'application/yaml' },
   });
   expect(r.status).toBe(201);
-  await eventually(() => ((emu.store.get('', 'pods', 'default', 'wire')?.status as Any)?.phase === 'Running' ? true : undefined), 5000, 'wire running');
+  await eventually(
+    () => ((emu.store.get('', 'pods', 'default', 'wire')?.status as Any)?.phase === 'Running' ? true : undefined),
+    5000,
+    'wire running',
+  );
 });
 
 afterAll(async () => {
@@ -72,10 +83,17 @@ afterAll(async () => {
 
 describe('exec over v5.channel.k8s.io', () => {
   it('sends an empty stdout frame, the output, one Status on channel 3, then closes with 1000', async () => {
-    const out = await execWs(`/api/v1/namespaces/default/pods/wire/exec?${query(['sh', '-c', 'echo out; echo err >&2; echo "ip=$MY_IP"; exit 3'])}`, ['v5.channel.k8s.io', 'v4.channel.k8s.io']);
+    const out = await execWs(
+      `/api/v1/namespaces/default/pods/wire/exec?${query(['sh', '-c', 'echo out; echo err >&2; echo "ip=$MY_IP"; exit 3'])}`,
+      ['v5.channel.k8s.io', 'v4.channel.k8s.io'],
+    );
     expect(out.protocol).toBe('v5.channel.k8s.io');
     expect(out.frames[0]).toEqual({ channel: 1, text: '' });
-    const text = (ch: number): string => out.frames.filter((f) => f.channel === ch).map((f) => f.text).join('');
+    const text = (ch: number): string =>
+      out.frames
+        .filter((f) => f.channel === ch)
+        .map((f) => f.text)
+        .join('');
     const ip = (emu.store.get('', 'pods', 'default', 'wire')?.status as Any).podIP as string;
     expect(text(1)).toBe(`out\nip=${ip}\n`);
     expect(text(2)).toBe('err\n');
@@ -83,25 +101,40 @@ describe('exec over v5.channel.k8s.io', () => {
     expect(statuses).toHaveLength(1);
     expect(out.frames.at(-1)?.channel).toBe(3);
     expect(JSON.parse(statuses[0]!.text)).toEqual({
-      metadata: {}, status: 'Failure', message: 'command terminated with non-zero exit code: command terminated with exit code 3', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: '3' }] },
+      metadata: {},
+      status: 'Failure',
+      message: 'command terminated with non-zero exit code: command terminated with exit code 3',
+      reason: 'NonZeroExitCode',
+      details: { causes: [{ reason: 'ExitCode', message: '3' }] },
     });
     expect(out.frames.some((f) => f.channel === 255)).toBe(false);
     expect(out.closeCode).toBe(1000);
   });
 
   it('takes stdin on channel 0 and ends it on the [255, 0] close signal', async () => {
-    const out = await execWs(`/api/v1/namespaces/default/pods/wire/exec?${query(['sh', '-c', 'cat; echo done'], 'stdin=true&stdout=true&stderr=true')}`, ['v5.channel.k8s.io'], (ws) => {
-      ws.send(Buffer.concat([Buffer.from([0]), Buffer.from('from stdin\n')]));
-      ws.send(Buffer.from([255, 0]));
-    });
-    expect(out.frames.filter((f) => f.channel === 1).map((f) => f.text).join('')).toBe('from stdin\ndone\n');
+    const out = await execWs(
+      `/api/v1/namespaces/default/pods/wire/exec?${query(['sh', '-c', 'cat; echo done'], 'stdin=true&stdout=true&stderr=true')}`,
+      ['v5.channel.k8s.io'],
+      (ws) => {
+        ws.send(Buffer.concat([Buffer.from([0]), Buffer.from('from stdin\n')]));
+        ws.send(Buffer.from([255, 0]));
+      },
+    );
+    expect(
+      out.frames
+        .filter((f) => f.channel === 1)
+        .map((f) => f.text)
+        .join(''),
+    ).toBe('from stdin\ndone\n');
     expect(JSON.parse(out.frames.at(-1)!.text)).toEqual({ metadata: {}, status: 'Success' });
     expect(lastExec?.container).toBe('c');
     expect(lastExec?.command).toEqual(['sh', '-c', 'cat; echo done']);
   });
 
   it('opens with an empty stderr frame when stdout is not requested', async () => {
-    const out = await execWs(`/api/v1/namespaces/default/pods/wire/exec?${query(['true'], 'stderr=true')}`, ['v5.channel.k8s.io']);
+    const out = await execWs(`/api/v1/namespaces/default/pods/wire/exec?${query(['true'], 'stderr=true')}`, [
+      'v5.channel.k8s.io',
+    ]);
     expect(out.frames[0]).toEqual({ channel: 2, text: '' });
   });
 });
@@ -128,7 +161,11 @@ describe('a client that dies mid-exec', () => {
       for (let i = 0; i < 3; i++) {
         const command = ['sh', '-c', 'while true; do echo floodfloodfloodflood; done'];
         const url = `wss://127.0.0.1:${emu.port}/api/v1/namespaces/default/pods/wire/exec?${query(command, 'stdout=true')}`;
-        const child = spawn(process.execPath, ['--input-type=module', '-e', CLIENT, url, emu.token, Buffer.from(emu.caPem).toString('base64')], { cwd: import.meta.dirname });
+        const child = spawn(
+          process.execPath,
+          ['--input-type=module', '-e', CLIENT, url, emu.token, Buffer.from(emu.caPem).toString('base64')],
+          { cwd: import.meta.dirname },
+        );
         await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
         await new Promise((r) => setTimeout(r, 200));
         child.kill('SIGKILL');
@@ -136,8 +173,15 @@ describe('a client that dies mid-exec', () => {
       }
       const shells = () => Number(floodingChildren().trim() || 0);
       await eventually(() => (shells() === 0 ? true : undefined), 5000, 'the flooding shells to be killed');
-      const after = await execWs(`/api/v1/namespaces/default/pods/wire/exec?${query(['echo', 'still here'])}`, ['v5.channel.k8s.io']);
-      expect(after.frames.filter((f) => f.channel === 1).map((f) => f.text).join('')).toBe('still here\n');
+      const after = await execWs(`/api/v1/namespaces/default/pods/wire/exec?${query(['echo', 'still here'])}`, [
+        'v5.channel.k8s.io',
+      ]);
+      expect(
+        after.frames
+          .filter((f) => f.channel === 1)
+          .map((f) => f.text)
+          .join(''),
+      ).toBe('still here\n');
       expect(uncaught).toEqual([]);
     } finally {
       process.off('uncaughtException', onUncaught);
@@ -147,20 +191,37 @@ describe('a client that dies mid-exec', () => {
 
 /** How many of this process's children run the flooding loop. */
 function floodingChildren(): string {
-  return spawnSync('sh', ['-c', `ps -o args= --ppid ${process.pid} | grep -c '^sh -c while true; do echo [f]lood' || true`]).stdout.toString();
+  return spawnSync('sh', [
+    '-c',
+    `ps -o args= --ppid ${process.pid} | grep -c '^sh -c while true; do echo [f]lood' || true`,
+  ]).stdout.toString();
 }
 
 describe('exec over v4.channel.k8s.io', () => {
   it('ends with the kubelet-worded Status and a normal close', async () => {
-    const out = await execWs(`/api/v1/namespaces/default/pods/wire/exec?${query(['sh', '-c', 'echo v4; exit 5'])}`, ['v4.channel.k8s.io', 'channel.k8s.io']);
+    const out = await execWs(`/api/v1/namespaces/default/pods/wire/exec?${query(['sh', '-c', 'echo v4; exit 5'])}`, [
+      'v4.channel.k8s.io',
+      'channel.k8s.io',
+    ]);
     expect(out.protocol).toBe('v4.channel.k8s.io');
-    expect(out.frames.filter((f) => f.channel === 1).map((f) => f.text).join('')).toBe('v4\n');
-    expect(JSON.parse(out.frames.at(-1)!.text)).toMatchObject({ reason: 'NonZeroExitCode', message: 'command terminated with non-zero exit code: error executing command [sh -c echo v4; exit 5], exit code 5' });
+    expect(
+      out.frames
+        .filter((f) => f.channel === 1)
+        .map((f) => f.text)
+        .join(''),
+    ).toBe('v4\n');
+    expect(JSON.parse(out.frames.at(-1)!.text)).toMatchObject({
+      reason: 'NonZeroExitCode',
+      message:
+        'command terminated with non-zero exit code: error executing command [sh -c echo v4; exit 5], exit code 5',
+    });
     expect(out.closeCode).toBe(1000);
   });
 
   it('refuses subprotocols it does not serve before upgrading', async () => {
-    await expect(execWs(`/api/v1/namespaces/default/pods/wire/exec?${query(['true'])}`, ['base64.channel.k8s.io'])).rejects.toThrow('Unexpected server response: 400');
+    await expect(
+      execWs(`/api/v1/namespaces/default/pods/wire/exec?${query(['true'])}`, ['base64.channel.k8s.io']),
+    ).rejects.toThrow('Unexpected server response: 400');
   });
 });
 
@@ -175,9 +236,17 @@ describe('the runtime seam', () => {
 
   it('starts a pod once it has its IP, and stops it on delete (graceful: while Terminating; grace 0: at once)', async () => {
     calls.length = 0;
-    for (const [name, grace] of [['graceful', 30], ['immediate', 0]] as const) {
+    for (const [name, grace] of [
+      ['graceful', 30],
+      ['immediate', 0],
+    ] as const) {
       const r = await raw(emu, 'POST', '/api/v1/namespaces/default/pods', {
-        body: JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { terminationGracePeriodSeconds: grace, containers: [{ name: 'c', image: 'busybox:1.36' }] } }),
+        body: JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name },
+          spec: { terminationGracePeriodSeconds: grace, containers: [{ name: 'c', image: 'busybox:1.36' }] },
+        }),
       });
       expect(r.status).toBe(201);
     }
@@ -190,7 +259,14 @@ describe('the runtime seam', () => {
     const immediate = await raw(emu, 'DELETE', '/api/v1/namespaces/default/pods/immediate');
     expect(immediate.json()).toMatchObject({ kind: 'Pod', metadata: { name: 'immediate' } });
     expect(emu.store.get('', 'pods', 'default', 'immediate')).toBeUndefined();
-    await eventually(() => (emu.store.get('', 'pods', 'default', 'graceful') ? undefined : true), 5000, 'graceful gone');
-    expect(calls.slice(2).sort()).toEqual([expect.stringMatching(/^stop default\/graceful .* deleting=true$/), expect.stringMatching(/^stop default\/immediate .* deleting=false$/)]);
+    await eventually(
+      () => (emu.store.get('', 'pods', 'default', 'graceful') ? undefined : true),
+      5000,
+      'graceful gone',
+    );
+    expect(calls.slice(2).sort()).toEqual([
+      expect.stringMatching(/^stop default\/graceful .* deleting=true$/),
+      expect.stringMatching(/^stop default\/immediate .* deleting=false$/),
+    ]);
   });
 });

@@ -117,12 +117,15 @@ function createMeshCA(): { certPem: string; keyPem: string } {
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const istio = options.istio ?? 'modern';
-  if (!['modern', 'legacy', 'none'].includes(istio)) throw new Error(`unknown Istio flavor "${String(istio)}": use modern, legacy or none`);
+  if (!['modern', 'legacy', 'none'].includes(istio))
+    throw new Error(`unknown Istio flavor "${String(istio)}": use modern, legacy or none`);
   const kubeVersion = options.kubeVersion ?? DEFAULTS.kubeVersion;
   const workDir = await mkdtemp(join(tmpdir(), 'meshprobe-emulator-'));
   const token = options.token ?? randomBytes(24).toString('hex');
   const users = options.users ?? [];
-  for (const u of users) if (u.token === token || u.name === ADMIN_NAME) throw new Error(`user "${u.name}" clashes with the admin's name or token`);
+  for (const u of users)
+    if (u.token === token || u.name === ADMIN_NAME)
+      throw new Error(`user "${u.name}" clashes with the admin's name or token`);
 
   const pki = createServerPki();
   const meshCA = createMeshCA();
@@ -137,7 +140,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const audit = new AuditLog(options.auditFile);
 
   const istioVersion = istio === 'none' ? undefined : ISTIO_VERSIONS[istio];
-  const runtimeContext: RuntimeContext = { store, istio, istioVersion, meshCA, clusterDomain: 'cluster.local', workDir };
+  const runtimeContext: RuntimeContext = {
+    store,
+    istio,
+    istioVersion,
+    meshCA,
+    clusterDomain: 'cluster.local',
+    workDir,
+  };
   const runtime = await (options.runtime ?? createMeshRuntime)(runtimeContext);
 
   const controllerContext: ControllerContext = {
@@ -210,7 +220,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     await writeFile(path, kubeconfig(o), { mode: 0o600 });
   };
   await writeKubeconfig(kubeconfigPath);
-  if (istio !== 'none') await waitFor(store, () => istiodReady(store), 10_000 + controllerContext.config.podReadyDelayMs);
+  if (istio !== 'none')
+    await waitFor(store, () => istiodReady(store), 10_000 + controllerContext.config.podReadyDelayMs);
 
   let stopping: Promise<void> | undefined;
   return {
@@ -245,7 +256,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 function istiodReady(store: MemoryStore): boolean {
   return store
     .list('', 'pods', 'istio-system')
-    .some((p: KubeObject) => p.metadata.labels?.app === 'istiod' && ((p.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'));
+    .some(
+      (p: KubeObject) =>
+        p.metadata.labels?.app === 'istiod' &&
+        ((p.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? []).some(
+          (c) => c.type === 'Ready' && c.status === 'True',
+        ),
+    );
 }
 
 /** Resolves once `ready()` holds, re-checking on every store change; rejects after `timeoutMs`. */

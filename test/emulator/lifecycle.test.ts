@@ -43,7 +43,13 @@ function processAlive(pid: number): boolean {
   }
 }
 
-function execOnce(kc: KubeConfig, namespace: string, pod: string, command: string[], onStdout?: (text: string) => void): Promise<V1Status> {
+function execOnce(
+  kc: KubeConfig,
+  namespace: string,
+  pod: string,
+  command: string[],
+  onStdout?: (text: string) => void,
+): Promise<V1Status> {
   const out = new Writable({
     write(c: Buffer, _e, cb) {
       onStdout?.(c.toString());
@@ -56,8 +62,17 @@ function execOnce(kc: KubeConfig, namespace: string, pod: string, command: strin
 }
 
 async function runningPod(emu: Emulator, kc: KubeConfig, namespace: string, name: string): Promise<void> {
-  await KubernetesObjectApi.makeApiClient(kc).create({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace }, spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] } } as KubernetesObject);
-  await eventually(() => ((emu.store.get('', 'pods', namespace, name)?.status as Any)?.phase === 'Running' ? true : undefined), 5000, `${name} running`);
+  await KubernetesObjectApi.makeApiClient(kc).create({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace },
+    spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] },
+  } as KubernetesObject);
+  await eventually(
+    () => ((emu.store.get('', 'pods', namespace, name)?.status as Any)?.phase === 'Running' ? true : undefined),
+    5000,
+    `${name} running`,
+  );
 }
 
 describe('in-process lifecycle', () => {
@@ -68,7 +83,13 @@ describe('in-process lifecycle', () => {
     kc.loadFromFile(emu.kubeconfigPath);
     await runningPod(emu, kc, 'default', 'busy');
     let pid = 0;
-    void execOnce(kc, 'default', 'busy', ['sh', '-c', 'echo $$; exec sleep 30'], (t) => (pid = pid || Number(t.trim()))).catch(() => undefined);
+    void execOnce(
+      kc,
+      'default',
+      'busy',
+      ['sh', '-c', 'echo $$; exec sleep 30'],
+      (t) => (pid = pid || Number(t.trim())),
+    ).catch(() => undefined);
     await eventually(() => (pid > 0 ? true : undefined), 5000, 'the exec to start');
     const watchEnded = new Promise<void>((resolve) => {
       void fetchWatch(emu).then(resolve);
@@ -82,7 +103,10 @@ describe('in-process lifecycle', () => {
     expect(await portOpen(emu.port)).toBe(false);
     await eventually(() => (processAlive(pid) ? undefined : true), 2000, 'the exec process to be gone');
     expect(existsSync(dir)).toBe(false);
-    const children = spawnSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)]).stdout.toString().split('\n').filter((l) => l.trim() && !l.includes(' ps'));
+    const children = spawnSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)])
+      .stdout.toString()
+      .split('\n')
+      .filter((l) => l.trim() && !l.includes(' ps'));
     expect(children).toEqual([]);
     // Let closed handles unwind before counting what is left.
     await new Promise((r) => setTimeout(r, 50));
@@ -96,7 +120,9 @@ describe('in-process lifecycle', () => {
   it('refuses a port that is taken, cleanly', async () => {
     const first = await startEmulator({ istio: 'none', runtime: createPlainRuntime });
     try {
-      await expect(startEmulator({ istio: 'none', port: first.port, runtime: createPlainRuntime })).rejects.toThrow(/EADDRINUSE/);
+      await expect(startEmulator({ istio: 'none', port: first.port, runtime: createPlainRuntime })).rejects.toThrow(
+        /EADDRINUSE/,
+      );
     } finally {
       await first.stop();
     }
@@ -112,22 +138,38 @@ describe('in-process lifecycle', () => {
       await Promise.all(
         Array.from({ length: 30 }, async (_, i) => {
           const ns = `scale-${i}`;
-          await api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'istio-injection': 'enabled' } } });
+          await api.create({
+            apiVersion: 'v1',
+            kind: 'Namespace',
+            metadata: { name: ns, labels: { 'istio-injection': 'enabled' } },
+          });
           for (const app of ['httpbin', 'sleep']) {
             await api.create({
               apiVersion: 'apps/v1',
               kind: 'Deployment',
               metadata: { name: app, namespace: ns },
-              spec: { selector: { matchLabels: { app } }, template: { metadata: { labels: { app } }, spec: { containers: [{ name: app, image: 'busybox:1.36' }] } } },
+              spec: {
+                selector: { matchLabels: { app } },
+                template: {
+                  metadata: { labels: { app } },
+                  spec: { containers: [{ name: app, image: 'busybox:1.36' }] },
+                },
+              },
             } as KubernetesObject);
           }
         }),
       );
-      await eventually(() => {
-        const pods = emu.store.list('', 'pods').filter((p) => p.metadata.namespace?.startsWith('scale-'));
-        const ready = pods.filter((p) => ((p.status as Any)?.conditions ?? []).some((c: Any) => c.type === 'Ready' && c.status === 'True'));
-        return ready.length === 60 ? true : undefined;
-      }, 15_000, '60 Ready pods');
+      await eventually(
+        () => {
+          const pods = emu.store.list('', 'pods').filter((p) => p.metadata.namespace?.startsWith('scale-'));
+          const ready = pods.filter((p) =>
+            ((p.status as Any)?.conditions ?? []).some((c: Any) => c.type === 'Ready' && c.status === 'True'),
+          );
+          return ready.length === 60 ? true : undefined;
+        },
+        15_000,
+        '60 Ready pods',
+      );
       const elapsed = Date.now() - started;
       console.log(`emulator scale: 30 namespaces x 2 pods created and Ready in ${elapsed} ms (200 ms ready delay)`);
       expect(elapsed).toBeLessThan(5000);
@@ -158,7 +200,9 @@ describe('in-process lifecycle', () => {
         await new Promise((r) => spawn('true').once('close', r));
         direct.push(performance.now() - t);
       }
-      console.log(`emulator exec: median ${median(viaExec).toFixed(1)} ms per exec through client-node (TLS + WebSocket) vs ${median(direct).toFixed(1)} ms for the bare spawn`);
+      console.log(
+        `emulator exec: median ${median(viaExec).toFixed(1)} ms per exec through client-node (TLS + WebSocket) vs ${median(direct).toFixed(1)} ms for the bare spawn`,
+      );
       expect(median(viaExec) - median(direct)).toBeLessThan(50);
     } finally {
       await emu.stop();
@@ -169,12 +213,16 @@ describe('in-process lifecycle', () => {
 /** An open watch; resolves when the server ends it. */
 function fetchWatch(emu: Emulator): Promise<void> {
   return new Promise((resolve) => {
-    const req = httpsRequest(`${emu.server}/api/v1/pods?watch=true`, { headers: { Authorization: `Bearer ${emu.token}` }, ca: emu.caPem }, (res) => {
-      res.on('data', () => undefined);
-      res.on('end', () => resolve());
-      res.on('error', () => resolve());
-      res.on('close', () => resolve());
-    });
+    const req = httpsRequest(
+      `${emu.server}/api/v1/pods?watch=true`,
+      { headers: { Authorization: `Bearer ${emu.token}` }, ca: emu.caPem },
+      (res) => {
+        res.on('data', () => undefined);
+        res.on('end', () => resolve());
+        res.on('error', () => resolve());
+        res.on('close', () => resolve());
+      },
+    );
     req.on('error', () => resolve());
     req.end();
   });
@@ -184,7 +232,25 @@ describe('command line', () => {
   it('prints one ready line with the kubeconfig path, serves kubectl, and stops on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'meshprobe-cli-'));
     const kubeconfig = join(dir, 'kubeconfig');
-    const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['test/emulator/cli.ts', '--kubeconfig', kubeconfig, '--istio', 'legacy', '--runtime', 'plain', '--ready-delay', '20', '--fault', 'api-error code=500 resources=secrets', '--user', 'viewer:viewer-token:get,list/pods'], { cwd: ROOT });
+    const child = spawn(
+      join(ROOT, 'node_modules/.bin/tsx'),
+      [
+        'test/emulator/cli.ts',
+        '--kubeconfig',
+        kubeconfig,
+        '--istio',
+        'legacy',
+        '--runtime',
+        'plain',
+        '--ready-delay',
+        '20',
+        '--fault',
+        'api-error code=500 resources=secrets',
+        '--user',
+        'viewer:viewer-token:get,list/pods',
+      ],
+      { cwd: ROOT },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -210,10 +276,20 @@ describe('command line', () => {
   });
 
   it('fails with one clear line on a bad flag or a bad fault', async () => {
-    const bad = spawnSync(join(ROOT, 'node_modules/.bin/tsx'), ['test/emulator/cli.ts', '--kubeconfig', '/tmp/x', '--istio', 'ancient'], { cwd: ROOT });
+    const bad = spawnSync(
+      join(ROOT, 'node_modules/.bin/tsx'),
+      ['test/emulator/cli.ts', '--kubeconfig', '/tmp/x', '--istio', 'ancient'],
+      { cwd: ROOT },
+    );
     expect(bad.status).not.toBe(0);
-    expect(bad.stderr.toString()).toContain("option '--istio <flavor>' argument 'ancient' is invalid. Allowed choices are modern, legacy, none.");
-    const fault = spawnSync(join(ROOT, 'node_modules/.bin/tsx'), ['test/emulator/cli.ts', '--kubeconfig', '/tmp/x', '--fault', 'explode'], { cwd: ROOT });
+    expect(bad.stderr.toString()).toContain(
+      "option '--istio <flavor>' argument 'ancient' is invalid. Allowed choices are modern, legacy, none.",
+    );
+    const fault = spawnSync(
+      join(ROOT, 'node_modules/.bin/tsx'),
+      ['test/emulator/cli.ts', '--kubeconfig', '/tmp/x', '--fault', 'explode'],
+      { cwd: ROOT },
+    );
     expect(fault.status).not.toBe(0);
     expect(fault.stderr.toString()).toContain('unknown fault kind "explode"');
   });
@@ -221,7 +297,12 @@ describe('command line', () => {
 
 describe('the kubectl dispatcher follows /version', () => {
   it('runs kubectl 1.28 for a 1.28 server, which falls back to SPDY for exec and gets a clear refusal', async () => {
-    const emu = await startEmulator({ istio: 'none', kubeVersion: '1.28.3', podReadyDelayMs: 10, runtime: createPlainRuntime });
+    const emu = await startEmulator({
+      istio: 'none',
+      kubeVersion: '1.28.3',
+      podReadyDelayMs: 10,
+      runtime: createPlainRuntime,
+    });
     try {
       const kc = new KubeConfig();
       kc.loadFromFile(emu.kubeconfigPath);
@@ -229,7 +310,9 @@ describe('the kubectl dispatcher follows /version', () => {
       expect((await kubectl(emu.kubeconfigPath, ['version'])).stdout).toMatch(/^Client Version: v1\.28\.\d+$/m);
       const r = await kubectl(emu.kubeconfigPath, ['exec', 'old', '--', 'true']);
       expect(r.code).toBe(1);
-      expect(r.stderr.trim()).toBe('Error from server (BadRequest): the emulated API server serves exec over WebSocket only (v5.channel.k8s.io, v4.channel.k8s.io); SPDY is not emulated');
+      expect(r.stderr.trim()).toBe(
+        'Error from server (BadRequest): the emulated API server serves exec over WebSocket only (v5.channel.k8s.io, v4.channel.k8s.io); SPDY is not emulated',
+      );
     } finally {
       await emu.stop();
     }

@@ -10,11 +10,18 @@ describe('MemoryStore', () => {
   it('stamps a growing global resourceVersion, a uid and a creation time, and keeps them on replace', () => {
     const store = new MemoryStore();
     const a = store.put('', 'pods', pod('ns1', 'a'));
-    const b = store.put('', 'configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'b', namespace: 'ns1' } });
+    const b = store.put('', 'configmaps', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'b', namespace: 'ns1' },
+    });
     expect(Number(b.metadata.resourceVersion)).toBeGreaterThan(Number(a.metadata.resourceVersion));
     expect(a.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
     expect(a.metadata.creationTimestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    const a2 = store.put('', 'pods', { ...structuredClone(a), metadata: { name: 'a', namespace: 'ns1', labels: { x: 'y' } } });
+    const a2 = store.put('', 'pods', {
+      ...structuredClone(a),
+      metadata: { name: 'a', namespace: 'ns1', labels: { x: 'y' } },
+    });
     expect(a2.metadata.uid).toBe(a.metadata.uid);
     expect(a2.metadata.creationTimestamp).toBe(a.metadata.creationTimestamp);
     expect(store.resourceVersion).toBe(Number(a2.metadata.resourceVersion));
@@ -38,7 +45,11 @@ describe('MemoryStore', () => {
     store.put('', 'pods', pod('b', 'z'));
     store.put('', 'pods', pod('a', 'y'));
     store.put('', 'pods', pod('b', 'a'));
-    expect(store.list('', 'pods').map((p) => `${p.metadata.namespace}/${p.metadata.name}`)).toEqual(['a/y', 'b/a', 'b/z']);
+    expect(store.list('', 'pods').map((p) => `${p.metadata.namespace}/${p.metadata.name}`)).toEqual([
+      'a/y',
+      'b/a',
+      'b/z',
+    ]);
     expect(store.list('', 'pods', 'b').map((p) => p.metadata.name)).toEqual(['a', 'z']);
     store.remove('', 'pods', 'b', 'a');
     expect(store.get('', 'pods', 'b', 'a')).toBeUndefined();
@@ -56,7 +67,9 @@ describe('MemoryStore', () => {
       // A controller reacting to a pod by writing another object.
       if (e.object.metadata.name === 'a' && e.type === 'ADDED') store.put('', 'pods', pod('ns', 'b'));
     });
-    store.subscribe((e: StoreEvent) => seenBySecond.push(`${e.type}:${e.object.metadata.name}:${e.object.metadata.resourceVersion}`));
+    store.subscribe((e: StoreEvent) =>
+      seenBySecond.push(`${e.type}:${e.object.metadata.name}:${e.object.metadata.resourceVersion}`),
+    );
     store.put('', 'pods', pod('ns', 'a'));
     store.remove('', 'pods', 'ns', 'a');
     expect(seenByFirst).toEqual(['ADDED:a:1', 'ADDED:b:2', 'DELETED:a:3']);
@@ -82,14 +95,20 @@ describe('MemoryStore', () => {
     const store = new MemoryStore({ historyLimit: 3 });
     for (const name of ['a', 'b', 'c', 'd', 'e']) store.put('', 'pods', pod('ns', name));
     expect(store.eventsSince(3)).toHaveLength(2);
-    expect((store.eventsSince(2) as unknown[]).map((e) => (e as StoreEvent).object.metadata.name)).toEqual(['c', 'd', 'e']);
+    expect((store.eventsSince(2) as unknown[]).map((e) => (e as StoreEvent).object.metadata.name)).toEqual([
+      'c',
+      'd',
+      'e',
+    ]);
     expect(store.eventsSince(1)).toBe('expired');
     store.compact();
     expect(store.eventsSince(4)).toBe('expired');
     expect(store.eventsSince(5)).toEqual([]);
     const deleted = store.put('', 'pods', pod('ns', 'f'));
     store.remove('', 'pods', 'ns', 'f');
-    const [last] = store.eventsSince(Number(deleted.metadata.resourceVersion)) as Array<StoreEvent & { previous?: unknown }>;
+    const [last] = store.eventsSince(Number(deleted.metadata.resourceVersion)) as Array<
+      StoreEvent & { previous?: unknown }
+    >;
     expect(last?.type).toBe('DELETED');
     expect(last?.object.metadata.resourceVersion).toBe(String(store.resourceVersion));
   });

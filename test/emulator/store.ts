@@ -36,7 +36,11 @@ export class MemoryStore implements ObjectStore {
     this.historyLimit = options.historyLimit ?? 20_000;
     this.onListenerError =
       options.onListenerError ??
-      ((error, event) => console.error(`emulator: a store subscriber failed on ${event.type} ${event.resource}/${event.object.metadata.name}:`, error));
+      ((error, event) =>
+        console.error(
+          `emulator: a store subscriber failed on ${event.type} ${event.resource}/${event.object.metadata.name}:`,
+          error,
+        ));
   }
 
   get resourceVersion(): number {
@@ -134,7 +138,13 @@ export class MemoryStore implements ObjectStore {
     this.compactedRevision = this.revision;
   }
 
-  private record(type: StoreEventType, group: string, resource: string, object: KubeObject, previous: KubeObject | undefined): void {
+  private record(
+    type: StoreEventType,
+    group: string,
+    resource: string,
+    object: KubeObject,
+    previous: KubeObject | undefined,
+  ): void {
     const event: RecordedEvent = { type, group, resource, object, resourceVersion: this.revision, previous };
     this.history.push(event);
     if (this.history.length > this.historyLimit) {

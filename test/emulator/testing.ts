@@ -16,14 +16,16 @@ export interface KubectlResult {
 /** `kubectl` is the gcloud dispatcher; the versioned binaries sit beside its real path. */
 export function kubectlBinary(version?: string): string {
   if (!version) return 'kubectl';
-  const which = process.env.PATH?.split(':').map((d) => join(d, 'kubectl')).find((p) => {
-    try {
-      realpathSync(p);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  const which = process.env.PATH?.split(':')
+    .map((d) => join(d, 'kubectl'))
+    .find((p) => {
+      try {
+        realpathSync(p);
+        return true;
+      } catch {
+        return false;
+      }
+    });
   if (!which) throw new Error('kubectl is not on PATH');
   return join(dirname(realpathSync(which)), `kubectl.${version}`);
 }
@@ -32,16 +34,28 @@ export function kubectlBinary(version?: string): string {
  * Runs kubectl against a kubeconfig, each call with its own discovery cache directory and HOME, so no
  * call sees another's cached discovery (or the developer's ~/.kube).
  */
-export function kubectl(kubeconfig: string, args: string[], options: { stdin?: string; binary?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<KubectlResult> {
+export function kubectl(
+  kubeconfig: string,
+  args: string[],
+  options: { stdin?: string; binary?: string; timeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<KubectlResult> {
   const home = mkdtempSync(join(tmpdir(), 'meshprobe-kubectl-'));
   return new Promise((resolve) => {
     const child = execFile(
       options.binary ?? 'kubectl',
       ['--kubeconfig', kubeconfig, '--cache-dir', join(home, 'cache'), ...args],
-      { env: { PATH: process.env.PATH ?? '', HOME: home, ...options.env }, timeout: options.timeoutMs ?? 30_000, maxBuffer: 16 * 1024 * 1024 },
+      {
+        env: { PATH: process.env.PATH ?? '', HOME: home, ...options.env },
+        timeout: options.timeoutMs ?? 30_000,
+        maxBuffer: 16 * 1024 * 1024,
+      },
       (error: ExecFileException | null, stdout, stderr) => {
         rmSync(home, { recursive: true, force: true });
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout: String(stdout), stderr: String(stderr) });
+        resolve({
+          code: error ? (typeof error.code === 'number' ? error.code : 1) : 0,
+          stdout: String(stdout),
+          stderr: String(stderr),
+        });
       },
     );
     if (options.stdin !== undefined) child.stdin?.end(options.stdin);
@@ -83,7 +97,11 @@ export function raw(
 }
 
 /** Polls until `check` returns a value (not undefined), or throws after `timeoutMs`. */
-export async function eventually<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs = 5000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -99,6 +117,8 @@ export const NAMESPACE_YAML = (name: string, labels: Record<string, string> = {}
     'kind: Namespace',
     'metadata:',
     `  name: ${name}`,
-    ...(Object.keys(labels).length > 0 ? ['  labels:', ...Object.entries(labels).map(([k, v]) => `    ${k}: "${v}"`)] : []),
+    ...(Object.keys(labels).length > 0
+      ? ['  labels:', ...Object.entries(labels).map(([k, v]) => `    ${k}: "${v}"`)]
+      : []),
     '',
   ].join('\n');

@@ -7,7 +7,10 @@ export interface CliResult {
 }
 
 /** Runs meshprobe in-process with captured output, as a non-TTY (so no colour) unless `tty`. */
-export async function cli(argv: string[], opts: { env?: Record<string, string>; tty?: boolean; cwd?: string } = {}): Promise<CliResult> {
+export async function cli(
+  argv: string[],
+  opts: { env?: Record<string, string>; tty?: boolean; cwd?: string } = {},
+): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(argv, {

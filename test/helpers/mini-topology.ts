@@ -28,12 +28,31 @@ export function miniTopology(o: MiniOptions): Topology {
       { name: serverNs, injection: o.serverSidecar, objects: [], secrets: [] },
     ],
     workloads: [
-      { namespace: clientNs, name: 'sleep', labels: { app: 'sleep' }, serviceAccount: 'sleep', sidecar: o.clientSidecar },
-      { namespace: serverNs, name: 'app', labels: { app: 'app', version: 'v1' }, serviceAccount: 'app', sidecar: o.serverSidecar },
+      {
+        namespace: clientNs,
+        name: 'sleep',
+        labels: { app: 'sleep' },
+        serviceAccount: 'sleep',
+        sidecar: o.clientSidecar,
+      },
+      {
+        namespace: serverNs,
+        name: 'app',
+        labels: { app: 'app', version: 'v1' },
+        serviceAccount: 'app',
+        sidecar: o.serverSidecar,
+      },
     ],
     services: [{ namespace: serverNs, name: 'app', selector: { app: 'app' }, ports }],
     clients: [{ id: `${clientNs}/sleep`, namespace: clientNs, workload: 'sleep', container: 'sleep' }],
-    targets: ports.map((port) => ({ id: `${serverNs}/app:${port.port}`, namespace: serverNs, service: 'app', port, scheme: port.protocol === 'tls' ? 'https' : 'http', path: '/' })),
+    targets: ports.map((port) => ({
+      id: `${serverNs}/app:${port.port}`,
+      namespace: serverNs,
+      service: 'app',
+      port,
+      scheme: port.protocol === 'tls' ? 'https' : 'http',
+      path: '/',
+    })),
   };
 }
 
@@ -42,7 +61,27 @@ export function policies(...objects: KubeObject[]): IstioPolicy[] {
   return objects.map((o, i) => fromObject(o, i));
 }
 
-export const pa = (namespace: string, name: string, spec: Record<string, unknown>): KubeObject => ({ apiVersion: 'security.istio.io/v1beta1', kind: 'PeerAuthentication', metadata: { name, namespace }, spec });
-export const dr = (namespace: string, name: string, spec: Record<string, unknown>): KubeObject => ({ apiVersion: 'networking.istio.io/v1alpha3', kind: 'DestinationRule', metadata: { name, namespace }, spec });
-export const meshPolicy = (spec: Record<string, unknown>): KubeObject => ({ apiVersion: 'authentication.istio.io/v1alpha1', kind: 'MeshPolicy', metadata: { name: 'default' }, spec });
-export const policy = (namespace: string, name: string, spec: Record<string, unknown>): KubeObject => ({ apiVersion: 'authentication.istio.io/v1alpha1', kind: 'Policy', metadata: { name, namespace }, spec });
+export const pa = (namespace: string, name: string, spec: Record<string, unknown>): KubeObject => ({
+  apiVersion: 'security.istio.io/v1beta1',
+  kind: 'PeerAuthentication',
+  metadata: { name, namespace },
+  spec,
+});
+export const dr = (namespace: string, name: string, spec: Record<string, unknown>): KubeObject => ({
+  apiVersion: 'networking.istio.io/v1alpha3',
+  kind: 'DestinationRule',
+  metadata: { name, namespace },
+  spec,
+});
+export const meshPolicy = (spec: Record<string, unknown>): KubeObject => ({
+  apiVersion: 'authentication.istio.io/v1alpha1',
+  kind: 'MeshPolicy',
+  metadata: { name: 'default' },
+  spec,
+});
+export const policy = (namespace: string, name: string, spec: Record<string, unknown>): KubeObject => ({
+  apiVersion: 'authentication.istio.io/v1alpha1',
+  kind: 'Policy',
+  metadata: { name, namespace },
+  spec,
+});

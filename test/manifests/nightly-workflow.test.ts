@@ -16,7 +16,9 @@ interface Step {
   env?: Record<string, string>;
   with?: Record<string, unknown>;
 }
-const workflow = parse(readFileSync(new URL('../../manifests/ci/github-actions-nightly.yaml', import.meta.url), 'utf8'));
+const workflow = parse(
+  readFileSync(new URL('../../manifests/ci/github-actions-nightly.yaml', import.meta.url), 'utf8'),
+);
 const job = Object.values(workflow.jobs as Record<string, { steps: Step[]; env: Record<string, string> }>)[0]!;
 const step = (pred: (s: Step) => boolean | undefined) => job.steps.find(pred);
 
@@ -29,14 +31,31 @@ describe('the nightly GitHub Actions example', () => {
 
   it('builds a kubeconfig from the ServiceAccount token without putting the token on a command line', () => {
     const kube = step((s) => s.run?.includes('KUBECONFIG'))!;
-    expect(kube.env).toEqual({ SERVER: '${{ secrets.STAGING_API_SERVER }}', CA_DATA: '${{ secrets.STAGING_CA_DATA }}', TOKEN: '${{ secrets.MESHPROBE_SA_TOKEN }}' });
+    expect(kube.env).toEqual({
+      SERVER: '${{ secrets.STAGING_API_SERVER }}',
+      CA_DATA: '${{ secrets.STAGING_CA_DATA }}',
+      TOKEN: '${{ secrets.MESHPROBE_SA_TOKEN }}',
+    });
     const file = join(mkdtempSync(join(tmpdir(), 'meshprobe-ci-')), '.kube', 'staging');
-    execFileSync('bash', ['-euo', 'pipefail', '-c', kube.run!], { env: { PATH: process.env.PATH, KUBECONFIG: file, SERVER: 'https://staging.example.com:6443', CA_DATA: 'Q0E=', TOKEN: 'ey.token' } });
+    execFileSync('bash', ['-euo', 'pipefail', '-c', kube.run!], {
+      env: {
+        PATH: process.env.PATH,
+        KUBECONFIG: file,
+        SERVER: 'https://staging.example.com:6443',
+        CA_DATA: 'Q0E=',
+        TOKEN: 'ey.token',
+      },
+    });
     const config = parse(readFileSync(file, 'utf8'));
     expect(config).toMatchObject({
       kind: 'Config',
       'current-context': 'staging',
-      clusters: [{ name: 'staging', cluster: { server: 'https://staging.example.com:6443', 'certificate-authority-data': 'Q0E=' } }],
+      clusters: [
+        {
+          name: 'staging',
+          cluster: { server: 'https://staging.example.com:6443', 'certificate-authority-data': 'Q0E=' },
+        },
+      ],
       users: [{ name: 'meshprobe', user: { token: 'ey.token' } }],
       contexts: [{ name: 'staging', context: { cluster: 'staging', user: 'meshprobe' } }],
     });
@@ -53,7 +72,11 @@ describe('the nightly GitHub Actions example', () => {
   it('uploads every report meshprobe writes and publishes the JUnit results, also when cells mismatch', () => {
     const upload = step((s) => s.uses?.startsWith('actions/upload-artifact@'))!;
     const paths = String(upload.with!.path).trim().split('\n');
-    expect(paths.sort()).toEqual(Object.keys(REPORT_FILES).map((f) => `\${{ env.REPORTS }}/${f}`).sort());
+    expect(paths.sort()).toEqual(
+      Object.keys(REPORT_FILES)
+        .map((f) => `\${{ env.REPORTS }}/${f}`)
+        .sort(),
+    );
     const junit = step((s) => s.uses?.startsWith('mikepenz/action-junit-report@'))!;
     expect(junit.with!.report_paths).toBe('${{ env.REPORTS }}/junit.xml');
     for (const s of [upload, junit]) expect(s.if).toBe('${{ !cancelled() }}');

@@ -14,7 +14,15 @@ const ROOT = 'istio-system';
 /** Where runs with --allow-cluster-wide keep their journal. */
 const JOURNAL = 'meshprobe-system';
 /** Resources without a namespace among those RBAC rules could name; everything else is namespaced. */
-const CLUSTER_SCOPED = new Set(['namespaces', 'nodes', 'persistentvolumes', 'customresourcedefinitions', 'clusterroles', 'clusterrolebindings', 'meshpolicies']);
+const CLUSTER_SCOPED = new Set([
+  'namespaces',
+  'nodes',
+  'persistentvolumes',
+  'customresourcedefinitions',
+  'clusterroles',
+  'clusterrolebindings',
+  'meshpolicies',
+]);
 
 interface Rule {
   apiGroups?: string[];
@@ -44,12 +52,17 @@ function manifests(): Obj[] {
 }
 
 type Scope = Permission['scope'];
-const key = (scope: Scope, group: string, resource: string, verb: string) => `${scope} ${group || 'core'}/${resource} ${verb}`;
+const key = (scope: Scope, group: string, resource: string, verb: string) =>
+  `${scope} ${group || 'core'}/${resource} ${verb}`;
 
 /** What the list asks for, one entry per scope, group, resource and verb. */
 function needed(): Set<string> {
   // Listing across all namespaces needs a cluster-wide binding: the one that grants `topology` too.
-  return new Set(PERMISSIONS.flatMap((p) => p.verbs.map((v) => key(p.scope === 'all' ? 'topology' : p.scope, p.group, p.resource, v))));
+  return new Set(
+    PERMISSIONS.flatMap((p) =>
+      p.verbs.map((v) => key(p.scope === 'all' ? 'topology' : p.scope, p.group, p.resource, v)),
+    ),
+  );
 }
 
 /**
@@ -61,24 +74,39 @@ function needed(): Set<string> {
 function granted(objs: Obj[]): { grants: Set<string>; problems: string[] } {
   const grants = new Set<string>();
   const problems: string[] = [];
-  const roles = new Map(objs.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role').map((o) => [`${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`, o]));
+  const roles = new Map(
+    objs
+      .filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')
+      .map((o) => [`${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`, o]),
+  );
   const used = new Set<string>();
   for (const b of objs.filter((o) => o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding')) {
     const where = `${b.kind} ${b.metadata.name}`;
-    if (JSON.stringify(b.subjects) !== JSON.stringify([SUBJECT])) problems.push(`${where}: subjects must be exactly ServiceAccount meshprobe-system/meshprobe`);
+    if (JSON.stringify(b.subjects) !== JSON.stringify([SUBJECT]))
+      problems.push(`${where}: subjects must be exactly ServiceAccount meshprobe-system/meshprobe`);
     const ref = b.roleRef!;
     if (ref.apiGroup !== 'rbac.authorization.k8s.io') problems.push(`${where}: roleRef.apiGroup`);
-    const roleKey = ref.kind === 'ClusterRole' ? `ClusterRole /${ref.name}` : `Role ${b.metadata.namespace}/${ref.name}`;
+    const roleKey =
+      ref.kind === 'ClusterRole' ? `ClusterRole /${ref.name}` : `Role ${b.metadata.namespace}/${ref.name}`;
     const role = roles.get(roleKey);
     if (!role) {
       problems.push(`${where}: refers to ${roleKey}, which is not in manifests/rbac/`);
       continue;
     }
     used.add(roleKey);
-    const bindingScope = b.kind === 'ClusterRoleBinding' ? 'cluster-wide' : b.metadata.namespace === ROOT ? 'root' : b.metadata.namespace === JOURNAL ? 'journal' : `namespace ${b.metadata.namespace}`;
+    const bindingScope =
+      b.kind === 'ClusterRoleBinding'
+        ? 'cluster-wide'
+        : b.metadata.namespace === ROOT
+          ? 'root'
+          : b.metadata.namespace === JOURNAL
+            ? 'journal'
+            : `namespace ${b.metadata.namespace}`;
     for (const rule of role.rules ?? []) {
-      if (rule.resourceNames || rule.nonResourceURLs) problems.push(`${roleKey}: resourceNames/nonResourceURLs are not in the list`);
-      for (const field of [rule.apiGroups, rule.resources, rule.verbs]) if (!field?.length || field.includes('*')) problems.push(`${roleKey}: a rule with an empty or wildcard field`);
+      if (rule.resourceNames || rule.nonResourceURLs)
+        problems.push(`${roleKey}: resourceNames/nonResourceURLs are not in the list`);
+      for (const field of [rule.apiGroups, rule.resources, rule.verbs])
+        if (!field?.length || field.includes('*')) problems.push(`${roleKey}: a rule with an empty or wildcard field`);
       for (const group of rule.apiGroups ?? []) {
         for (const resource of rule.resources ?? []) {
           const clusterScoped = CLUSTER_SCOPED.has(resource.split('/')[0]!);
@@ -104,9 +132,12 @@ describe('manifests/rbac', () => {
 
   it('binds well-formed roles to the meshprobe ServiceAccount only', () => {
     expect(granted(objs).problems).toEqual([]);
-    expect(objs.filter((o) => o.kind === 'ServiceAccount').map((o) => `${o.metadata.namespace}/${o.metadata.name}`)).toEqual(['meshprobe-system/meshprobe']);
+    expect(
+      objs.filter((o) => o.kind === 'ServiceAccount').map((o) => `${o.metadata.namespace}/${o.metadata.name}`),
+    ).toEqual(['meshprobe-system/meshprobe']);
     expect(objs.find((o) => o.kind === 'Namespace')?.metadata.name).toBe('meshprobe-system');
-    for (const o of objs.filter((x) => x.kind.includes('Role'))) expect(o.apiVersion, `${o.kind} ${o.metadata.name}`).toBe('rbac.authorization.k8s.io/v1');
+    for (const o of objs.filter((x) => x.kind.includes('Role')))
+      expect(o.apiVersion, `${o.kind} ${o.metadata.name}`).toBe('rbac.authorization.k8s.io/v1');
   });
 
   it('grants everything src/kube/permissions.ts lists', () => {
@@ -122,12 +153,25 @@ describe('manifests/rbac', () => {
 
   it('has no write access beyond what the list names, in particular no RBAC, impersonation or escalation verbs', () => {
     const verbs = new Set(objs.flatMap((o) => (o.rules ?? []).flatMap((r) => r.verbs ?? [])));
-    for (const v of ['bind', 'escalate', 'impersonate', 'deletecollection', 'watch', '*']) expect(verbs.has(v), v).toBe(false);
+    for (const v of ['bind', 'escalate', 'impersonate', 'deletecollection', 'watch', '*'])
+      expect(verbs.has(v), v).toBe(false);
     // `update` only where meshprobe replaces a policy a scenario overwrites, and puts it back.
-    const updatable = new Set(objs.flatMap((o) => (o.rules ?? []).filter((r) => r.verbs?.includes('update')).flatMap((r) => r.resources ?? [])));
+    const updatable = new Set(
+      objs.flatMap((o) => (o.rules ?? []).filter((r) => r.verbs?.includes('update')).flatMap((r) => r.resources ?? [])),
+    );
     expect([...updatable].sort()).toEqual(['destinationrules', 'meshpolicies', 'peerauthentications', 'policies']);
     const resources = new Set(objs.flatMap((o) => (o.rules ?? []).flatMap((r) => r.resources ?? [])));
-    for (const r of ['roles', 'rolebindings', 'clusterroles', 'clusterrolebindings', 'nodes', 'pods/attach', 'pods/portforward', 'serviceaccounts/token']) expect(resources.has(r), r).toBe(false);
+    for (const r of [
+      'roles',
+      'rolebindings',
+      'clusterroles',
+      'clusterrolebindings',
+      'nodes',
+      'pods/attach',
+      'pods/portforward',
+      'serviceaccounts/token',
+    ])
+      expect(resources.has(r), r).toBe(false);
   });
 
   it('the comparison catches a missing and an extra permission', () => {
@@ -136,7 +180,10 @@ describe('manifests/rbac', () => {
     topology.rules = topology.rules!.filter((r) => !r.resources!.includes('pods/exec'));
     topology.rules.push({ apiGroups: [''], resources: ['endpoints'], verbs: ['get'] });
     const { grants } = granted(tampered);
-    expect([...needed()].filter((n) => !grants.has(n))).toEqual(['topology core/pods/exec get', 'topology core/pods/exec create']);
+    expect([...needed()].filter((n) => !grants.has(n))).toEqual([
+      'topology core/pods/exec get',
+      'topology core/pods/exec create',
+    ]);
     expect([...grants].filter((g) => !needed().has(g))).toEqual(['topology core/endpoints get']);
   });
 });

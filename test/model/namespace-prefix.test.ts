@@ -19,8 +19,14 @@ describe('--namespace-prefix', () => {
     const dr = s03.objects.find((o) => o.kind === 'DestinationRule' && o.name === 'httpbin')!;
     expect(dr.namespace).toBe('ci-42-test3');
     expect((dr.raw.spec as { host: string }).host).toBe('httpbin.ci-42-test3.svc.cluster.local');
-    expect(s03.objects.find((o) => o.kind === 'DestinationRule' && o.name === 'default')!.namespace).toBe('istio-system');
-    expect(ss.find((s) => s.name === 'namespace-policy')!.objects.map((o) => (o.raw.spec as { host?: string }).host ?? o.namespace)).toEqual(['ci-42-test2', '*.ci-42-test2.svc.cluster.local']);
+    expect(s03.objects.find((o) => o.kind === 'DestinationRule' && o.name === 'default')!.namespace).toBe(
+      'istio-system',
+    );
+    expect(
+      ss
+        .find((s) => s.name === 'namespace-policy')!
+        .objects.map((o) => (o.raw.spec as { host?: string }).host ?? o.namespace),
+    ).toEqual(['ci-42-test2', '*.ci-42-test2.svc.cluster.local']);
   });
 
   it('keeps every scenario expectation true, in both flavors', () => {
@@ -28,7 +34,9 @@ describe('--namespace-prefix', () => {
       const mesh = meshConfig(flavor);
       for (const s of ss) {
         const cells = expectedMatrix(t, s, flavor, predict(t, overlay(installDefaults(mesh), s.objects), mesh));
-        expect(cells.filter((c) => !c.agrees || c.source !== 'scenario').map((c) => `${s.name}: ${c.from} -> ${c.to}`)).toEqual([]);
+        expect(
+          cells.filter((c) => !c.agrees || c.source !== 'scenario').map((c) => `${s.name}: ${c.from} -> ${c.to}`),
+        ).toEqual([]);
       }
     }
   });

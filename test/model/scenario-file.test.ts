@@ -43,52 +43,74 @@ describe('scenario loader errors', () => {
   });
 
   it('an unknown kind', () => {
-    const msg = errorOf(object(`    - apiVersion: security.istio.io/v1
+    const msg = errorOf(
+      object(`    - apiVersion: security.istio.io/v1
       kind: AuthorizationPolicy
       metadata: {name: x, namespace: test1}
       spec: {}
-`));
-    expect(msg).toMatch(/:9:7: spec\.objects\[0\]\.kind: "AuthorizationPolicy" is not a kind meshprobe can apply; expected one of PeerAuthentication, DestinationRule, MeshPolicy, Policy/);
+`),
+    );
+    expect(msg).toMatch(
+      /:9:7: spec\.objects\[0\]\.kind: "AuthorizationPolicy" is not a kind meshprobe can apply; expected one of PeerAuthentication, DestinationRule, MeshPolicy, Policy/,
+    );
   });
 
   it('an invalid mTLS mode', () => {
-    const msg = errorOf(object(`    - apiVersion: security.istio.io/v1
+    const msg = errorOf(
+      object(`    - apiVersion: security.istio.io/v1
       kind: PeerAuthentication
       metadata: {name: x, namespace: test1}
       spec:
         mtls:
           mode: STRICTT
-`));
-    expect(msg).toMatch(/:13:11: spec\.objects\[0\]\.spec\.mtls\.mode: "STRICTT" is not allowed; expected one of "UNSET", "DISABLE", "PERMISSIVE", "STRICT"/);
+`),
+    );
+    expect(msg).toMatch(
+      /:13:11: spec\.objects\[0\]\.spec\.mtls\.mode: "STRICTT" is not allowed; expected one of "UNSET", "DISABLE", "PERMISSIVE", "STRICT"/,
+    );
   });
 
   it('an invalid DestinationRule TLS mode', () => {
-    const msg = errorOf(object(`    - apiVersion: networking.istio.io/v1alpha3
+    const msg = errorOf(
+      object(`    - apiVersion: networking.istio.io/v1alpha3
       kind: DestinationRule
       metadata: {name: x, namespace: test1}
       spec:
         host: httpbin
         trafficPolicy: {tls: {mode: MUTUAL_ISTIO}}
-`));
-    expect(msg).toMatch(/:13:31: spec\.objects\[0\]\.spec\.trafficPolicy\.tls\.mode: "MUTUAL_ISTIO" is not allowed; expected one of "DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL"/);
+`),
+    );
+    expect(msg).toMatch(
+      /:13:31: spec\.objects\[0\]\.spec\.trafficPolicy\.tls\.mode: "MUTUAL_ISTIO" is not allowed; expected one of "DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL"/,
+    );
   });
 
   it('an apiVersion the kind is not served under', () => {
-    expect(errorOf(object(`    - apiVersion: security.istio.io/v1alpha1
+    expect(
+      errorOf(
+        object(`    - apiVersion: security.istio.io/v1alpha1
       kind: PeerAuthentication
       metadata: {name: x, namespace: test1}
       spec: {}
-`))).toMatch(/:8:7: spec\.objects\[0\]\.apiVersion: "security\.istio\.io\/v1alpha1" is not allowed; expected one of "security\.istio\.io\/v1beta1", "security\.istio\.io\/v1"/);
+`),
+      ),
+    ).toMatch(
+      /:8:7: spec\.objects\[0\]\.apiVersion: "security\.istio\.io\/v1alpha1" is not allowed; expected one of "security\.istio\.io\/v1beta1", "security\.istio\.io\/v1"/,
+    );
   });
 
   it('portLevelMtls without a selector', () => {
-    expect(errorOf(object(`    - apiVersion: security.istio.io/v1
+    expect(
+      errorOf(
+        object(`    - apiVersion: security.istio.io/v1
       kind: PeerAuthentication
       metadata: {name: x, namespace: test1}
       spec:
         portLevelMtls:
           8080: {mode: DISABLE}
-`))).toMatch(/:12:9: spec\.objects\[0\]\.spec\.portLevelMtls: portLevelMtls requires selector/);
+`),
+      ),
+    ).toMatch(/:12:9: spec\.objects\[0\]\.spec\.portLevelMtls: portLevelMtls requires selector/);
   });
 
   it('the same object twice', () => {
@@ -97,61 +119,99 @@ describe('scenario loader errors', () => {
       metadata: {name: x, namespace: test1}
       spec: {mtls: {mode: STRICT}}
 `;
-    expect(errorOf(object(pa + pa))).toMatch(/:14:18: spec\.objects\[1\]\.metadata\.name: PeerAuthentication test1\/x is defined twice in this scenario \(first at objects\[0\]\)/);
+    expect(errorOf(object(pa + pa))).toMatch(
+      /:14:18: spec\.objects\[1\]\.metadata\.name: PeerAuthentication test1\/x is defined twice in this scenario \(first at objects\[0\]\)/,
+    );
   });
 
   it('a namespace that is not ours', () => {
-    expect(errorOf(object(`    - apiVersion: security.istio.io/v1
+    expect(
+      errorOf(
+        object(`    - apiVersion: security.istio.io/v1
       kind: PeerAuthentication
       metadata: {name: x, namespace: payments}
       spec: {}
-`))).toMatch(/:10:27: spec\.objects\[0\]\.metadata\.namespace: "payments" is neither a namespace of the topology \(test1, test2, test3, ngtest\) nor the root namespace istio-system/);
+`),
+      ),
+    ).toMatch(
+      /:10:27: spec\.objects\[0\]\.metadata\.namespace: "payments" is neither a namespace of the topology \(test1, test2, test3, ngtest\) nor the root namespace istio-system/,
+    );
   });
 
   it('a namespaced MeshPolicy, and one not named default', () => {
-    expect(errorOf(object(`    - apiVersion: authentication.istio.io/v1alpha1
+    expect(
+      errorOf(
+        object(`    - apiVersion: authentication.istio.io/v1alpha1
       kind: MeshPolicy
       metadata: {name: default, namespace: istio-system}
       spec: {}
-`))).toMatch(/:10:33: spec\.objects\[0\]\.metadata\.namespace: is not allowed: this kind is cluster-scoped/);
-    expect(errorOf(object(`    - apiVersion: authentication.istio.io/v1alpha1
+`),
+      ),
+    ).toMatch(/:10:33: spec\.objects\[0\]\.metadata\.namespace: is not allowed: this kind is cluster-scoped/);
+    expect(
+      errorOf(
+        object(`    - apiVersion: authentication.istio.io/v1alpha1
       kind: MeshPolicy
       metadata: {name: strict}
       spec: {}
-`))).toMatch(/:10:18: spec\.objects\[0\]\.metadata\.name: "strict" would be ignored by Istio: only the MeshPolicy named "default" is recognised/);
+`),
+      ),
+    ).toMatch(
+      /:10:18: spec\.objects\[0\]\.metadata\.name: "strict" would be ignored by Istio: only the MeshPolicy named "default" is recognised/,
+    );
   });
 
   it("legacy Policy names Istio 1.4's validation refuses", () => {
-    expect(errorOf(object(`    - apiVersion: authentication.istio.io/v1alpha1
+    expect(
+      errorOf(
+        object(`    - apiVersion: authentication.istio.io/v1alpha1
       kind: Policy
       metadata: {name: strict-ns, namespace: test1}
       spec: {peers: [{mtls: {}}]}
-`))).toMatch(/:10:18: spec\.objects\[0\]\.metadata\.name: a Policy without targets is namespace-wide and must be named "default"/);
-    expect(errorOf(object(`    - apiVersion: authentication.istio.io/v1alpha1
+`),
+      ),
+    ).toMatch(
+      /:10:18: spec\.objects\[0\]\.metadata\.name: a Policy without targets is namespace-wide and must be named "default"/,
+    );
+    expect(
+      errorOf(
+        object(`    - apiVersion: authentication.istio.io/v1alpha1
       kind: Policy
       metadata: {name: default, namespace: test1}
       spec: {targets: [{name: httpbin}]}
-`))).toMatch(/:11:14: spec\.objects\[0\]\.spec\.targets: a Policy named "default" is namespace-wide and must not have targets/);
+`),
+      ),
+    ).toMatch(
+      /:11:14: spec\.objects\[0\]\.spec\.targets: a Policy named "default" is namespace-wide and must not have targets/,
+    );
   });
 
   it('an expectation naming a workload the topology does not have', () => {
     expect(errorOf(`${header()}  expect:\n    all:\n      - {from: test9/sleep, to: "*", expect: mtls}\n`)).toMatch(
       /:9:10: spec\.expect\.all\[0\]\.from: "test9\/sleep" matches no client of the topology; clients: test1\/sleep, test2\/sleep, test3\/sleep, ngtest\/sleep/,
     );
-    expect(errorOf(`${header()}  expect:\n    all:\n      - {from: "*", to: [test1/httpbin:8001], expect: mtls}\n`)).toMatch(/:9:26: spec\.expect\.all\[0\]\.to\[0\]: "test1\/httpbin:8001" matches no probed port/);
+    expect(
+      errorOf(`${header()}  expect:\n    all:\n      - {from: "*", to: [test1/httpbin:8001], expect: mtls}\n`),
+    ).toMatch(/:9:26: spec\.expect\.all\[0\]\.to\[0\]: "test1\/httpbin:8001" matches no probed port/);
   });
 
   it('an expectation that is not an outcome', () => {
-    expect(errorOf(`${header()}  expect:\n    modern:\n      - {from: "*", to: "*", expect: passed}\n`)).toMatch(/:9:30: spec\.expect\.modern\[0\]\.expect: "passed" is not allowed; expected one of "mtls", "plaintext"/);
+    expect(errorOf(`${header()}  expect:\n    modern:\n      - {from: "*", to: "*", expect: passed}\n`)).toMatch(
+      /:9:30: spec\.expect\.modern\[0\]\.expect: "passed" is not allowed; expected one of "mtls", "plaintext"/,
+    );
   });
 
   it('an unknown field, and a missing one', () => {
     expect(errorOf(`${header()}  expects: []\n`)).toMatch(/:7:3: spec\.expects: unknown field "expects"/);
-    expect(errorOf(`apiVersion: meshprobe/v1\nkind: Scenario\nmetadata: {name: x}\nspec: {}\n`)).toMatch(/:4:1: spec\.description: is required/);
+    expect(errorOf(`apiVersion: meshprobe/v1\nkind: Scenario\nmetadata: {name: x}\nspec: {}\n`)).toMatch(
+      /:4:1: spec\.description: is required/,
+    );
   });
 
   it('two scenarios with one name, across files', () => {
-    expect(errorOf(header('same'), header('same'))).toMatch(/s\d+\.yaml:4:3: metadata\.name: scenario "same" is already defined at .*s\d+\.yaml:4:3/);
+    expect(errorOf(header('same'), header('same'))).toMatch(
+      /s\d+\.yaml:4:3: metadata\.name: scenario "same" is already defined at .*s\d+\.yaml:4:3/,
+    );
   });
 
   it('a missing file', () => {
@@ -159,7 +219,10 @@ describe('scenario loader errors', () => {
   });
 
   it('reports every bad file of a set at once', () => {
-    const msg = errorOf(`${header('one')}  objects: [{kind: Gateway}]\n`, `${header('two')}  expect: {all: [{from: x, to: "*", expect: mtls}]}\n`);
+    const msg = errorOf(
+      `${header('one')}  objects: [{kind: Gateway}]\n`,
+      `${header('two')}  expect: {all: [{from: x, to: "*", expect: mtls}]}\n`,
+    );
     expect(msg.split('\n')).toHaveLength(2);
   });
 });

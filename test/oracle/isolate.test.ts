@@ -36,13 +36,34 @@ describe('isolateScenario', () => {
 
   it('writes a mesh-wide mode into namespace policies that inherited it, and proves a bad rewrite wrong', () => {
     const mesh = meshConfig('modern');
-    const s: Scenario = { name: 'x', description: '', sources: [], file: '', objects: policies(pa('istio-system', 'default', { mtls: { mode: 'STRICT' } }), pa('test1', 'ns', { mtls: { mode: 'UNSET' } })), expect: { all: [], modern: [], legacy: [] }, certificates: [] };
+    const s: Scenario = {
+      name: 'x',
+      description: '',
+      sources: [],
+      file: '',
+      objects: policies(
+        pa('istio-system', 'default', { mtls: { mode: 'STRICT' } }),
+        pa('test1', 'ns', { mtls: { mode: 'UNSET' } }),
+      ),
+      expect: { all: [], modern: [], legacy: [] },
+      certificates: [],
+    };
     const isolated = isolateScenario(s, topology, mesh);
     expect(isolated.objects.find((o) => o.name === 'ns')!.raw.spec).toEqual({ mtls: { mode: 'STRICT' } });
     expect(sameMatrix(topology, [], s.objects, isolated.objects, mesh)).toEqual([]);
     // A copy of a *.local rule with its host unchanged would catch test1's clients calling test3 too:
-    const naive = policies(pa('istio-system', 'default', { mtls: { mode: 'STRICT' } }), dr('test1', 'copy', { host: '*.local', trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } } }), dr('test3', 'httpbin', { host: 'httpbin', trafficPolicy: { tls: { mode: 'DISABLE' } } }));
-    const original = policies(pa('istio-system', 'default', { mtls: { mode: 'STRICT' } }), dr('istio-system', 'default', { host: '*.local', trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } } }), dr('test3', 'httpbin', { host: 'httpbin', trafficPolicy: { tls: { mode: 'DISABLE' } } }));
-    expect(sameMatrix(topology, [], original, naive, mesh)).toContain('test1/sleep -> test3/httpbin:8000: plaintext cluster-wide, upstream-error namespaced');
+    const naive = policies(
+      pa('istio-system', 'default', { mtls: { mode: 'STRICT' } }),
+      dr('test1', 'copy', { host: '*.local', trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } } }),
+      dr('test3', 'httpbin', { host: 'httpbin', trafficPolicy: { tls: { mode: 'DISABLE' } } }),
+    );
+    const original = policies(
+      pa('istio-system', 'default', { mtls: { mode: 'STRICT' } }),
+      dr('istio-system', 'default', { host: '*.local', trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } } }),
+      dr('test3', 'httpbin', { host: 'httpbin', trafficPolicy: { tls: { mode: 'DISABLE' } } }),
+    );
+    expect(sameMatrix(topology, [], original, naive, mesh)).toContain(
+      'test1/sleep -> test3/httpbin:8000: plaintext cluster-wide, upstream-error namespaced',
+    );
   });
 });

@@ -13,15 +13,25 @@ type Dr = 'ISTIO_MUTUAL' | 'DISABLE' | 'none' | 'n/a';
 function serverPolicy(flavor: Flavor, mode: Mode, level: 'mesh' | 'workload' = 'mesh'): KubeObject[] {
   if (mode === 'n/a') return [];
   if (flavor === 'modern') {
-    return level === 'mesh' ? [pa('istio-system', 'default', { mtls: { mode } })] : [pa('s', 'app', { selector: { matchLabels: { app: 'app' } }, mtls: { mode } })];
+    return level === 'mesh'
+      ? [pa('istio-system', 'default', { mtls: { mode } })]
+      : [pa('s', 'app', { selector: { matchLabels: { app: 'app' } }, mtls: { mode } })];
   }
   const peers = mode === 'DISABLE' ? [] : [{ mtls: mode === 'STRICT' ? {} : { mode } }];
   return [meshPolicy({ peers })];
 }
 
-function cell(flavor: Flavor, clientSidecar: boolean, serverSidecar: boolean, mode: Mode, drMode: Dr, level: 'mesh' | 'workload' = 'mesh') {
+function cell(
+  flavor: Flavor,
+  clientSidecar: boolean,
+  serverSidecar: boolean,
+  mode: Mode,
+  drMode: Dr,
+  level: 'mesh' | 'workload' = 'mesh',
+) {
   const objects = [...serverPolicy(flavor, mode, level)];
-  if (drMode === 'ISTIO_MUTUAL' || drMode === 'DISABLE') objects.push(dr('istio-system', 'default', { host: '*.local', trafficPolicy: { tls: { mode: drMode } } }));
+  if (drMode === 'ISTIO_MUTUAL' || drMode === 'DISABLE')
+    objects.push(dr('istio-system', 'default', { host: '*.local', trafficPolicy: { tls: { mode: drMode } } }));
   const [p] = predict(miniTopology({ clientSidecar, serverSidecar }), policies(...objects), meshConfig(flavor));
   return { outcome: p!.outcome, row: p!.reason.row };
 }

@@ -31,11 +31,21 @@ describe('shipped scenarios', () => {
     for (const flavor of FLAVORS.filter((f) => supportsFlavor(scenario, f))) {
       it(`${scenario.name} (${flavor}): the oracle predicts every cell the scenario expects`, () => {
         const mesh = meshConfig(flavor);
-        const cells = expectedMatrix(topology, scenario, flavor, predict(topology, overlay(installDefaults(mesh), scenario.objects), mesh));
+        const cells = expectedMatrix(
+          topology,
+          scenario,
+          flavor,
+          predict(topology, overlay(installDefaults(mesh), scenario.objects), mesh),
+        );
         expect(cells).toHaveLength(topology.clients.length * topology.targets.length);
         const uncovered = cells.filter((c) => c.source !== 'scenario').map((c) => `${c.from} -> ${c.to}`);
         expect(uncovered, 'cells without an explicit expectation').toEqual([]);
-        const disagreements = cells.filter((c) => !c.agrees).map((c) => `${c.from} -> ${c.to}: scenario ${c.expect} (${c.rule}), oracle ${c.prediction.outcome}: ${c.prediction.reason.summary}`);
+        const disagreements = cells
+          .filter((c) => !c.agrees)
+          .map(
+            (c) =>
+              `${c.from} -> ${c.to}: scenario ${c.expect} (${c.rule}), oracle ${c.prediction.outcome}: ${c.prediction.reason.summary}`,
+          );
         expect(disagreements).toEqual([]);
       });
     }

@@ -32,9 +32,30 @@ async function listen<T extends http.Server | net.Server>(s: T): Promise<number>
 beforeAll(async () => {
   const app = http.createServer((req, res) => {
     seenPaths.push(req.url ?? '');
-    if (req.url === '/headers/mtls') return res.end(JSON.stringify({ headers: { Host: ['x'], 'X-Forwarded-Client-Cert': ['By=spiffe://cluster.local/ns/test1/sa/httpbin;Hash=ab12;Subject="";URI=spiffe://cluster.local/ns/test2/sa/sleep'] } }));
-    if (req.url === '/headers/python') return res.end(JSON.stringify({ headers: { 'X-Forwarded-Client-Cert': 'By=spiffe://cluster.local/ns/a/sa/b;Hash=cd;Subject="";URI=spiffe://cluster.local/ns/foo/sa/sleep' } }));
-    if (req.url === '/503') return res.writeHead(503, { server: 'envoy' }).end('upstream connect error or disconnect/reset before headers. reset reason: connection termination');
+    if (req.url === '/headers/mtls')
+      return res.end(
+        JSON.stringify({
+          headers: {
+            Host: ['x'],
+            'X-Forwarded-Client-Cert': [
+              'By=spiffe://cluster.local/ns/test1/sa/httpbin;Hash=ab12;Subject="";URI=spiffe://cluster.local/ns/test2/sa/sleep',
+            ],
+          },
+        }),
+      );
+    if (req.url === '/headers/python')
+      return res.end(
+        JSON.stringify({
+          headers: {
+            'X-Forwarded-Client-Cert':
+              'By=spiffe://cluster.local/ns/a/sa/b;Hash=cd;Subject="";URI=spiffe://cluster.local/ns/foo/sa/sleep',
+          },
+        }),
+      );
+    if (req.url === '/503')
+      return res
+        .writeHead(503, { server: 'envoy' })
+        .end('upstream connect error or disconnect/reset before headers. reset reason: connection termination');
     if (req.url === '/slow') return setTimeout(() => res.end('late'), 3000);
     if (req.url === '/403') return res.writeHead(403).end('RBAC: access denied');
     res.end(JSON.stringify({ headers: { Host: ['x'] } }));
@@ -45,7 +66,13 @@ beforeAll(async () => {
   closedPort = await listen(closer);
   closer.close();
   const now = Date.now();
-  const cert = issueCertificate({ role: 'leaf', subject: { commonName: 'my-nginx' }, altNames: { dns: ['my-nginx'] }, notBefore: new Date(now - 60_000), notAfter: new Date(now + 3_600_000) });
+  const cert = issueCertificate({
+    role: 'leaf',
+    subject: { commonName: 'my-nginx' },
+    altNames: { dns: ['my-nginx'] },
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + 3_600_000),
+  });
   tlsBase = `https://127.0.0.1:${await listen(https.createServer({ cert: cert.certPem, key: cert.keyPem }, (_q, r) => r.end('<h1>Welcome to nginx!</h1>')))}`;
 });
 
@@ -56,7 +83,14 @@ afterAll(() => {
   }
 });
 
-const httpTarget = { scheme: 'http', service: 's', namespace: 'n', port: { name: 'http', port: 1, targetPort: 1, protocol: 'http' }, path: '/', id: 'n/s:1' } as Target;
+const httpTarget = {
+  scheme: 'http',
+  service: 's',
+  namespace: 'n',
+  port: { name: 'http', port: 1, targetPort: 1, protocol: 'http' },
+  path: '/',
+  id: 'n/s:1',
+} as Target;
 const httpsTarget = { ...httpTarget, scheme: 'https' } as Target;
 
 async function probe(requests: ProbeRequest[], timeout = 2, perUrl = false) {
@@ -68,21 +102,51 @@ async function probe(requests: ProbeRequest[], timeout = 2, perUrl = false) {
 
 describe.each([false, true])('the probe script (one curl per target: %s), run by a real sh and curl', (perUrl) => {
   it('returns one record per target and classifies each', async () => {
-    const recs = await probe([
-      { url: `${base}/headers/mtls`, insecure: false },
-      { url: `${base}/headers/python`, insecure: false },
-      { url: `${base}/headers`, insecure: false },
-      { url: `${base}/503`, insecure: false },
-      { url: `http://127.0.0.1:${resetPort}/`, insecure: false },
-      { url: `http://127.0.0.1:${closedPort}/`, insecure: false },
-      { url: `${tlsBase}/`, insecure: true },
-      { url: `${base}/403`, insecure: false },
-      { url: `${base}/`, insecure: false },
-    ], 2, perUrl);
-    const targets = [httpTarget, httpTarget, httpTarget, httpTarget, httpTarget, httpTarget, httpsTarget, httpTarget, httpTarget];
+    const recs = await probe(
+      [
+        { url: `${base}/headers/mtls`, insecure: false },
+        { url: `${base}/headers/python`, insecure: false },
+        { url: `${base}/headers`, insecure: false },
+        { url: `${base}/503`, insecure: false },
+        { url: `http://127.0.0.1:${resetPort}/`, insecure: false },
+        { url: `http://127.0.0.1:${closedPort}/`, insecure: false },
+        { url: `${tlsBase}/`, insecure: true },
+        { url: `${base}/403`, insecure: false },
+        { url: `${base}/`, insecure: false },
+      ],
+      2,
+      perUrl,
+    );
+    const targets = [
+      httpTarget,
+      httpTarget,
+      httpTarget,
+      httpTarget,
+      httpTarget,
+      httpTarget,
+      httpsTarget,
+      httpTarget,
+      httpTarget,
+    ];
     const got = recs.map((r, i) => classify(r, targets[i]!));
-    expect(got.map((c) => c.outcome)).toEqual(['mtls', 'mtls', 'plaintext', 'upstream-error', 'reset', 'refused', 'reached', 'http-error', 'plaintext']);
-    expect(got[0]).toMatchObject({ reachable: true, mtls: true, httpCode: 200, curlExit: 0, peer: 'spiffe://cluster.local/ns/test2/sa/sleep' });
+    expect(got.map((c) => c.outcome)).toEqual([
+      'mtls',
+      'mtls',
+      'plaintext',
+      'upstream-error',
+      'reset',
+      'refused',
+      'reached',
+      'http-error',
+      'plaintext',
+    ]);
+    expect(got[0]).toMatchObject({
+      reachable: true,
+      mtls: true,
+      httpCode: 200,
+      curlExit: 0,
+      peer: 'spiffe://cluster.local/ns/test2/sa/sleep',
+    });
     expect(got[1]!.peer).toBe('spiffe://cluster.local/ns/foo/sa/sleep');
     expect(got[2]).toMatchObject({ reachable: true, mtls: false });
     expect(got[3]).toMatchObject({ reachable: false, httpCode: 503, curlExit: 0 });
@@ -102,7 +166,14 @@ describe.each([false, true])('the probe script (one curl per target: %s), run by
   it('passes hostile paths to curl untouched: nothing reaches a shell', async () => {
     const marker = `/tmp/meshprobe-pwned-${process.pid}`;
     const path = `/x'$(touch ${marker})\`touch ${marker}\`;"q"&a=1`;
-    await probe([{ url: `${base}${encodeURI(path).replace(/'/g, '%27')}`, insecure: false }, { url: `${base}/a b;ls`, insecure: false }], 2, perUrl);
+    await probe(
+      [
+        { url: `${base}${encodeURI(path).replace(/'/g, '%27')}`, insecure: false },
+        { url: `${base}/a b;ls`, insecure: false },
+      ],
+      2,
+      perUrl,
+    );
     expect(seenPaths.some((p) => decodeURIComponent(p) === path)).toBe(true);
     expect(existsSync(marker)).toBe(false);
   });
@@ -115,7 +186,16 @@ describe.each([false, true])('the probe script (one curl per target: %s), run by
   });
 
   it('prints a kubectl exec line that a shell runs as the same request', () => {
-    expect(reproduceCommand({ context: 'kind-mesh', namespace: 'test1', pod: 'sleep-7d9f-abcde', container: 'sleep', request: { url: 'http://httpbin.test2:8000/headers', insecure: false }, timeoutSeconds: 5 })).toBe(
+    expect(
+      reproduceCommand({
+        context: 'kind-mesh',
+        namespace: 'test1',
+        pod: 'sleep-7d9f-abcde',
+        container: 'sleep',
+        request: { url: 'http://httpbin.test2:8000/headers', insecure: false },
+        timeoutSeconds: 5,
+      }),
+    ).toBe(
       "kubectl --context kind-mesh exec -n test1 sleep-7d9f-abcde -c sleep -- curl -sS --max-time 5 -w '\\nHTTP %{http_code}\\n' http://httpbin.test2:8000/headers",
     );
   });

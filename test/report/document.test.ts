@@ -96,7 +96,8 @@ function fieldPaths(value: unknown, path = '', out = new Set<string>()): Set<str
 }
 
 /** Leaves and arrays only: `metadata` is implied by `metadata.command`. */
-const leaves = (paths: Set<string>): string[] => [...paths].filter((p) => ![...paths].some((q) => q.startsWith(`${p}.`)));
+const leaves = (paths: Set<string>): string[] =>
+  [...paths].filter((p) => ![...paths].some((q) => q.startsWith(`${p}.`)));
 
 describe('the meshprobe/v1 document', () => {
   it('predict writes every field that is not run-only, and nothing unlisted', async () => {
@@ -113,7 +114,8 @@ describe('the meshprobe/v1 document', () => {
   });
 
   it('is documented field by field in the README', () => {
-    const docs = readFileSync(new URL('../../README.md', import.meta.url), 'utf8').split('## The meshprobe/v1 document')[1] ?? '';
+    const docs =
+      readFileSync(new URL('../../README.md', import.meta.url), 'utf8').split('## The meshprobe/v1 document')[1] ?? '';
     const undocumented = FIELDS.map(([p]) => p).filter((p) => !docs.includes(`\`${p}\``));
     expect(undocumented).toEqual([]);
   });

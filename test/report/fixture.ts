@@ -3,7 +3,13 @@
 // the oracle disagree. Text with markup characters checks the escapers.
 import type { Expectation, Outcome } from '../../src/model/outcome.js';
 import { isReachable, mtlsOf } from '../../src/model/outcome.js';
-import { summarize, type CellReport, type ObservedCell, type ReportDocument, type ScenarioReport } from '../../src/report/document.js';
+import {
+  summarize,
+  type CellReport,
+  type ObservedCell,
+  type ReportDocument,
+  type ScenarioReport,
+} from '../../src/report/document.js';
 
 const CLIENTS = ['test1/sleep', 'test3/sleep'];
 const TARGETS = ['test1/httpbin:8000', 'test3/httpbin:8000', 'ngtest/my-nginx:443'];
@@ -43,7 +49,9 @@ interface CellSpec {
 }
 
 function cell(from: string, to: string, spec: CellSpec): CellReport {
-  const predicted = spec.predicted ?? (spec.expect === 'blocked' ? 'upstream-error' : spec.expect === 'pass' ? 'plaintext' : spec.expect);
+  const predicted =
+    spec.predicted ??
+    (spec.expect === 'blocked' ? 'upstream-error' : spec.expect === 'pass' ? 'plaintext' : spec.expect);
   const c: CellReport = {
     from,
     to,
@@ -61,7 +69,10 @@ function cell(from: string, to: string, spec: CellSpec): CellReport {
       server: [{ by: 'PeerAuthentication istio-system/default', says: 'mesh-wide: STRICT' }],
       tableRow: 7,
     },
-    match: spec.observed ? spec.observed !== 'error' && (spec.observed === spec.expect || (spec.expect === 'blocked' && !isReachable(spec.observed))) : predicted === spec.expect,
+    match: spec.observed
+      ? spec.observed !== 'error' &&
+        (spec.observed === spec.expect || (spec.expect === 'blocked' && !isReachable(spec.observed)))
+      : predicted === spec.expect,
   };
   if (spec.observed) {
     const [httpCode, curlExit] = HTTP[spec.observed] ?? [undefined, undefined];
@@ -81,13 +92,21 @@ function cell(from: string, to: string, spec: CellSpec): CellReport {
   return c;
 }
 
-function scenario(name: string, description: string, specs: CellSpec[], extra: Partial<ScenarioReport> = {}): ScenarioReport {
+function scenario(
+  name: string,
+  description: string,
+  specs: CellSpec[],
+  extra: Partial<ScenarioReport> = {},
+): ScenarioReport {
   const cells = CLIENTS.flatMap((from, i) => TARGETS.map((to, j) => cell(from, to, specs[i * TARGETS.length + j]!)));
   const errors = cells.some((c) => c.observed?.outcome === 'error');
   return {
     name,
     description,
-    sources: ['https://istio.io/latest/docs/tasks/security/authentication/authn-policy/', 'article: Mesh-wide Scenarios'],
+    sources: [
+      'https://istio.io/latest/docs/tasks/security/authentication/authn-policy/',
+      'article: Mesh-wide Scenarios',
+    ],
     file: `scenarios/${name}.yaml`,
     objects: [],
     clients: CLIENTS,
@@ -122,8 +141,24 @@ export function runDocument(): ReportDocument {
         objects: [meshStrict],
         convergence: { rounds: 2, converged: true, seconds: 6.4 },
         certificates: [
-          { workload: 'test1/sleep', pod: 'sleep-5d8f7c9b6-x2k4q', spiffe: ['spiffe://cluster.local/ns/test1/sa/sleep'], serial: '5c:1e:0a:93', notBefore: '2026-11-28T20:00:00Z', notAfter: '2026-11-29T20:00:00Z', daysLeft: 1 },
-          { workload: 'test1/httpbin', pod: 'httpbin-6b9d4f7c8-p7w2m', spiffe: ['spiffe://cluster.local/ns/test1/sa/httpbin'], serial: '7a:02:4d:11', notBefore: '2026-11-28T20:00:00Z', notAfter: '2027-02-26T20:00:00Z', daysLeft: 90 },
+          {
+            workload: 'test1/sleep',
+            pod: 'sleep-5d8f7c9b6-x2k4q',
+            spiffe: ['spiffe://cluster.local/ns/test1/sa/sleep'],
+            serial: '5c:1e:0a:93',
+            notBefore: '2026-11-28T20:00:00Z',
+            notAfter: '2026-11-29T20:00:00Z',
+            daysLeft: 1,
+          },
+          {
+            workload: 'test1/httpbin',
+            pod: 'httpbin-6b9d4f7c8-p7w2m',
+            spiffe: ['spiffe://cluster.local/ns/test1/sa/httpbin'],
+            serial: '7a:02:4d:11',
+            notBefore: '2026-11-28T20:00:00Z',
+            notAfter: '2027-02-26T20:00:00Z',
+            daysLeft: 90,
+          },
         ],
       },
     ),
@@ -140,8 +175,18 @@ export function runDocument(): ReportDocument {
       ],
       {
         objects: [
-          { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'httpbin', namespace: 'test1' }, spec: { host: 'httpbin.test1.svc.cluster.local', trafficPolicy: { tls: { mode: 'DISABLE' } } } },
-          { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'default', namespace: 'test1' }, spec: { mtls: { mode: 'PERMISSIVE' } } },
+          {
+            apiVersion: 'networking.istio.io/v1',
+            kind: 'DestinationRule',
+            metadata: { name: 'httpbin', namespace: 'test1' },
+            spec: { host: 'httpbin.test1.svc.cluster.local', trafficPolicy: { tls: { mode: 'DISABLE' } } },
+          },
+          {
+            apiVersion: 'security.istio.io/v1',
+            kind: 'PeerAuthentication',
+            metadata: { name: 'default', namespace: 'test1' },
+            spec: { mtls: { mode: 'PERMISSIVE' } },
+          },
         ],
         convergence: {
           rounds: 3,
@@ -149,7 +194,16 @@ export function runDocument(): ReportDocument {
           seconds: 12.25,
           history: [
             { round: 1, at: 2.1, seconds: 1.9, matched: 3, mismatched: 3, errors: 0, execs: 2 },
-            { round: 2, at: 6.2, seconds: 2.05, matched: 4, mismatched: 2, errors: 0, execs: 2, changed: ['test3/sleep -> test3/httpbin:8000: reset => plaintext'] },
+            {
+              round: 2,
+              at: 6.2,
+              seconds: 2.05,
+              matched: 4,
+              mismatched: 2,
+              errors: 0,
+              execs: 2,
+              changed: ['test3/sleep -> test3/httpbin:8000: reset => plaintext'],
+            },
             { round: 3, at: 10.2, seconds: 2, matched: 4, mismatched: 2, errors: 0, execs: 2, changed: [] },
           ],
         },
@@ -159,7 +213,12 @@ export function runDocument(): ReportDocument {
       'port-level',
       'Port-level PERMISSIVE on 8000; one client pod went away during the probe.',
       [
-        { expect: 'mtls', observed: 'error', error: 'exec: pods "sleep-5d8f7c9b6-x2k4q" not found <pod gone> & 3 retries', attempts: 3 },
+        {
+          expect: 'mtls',
+          observed: 'error',
+          error: 'exec: pods "sleep-5d8f7c9b6-x2k4q" not found <pod gone> & 3 retries',
+          attempts: 3,
+        },
         { expect: 'plaintext', observed: 'plaintext' },
         { expect: 'reached', observed: 'reached' },
         { expect: 'plaintext', observed: 'plaintext' },
@@ -207,7 +266,13 @@ export function predictDocument(): ReportDocument {
   return {
     apiVersion: 'meshprobe/v1',
     kind: 'MatrixReport',
-    metadata: { command: 'predict', generatedAt: '2026-11-28T21:30:00.000Z', meshprobeVersion: '0.1.0', flavor: 'legacy', topology: 'fixture' },
+    metadata: {
+      command: 'predict',
+      generatedAt: '2026-11-28T21:30:00.000Z',
+      meshprobeVersion: '0.1.0',
+      flavor: 'legacy',
+      topology: 'fixture',
+    },
     summary: summarize(scenarios),
     scenarios,
   };

@@ -26,7 +26,13 @@ beforeAll(() => {
 });
 
 /** What Chromium's serialiser escapes: `&`, `<`, `>`, no-break space, and `"` in attribute values. */
-const unescape = (s: string): string => s.replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&nbsp;/g, '\u00a0').replace(/&amp;/g, '&');
+const unescape = (s: string): string =>
+  s
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&nbsp;/g, '\u00a0')
+    .replace(/&amp;/g, '&');
 
 /** Attributes of a serialised start tag; Chromium writes every value double-quoted. */
 function attributes(tag: string): Record<string, string> {
@@ -51,8 +57,12 @@ function renderedCells(dom: string): RenderedCell[] {
 describe('report.html in Chromium', () => {
   it('builds one heat-map cell per matrix cell, with its kind, symbol, hover text and panel', async () => {
     const { stdout: dom } = await chromium(findChromium(), file, ['--dump-dom']);
-    const sections = [...dom.matchAll(/<section class="card scenario"((?:\s[\w-]+="[^"]*")*)>/g)].map((m) => attributes(m[1]!));
-    expect(sections.map((s) => [s['data-scenario'], s['data-verdict']])).toEqual(doc.scenarios.map((s) => [s.name, s.verdict]));
+    const sections = [...dom.matchAll(/<section class="card scenario"((?:\s[\w-]+="[^"]*")*)>/g)].map((m) =>
+      attributes(m[1]!),
+    );
+    expect(sections.map((s) => [s['data-scenario'], s['data-verdict']])).toEqual(
+      doc.scenarios.map((s) => [s.name, s.verdict]),
+    );
 
     const cells = renderedCells(dom);
     expect(cells).toHaveLength(doc.summary.cells);
@@ -73,13 +83,19 @@ describe('report.html in Chromium', () => {
     const byKind = (k: CellKind) => cells.filter((c) => c.td['data-kind'] === k);
     expect(byKind('mtls').every((c) => c.text.startsWith('✔ mTLS'))).toBe(true);
     expect(byKind('plain').every((c) => c.text.startsWith('✔ plain'))).toBe(true);
-    expect(byKind('blocked').map((c) => c.text).sort()).toEqual(['✘ 503', '✘ reset']);
+    expect(
+      byKind('blocked')
+        .map((c) => c.text)
+        .sort(),
+    ).toEqual(['✘ 503', '✘ reset']);
     expect(byKind('unexpected').map((c) => c.text)).toEqual(['≠ ✔ mTLSwant ✔ plain', '≠ ✘ resetwant ✔ plain']);
     expect(byKind('error').map((c) => c.text)).toEqual(['⚠ ERRORprobe failed']);
     const mismatch = byKind('unexpected')[0]!;
     expect(mismatch.a.title).toContain('expected plaintext, observed mtls (HTTP 200, curl exit 0)');
     expect(mismatch.a.title).toContain('peer spiffe://cluster.local/ns/test1/sa/sleep');
-    expect(byKind('error')[0]!.a.title).toContain('probe error after 3 attempts: exec: pods "sleep-5d8f7c9b6-x2k4q" not found <pod gone> & 3 retries');
+    expect(byKind('error')[0]!.a.title).toContain(
+      'probe error after 3 attempts: exec: pods "sleep-5d8f7c9b6-x2k4q" not found <pod gone> & 3 retries',
+    );
 
     // text with markup characters stayed text
     expect(dom).toContain('for &lt;test1/httpbin&gt; &amp; a PERMISSIVE "default"');
@@ -94,9 +110,17 @@ describe('report.html in Chromium', () => {
 
   it('renders the heat-map colours in the light and the dark scheme (screenshots in test/artifacts/)', async () => {
     const shots: Record<'light' | 'dark', Image> = {} as Record<'light' | 'dark', Image>;
-    for (const [scheme, value, name] of [['light', 1, 'report.png'], ['dark', 0, 'report-dark.png']] as const) {
+    for (const [scheme, value, name] of [
+      ['light', 1, 'report.png'],
+      ['dark', 0, 'report-dark.png'],
+    ] as const) {
       const png = join(ARTIFACTS, name);
-      await chromium(findChromium(), file, [`--blink-settings=preferredColorScheme=${value}`, `--screenshot=${png}`, '--window-size=1400,1000', '--hide-scrollbars']);
+      await chromium(findChromium(), file, [
+        `--blink-settings=preferredColorScheme=${value}`,
+        `--screenshot=${png}`,
+        '--window-size=1400,1000',
+        '--hide-scrollbars',
+      ]);
       shots[scheme] = readPng(readFileSync(png));
       expect([shots[scheme].width, shots[scheme].height]).toEqual([1400, 1000]);
     }
@@ -120,7 +144,13 @@ type Rgb = [number, number, number];
 /** The stylesheet's colour variables, light (the :root block) and dark (the prefers-color-scheme block). */
 function schemes(): Record<'light' | 'dark', Record<string, Rgb>> {
   const dark = CSS.indexOf('@media (prefers-color-scheme: dark)');
-  const vars = (css: string) => Object.fromEntries([...css.matchAll(/--([\w-]+): #([0-9a-f]{6})/g)].map((m) => [m[1]!, [0, 2, 4].map((i) => parseInt(m[2]!.slice(i, i + 2), 16)) as Rgb]));
+  const vars = (css: string) =>
+    Object.fromEntries(
+      [...css.matchAll(/--([\w-]+): #([0-9a-f]{6})/g)].map((m) => [
+        m[1]!,
+        [0, 2, 4].map((i) => parseInt(m[2]!.slice(i, i + 2), 16)) as Rgb,
+      ]),
+    );
   return { light: vars(CSS.slice(0, dark)), dark: vars(CSS.slice(dark, CSS.indexOf('}\n}', dark))) };
 }
 

@@ -16,7 +16,11 @@ const SCHEMA: Record<string, { children: string[]; required: string[]; optional:
   },
   properties: { children: ['property'], required: [], optional: [] },
   property: { children: [], required: ['name', 'value'], optional: [] },
-  testcase: { children: ['skipped', 'error', 'failure', 'system-out', 'system-err'], required: ['name'], optional: ['time', 'classname', 'group'] },
+  testcase: {
+    children: ['skipped', 'error', 'failure', 'system-out', 'system-err'],
+    required: ['name'],
+    optional: ['time', 'classname', 'group'],
+  },
   failure: { children: [], required: [], optional: ['type', 'message'] },
   error: { children: [], required: [], optional: ['type', 'message'] },
   skipped: { children: [], required: [], optional: ['type', 'message'] },
@@ -30,17 +34,24 @@ function conforms(el: XmlElement, path = el.name): void {
   const rule = SCHEMA[el.name];
   expect(rule, `${path}: unknown element`).toBeDefined();
   for (const a of rule!.required) expect(el.attributes, `${path} needs @${a}`).toHaveProperty(a);
-  for (const a of Object.keys(el.attributes)) expect([...rule!.required, ...rule!.optional], `${path}: @${a} not in the schema`).toContain(a);
+  for (const a of Object.keys(el.attributes))
+    expect([...rule!.required, ...rule!.optional], `${path}: @${a} not in the schema`).toContain(a);
   if (el.attributes.time !== undefined) expect(el.attributes.time, `${path}@time`).toMatch(TIME);
-  for (const a of ['tests', 'failures', 'errors', 'skipped']) if (el.attributes[a] !== undefined && el.name !== 'testcase') expect(el.attributes[a], `${path}@${a}`).toMatch(COUNT);
-  if (el.name === 'testsuite' && el.attributes.timestamp) expect(el.attributes.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
+  for (const a of ['tests', 'failures', 'errors', 'skipped'])
+    if (el.attributes[a] !== undefined && el.name !== 'testcase')
+      expect(el.attributes[a], `${path}@${a}`).toMatch(COUNT);
+  if (el.name === 'testsuite' && el.attributes.timestamp)
+    expect(el.attributes.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
   for (const child of el.children) {
     expect(rule!.children, `${path} > ${child.name}`).toContain(child.name);
     conforms(child, `${path} > ${child.name}`);
   }
 }
 
-const all = (el: XmlElement, name: string): XmlElement[] => [...(el.name === name ? [el] : []), ...el.children.flatMap((c) => all(c, name))];
+const all = (el: XmlElement, name: string): XmlElement[] => [
+  ...(el.name === name ? [el] : []),
+  ...el.children.flatMap((c) => all(c, name)),
+];
 
 function readBack(doc: ReportDocument): XmlElement {
   const root = parseXml(renderJunit(doc));
@@ -53,13 +64,21 @@ describe('junit.xml read back', () => {
     const doc = runDocument();
     const root = readBack(doc);
     expect(root.name).toBe('testsuites');
-    expect(root.attributes).toMatchObject({ name: 'meshprobe run', tests: '18', failures: '2', errors: '1', time: '21.750' });
+    expect(root.attributes).toMatchObject({
+      name: 'meshprobe run',
+      tests: '18',
+      failures: '2',
+      errors: '1',
+      time: '21.750',
+    });
     const suites = root.children.filter((c) => c.name === 'testsuite');
     expect(suites.map((s) => s.attributes.name)).toEqual(['mesh-strict', 'dr-disable-test1', 'port-level']);
     for (const [i, suite] of suites.entries()) {
       const scenario = doc.scenarios[i]!;
       const cases = suite.children.filter((c) => c.name === 'testcase');
-      expect(cases.map((c) => [c.attributes.classname, c.attributes.name])).toEqual(scenario.cells.map((c) => [scenario.name, `${c.from} -> ${c.to}`]));
+      expect(cases.map((c) => [c.attributes.classname, c.attributes.name])).toEqual(
+        scenario.cells.map((c) => [scenario.name, `${c.from} -> ${c.to}`]),
+      );
       expect(Number(suite.attributes.tests)).toBe(cases.length);
       expect(Number(suite.attributes.failures)).toBe(all(suite, 'failure').length);
       expect(Number(suite.attributes.errors)).toBe(all(suite, 'error').length);
@@ -75,7 +94,10 @@ describe('junit.xml read back', () => {
   it('reports a mismatch as <failure> with expected vs observed, HTTP code, curl exit and the kubectl exec line', () => {
     const root = readBack(runDocument());
     const failures = all(root, 'testcase').filter((c) => c.children.some((x) => x.name === 'failure'));
-    expect(failures.map((c) => `${c.attributes.classname}: ${c.attributes.name}`)).toEqual(['dr-disable-test1: test1/sleep -> test1/httpbin:8000', 'dr-disable-test1: test3/sleep -> test1/httpbin:8000']);
+    expect(failures.map((c) => `${c.attributes.classname}: ${c.attributes.name}`)).toEqual([
+      'dr-disable-test1: test1/sleep -> test1/httpbin:8000',
+      'dr-disable-test1: test3/sleep -> test1/httpbin:8000',
+    ]);
     const f = failures[1]!.children.find((x) => x.name === 'failure')!;
     expect(f.attributes.type).toBe('mismatch');
     expect(f.attributes.message).toBe(
@@ -94,14 +116,18 @@ describe('junit.xml read back', () => {
     expect(testcase.attributes).toEqual({ classname: 'port-level', name: 'test1/sleep -> test1/httpbin:8000' });
     expect(testcase.children.map((c) => c.name)).toEqual(['error']);
     expect(errors[0]!.attributes.type).toBe('probe-error');
-    expect(errors[0]!.attributes.message).toMatch(/^probe error after 3 attempts: exec: pods "sleep-5d8f7c9b6-x2k4q" not found <pod gone> & 3 retries; reproduce: kubectl .* exec -n test1 /);
+    expect(errors[0]!.attributes.message).toMatch(
+      /^probe error after 3 attempts: exec: pods "sleep-5d8f7c9b6-x2k4q" not found <pod gone> & 3 retries; reproduce: kubectl .* exec -n test1 /,
+    );
     expect(errors[0]!.text).not.toContain('HTTP code'); // curl never ran
   });
 
   it('passes a matching cell with what was observed in <system-out>', () => {
     const root = readBack(runDocument());
     const pass = all(root, 'testcase')[0]!;
-    expect(pass.children.map((c) => [c.name, c.text])).toEqual([['system-out', 'observed mtls (HTTP 200, curl exit 0), peer spiffe://cluster.local/ns/test1/sa/sleep']]);
+    expect(pass.children.map((c) => [c.name, c.text])).toEqual([
+      ['system-out', 'observed mtls (HTTP 200, curl exit 0), peer spiffe://cluster.local/ns/test1/sa/sleep'],
+    ]);
   });
 
   it('for predict, fails a cell where the scenario and the oracle disagree, with the explain command', () => {
@@ -111,7 +137,8 @@ describe('junit.xml read back', () => {
     expect(f).toHaveLength(1);
     expect(f[0]!.attributes).toEqual({
       type: 'prediction-mismatch',
-      message: 'expected mtls, predicted plaintext; reproduce: meshprobe explain --scenario wrong-expectation --from test3/sleep --to test1/httpbin:8000 --istio legacy',
+      message:
+        'expected mtls, predicted plaintext; reproduce: meshprobe explain --scenario wrong-expectation --from test3/sleep --to test1/httpbin:8000 --istio legacy',
     });
   });
 
@@ -121,7 +148,9 @@ describe('junit.xml read back', () => {
     cell.observed!.error = 'exec failed: <html>&nbsp;"quoted" \'single\'\nsecond line\u0007bell\u001b[31m]]>';
     const root = readBack(doc);
     const error = all(root, 'error')[0]!;
-    expect(error.attributes.message).toContain('exec failed: <html>&nbsp;"quoted" \'single\'\nsecond line\uFFFDbell\uFFFD[31m]]>');
+    expect(error.attributes.message).toContain(
+      'exec failed: <html>&nbsp;"quoted" \'single\'\nsecond line\uFFFDbell\uFFFD[31m]]>',
+    );
     expect(error.text).toContain('second line\uFFFDbell');
   });
 });
@@ -135,6 +164,11 @@ describe('the test XML parser', () => {
     expect(() => parseXml(`${head}<a m="1 < 2"/>`)).toThrow(/unescaped/);
     expect(() => parseXml(`${head}<a>\u0007</a>`)).toThrow(/not allowed/);
     expect(() => parseXml(`${head}<a/><b/>`)).toThrow(/after the root/);
-    expect(parseXml(`${head}<a m="x&#10;y">1 &lt; 2 &amp; 3</a>`)).toEqual({ name: 'a', attributes: { m: 'x\ny' }, children: [], text: '1 < 2 & 3' });
+    expect(parseXml(`${head}<a m="x&#10;y">1 &lt; 2 &amp; 3</a>`)).toEqual({
+      name: 'a',
+      attributes: { m: 'x\ny' },
+      children: [],
+      text: '1 < 2 & 3',
+    });
   });
 });

@@ -42,8 +42,10 @@ describe('markdown summary', () => {
     expect(bytes(JSON.stringify(doc))).toBeGreaterThan(10 * 1024 * 1024);
     const md = renderMarkdown(doc);
     expect(bytes(md)).toBeLessThanOrEqual(MAX_SUMMARY_BYTES);
-    expect(MAX_SUMMARY_BYTES).toBeLessThanOrEqual(1024 * 1024 / 2);
-    expect(md).toMatch(/_Summary cut to stay under 256 KiB: the cell lists of \d+ scenarios left out; see results.json or report.html._\n$/);
+    expect(MAX_SUMMARY_BYTES).toBeLessThanOrEqual((1024 * 1024) / 2);
+    expect(md).toMatch(
+      /_Summary cut to stay under 256 KiB: the cell lists of \d+ scenarios left out; see results.json or report.html._\n$/,
+    );
     expect(md.match(/^\| ❌ \| `scenario-\d+` /gm)).toHaveLength(400); // every scenario keeps its line
     const tiny = renderMarkdown(doc, { maxBytes: 4096 });
     expect(bytes(tiny)).toBeLessThanOrEqual(4096);

@@ -39,8 +39,24 @@ function refusal(f: () => unknown): ConfigError {
 function topologyFile(o: { namespaces: number; ports: number; path?: string }): string {
   const manifest = write(
     [
-      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'app' }, spec: { selector: { app: 'app' }, ports: Array.from({ length: o.ports }, (_, i) => ({ name: `http-${i}`, port: 1000 + i, targetPort: 8080 })) } },
-      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'app' }, spec: { selector: { matchLabels: { app: 'app' } }, template: { metadata: { labels: { app: 'app' } }, spec: { containers: [{ name: 'app', image: 'curl' }] } } } },
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'app' },
+        spec: {
+          selector: { app: 'app' },
+          ports: Array.from({ length: o.ports }, (_, i) => ({ name: `http-${i}`, port: 1000 + i, targetPort: 8080 })),
+        },
+      },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'app' },
+        spec: {
+          selector: { matchLabels: { app: 'app' } },
+          template: { metadata: { labels: { app: 'app' } }, spec: { containers: [{ name: 'app', image: 'curl' }] } },
+        },
+      },
     ]
       .map((d) => stringify(d))
       .join('---\n'),
@@ -51,8 +67,18 @@ function topologyFile(o: { namespaces: number; ports: number; path?: string }): 
       kind: 'Topology',
       metadata: { name: 'big' },
       spec: {
-        namespaces: Array.from({ length: o.namespaces }, (_, i) => ({ name: `ns${i}`, injection: true, workloads: ['app'] })),
-        workloads: { app: { manifest, client: { container: 'app' }, serve: [{ ports: Array.from({ length: o.ports }, (_, i) => 1000 + i), path: o.path ?? '/' }] } },
+        namespaces: Array.from({ length: o.namespaces }, (_, i) => ({
+          name: `ns${i}`,
+          injection: true,
+          workloads: ['app'],
+        })),
+        workloads: {
+          app: {
+            manifest,
+            client: { container: 'app' },
+            serve: [{ ports: Array.from({ length: o.ports }, (_, i) => 1000 + i), path: o.path ?? '/' }],
+          },
+        },
       },
     }),
   );
@@ -68,7 +94,9 @@ describe('matrix size', () => {
     const file = topologyFile({ namespaces: 101, ports: 1 });
     const e = refusal(() => loadTopology(file));
     expect(e.constructor).toBe(ConfigError); // one error, not a list
-    expect(e.message).toBe(`${file}:5:1: spec: the matrix would have 10201 cells (101 clients × 101 probed ports), more than the limit of ${MAX_MATRIX_CELLS}`);
+    expect(e.message).toBe(
+      `${file}:5:1: spec: the matrix would have 10201 cells (101 clients × 101 probed ports), more than the limit of ${MAX_MATRIX_CELLS}`,
+    );
     expect(e.fix).toMatch(/split the topology/);
   });
 
@@ -77,7 +105,9 @@ describe('matrix size', () => {
     for (const command of [['predict'], ['run'], ['probe'], ['setup']]) {
       const r = await cli([...command, '--topology', file]);
       expect(r.code, command.join(' ')).toBe(2);
-      expect(r.stderr).toContain(`spec: the matrix would have 12000 cells (20 clients × 600 probed ports), more than the limit of ${MAX_MATRIX_CELLS}`);
+      expect(r.stderr).toContain(
+        `spec: the matrix would have 12000 cells (20 clients × 600 probed ports), more than the limit of ${MAX_MATRIX_CELLS}`,
+      );
     }
   });
 });
@@ -91,12 +121,20 @@ describe('probe request size (every target URL of a client travels in one exec r
     // "%" is percent-encoded to three bytes: 50 ports × 2,000 of them is about 300 KiB.
     const file = topologyFile({ namespaces: 1, ports: 50, path: `/${'%'.repeat(2000)}` });
     const e = refusal(() => loadTopology(file));
-    expect(e.message).toMatch(new RegExp(`^${file}:5:1: spec: probing all 50 ports from one client takes an exec request of \\d+ bytes, more than the limit of ${MAX_PROBE_REQUEST_BYTES} \\(the exec API carries the command in the request URL\\)`));
-    expect(loadTopology(topologyFile({ namespaces: 1, ports: 40, path: `/${'%'.repeat(2000)}` })).targets).toHaveLength(40);
+    expect(e.message).toMatch(
+      new RegExp(
+        `^${file}:5:1: spec: probing all 50 ports from one client takes an exec request of \\d+ bytes, more than the limit of ${MAX_PROBE_REQUEST_BYTES} \\(the exec API carries the command in the request URL\\)`,
+      ),
+    );
+    expect(loadTopology(topologyFile({ namespaces: 1, ports: 40, path: `/${'%'.repeat(2000)}` })).targets).toHaveLength(
+      40,
+    );
   });
 
   it('refuses a probed path longer than 2048 characters', () => {
-    expect(refusal(() => loadTopology(topologyFile({ namespaces: 1, ports: 1, path: `/${'a'.repeat(2048)}` }))).message).toMatch(/spec\.workloads\.app\.serve\[0\]\.path: Too big: expected string to have <=2048 characters/);
+    expect(
+      refusal(() => loadTopology(topologyFile({ namespaces: 1, ports: 1, path: `/${'a'.repeat(2048)}` }))).message,
+    ).toMatch(/spec\.workloads\.app\.serve\[0\]\.path: Too big: expected string to have <=2048 characters/);
   });
 
   it('--namespace-prefix is checked too: longer namespaces make longer URLs', () => {
@@ -105,27 +143,42 @@ describe('probe request size (every target URL of a client travels in one exec r
     const bytes = probeRequestBytes(topology);
     expect(bytes).toBeLessThanOrEqual(MAX_PROBE_REQUEST_BYTES);
     expect(bytes + 43 * 51).toBeGreaterThan(MAX_PROBE_REQUEST_BYTES);
-    expect(refusal(() => prefixNamespaces(topology, [], 'p'.repeat(50))).message).toMatch(new RegExp(`^--namespace-prefix "p{50}": probing all 43 ports from one client takes an exec request of \\d+ bytes, more than the limit of ${MAX_PROBE_REQUEST_BYTES}`));
+    expect(refusal(() => prefixNamespaces(topology, [], 'p'.repeat(50))).message).toMatch(
+      new RegExp(
+        `^--namespace-prefix "p{50}": probing all 43 ports from one client takes an exec request of \\d+ bytes, more than the limit of ${MAX_PROBE_REQUEST_BYTES}`,
+      ),
+    );
     expect(prefixNamespaces(topology, [], 'p').topology.namespaces[0]!.name).toBe('p-ns0');
   });
 });
 
 describe('scenarios per run', () => {
   const topology = loadTopology();
-  const doc = (i: number) => `apiVersion: meshprobe/v1\nkind: Scenario\nmetadata: {name: s${i}}\nspec: {description: d}\n`;
+  const doc = (i: number) =>
+    `apiVersion: meshprobe/v1\nkind: Scenario\nmetadata: {name: s${i}}\nspec: {description: d}\n`;
 
   it(`accepts ${MAX_SCENARIOS} scenarios in one file and refuses ${MAX_SCENARIOS + 1}, naming the file`, () => {
-    expect(loadScenarios([write(Array.from({ length: MAX_SCENARIOS }, (_, i) => doc(i)).join('---\n'))], topology)).toHaveLength(MAX_SCENARIOS);
+    expect(
+      loadScenarios([write(Array.from({ length: MAX_SCENARIOS }, (_, i) => doc(i)).join('---\n'))], topology),
+    ).toHaveLength(MAX_SCENARIOS);
     const file = write(Array.from({ length: MAX_SCENARIOS + 1 }, (_, i) => doc(i)).join('---\n'));
-    expect(refusal(() => loadScenarios([file], topology)).message).toBe(`${file}: ${MAX_SCENARIOS + 1} scenario documents so far, more than the limit of ${MAX_SCENARIOS} scenarios in one run`);
+    expect(refusal(() => loadScenarios([file], topology)).message).toBe(
+      `${file}: ${MAX_SCENARIOS + 1} scenario documents so far, more than the limit of ${MAX_SCENARIOS} scenarios in one run`,
+    );
   });
 
   it('counts across files, and stops reading at the file that goes over', () => {
     const files = Array.from({ length: MAX_SCENARIOS }, (_, i) => write(doc(i)));
     const over = write(doc(MAX_SCENARIOS));
     const never = join(dir, 'never-read.yaml'); // does not exist: reading it would be a different error
-    expect(refusal(() => loadScenarios([...files, over, never], topology)).message).toBe(`${MAX_SCENARIOS + 2} scenario files, more than the limit of ${MAX_SCENARIOS} scenarios in one run`);
-    expect(refusal(() => loadScenarios([...files.slice(2), write(`${doc(997)}---\n${doc(998)}---\n${doc(999)}`), never], topology)).message).toMatch(new RegExp(`f\\d+\\.yaml: ${MAX_SCENARIOS + 1} scenario documents so far, more than the limit`));
+    expect(refusal(() => loadScenarios([...files, over, never], topology)).message).toBe(
+      `${MAX_SCENARIOS + 2} scenario files, more than the limit of ${MAX_SCENARIOS} scenarios in one run`,
+    );
+    expect(
+      refusal(() =>
+        loadScenarios([...files.slice(2), write(`${doc(997)}---\n${doc(998)}---\n${doc(999)}`), never], topology),
+      ).message,
+    ).toMatch(new RegExp(`f\\d+\\.yaml: ${MAX_SCENARIOS + 1} scenario documents so far, more than the limit`));
   });
 
   it('a directory of too many scenario files, through the CLI: exit 2', async () => {
@@ -134,17 +187,25 @@ describe('scenarios per run', () => {
     for (let i = 0; i <= MAX_SCENARIOS; i++) writeFileSync(join(d, `s${String(i).padStart(3, '0')}.yaml`), doc(i));
     const r = await cli(['predict', '-f', d]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`meshprobe: error: ${MAX_SCENARIOS + 1} scenario files, more than the limit of ${MAX_SCENARIOS} scenarios in one run`);
+    expect(r.stderr).toContain(
+      `meshprobe: error: ${MAX_SCENARIOS + 1} scenario files, more than the limit of ${MAX_SCENARIOS} scenarios in one run`,
+    );
   });
 });
 
 describe('file size', () => {
   it(`a scenario or topology file over ${MAX_FILE_BYTES} bytes is refused before parsing, through the CLI`, async () => {
     const big = write(`# ${'x'.repeat(MAX_FILE_BYTES)}\n`);
-    for (const argv of [['predict', '-f', big], ['predict', '--topology', big], ['teardown', '--topology', big]]) {
+    for (const argv of [
+      ['predict', '-f', big],
+      ['predict', '--topology', big],
+      ['teardown', '--topology', big],
+    ]) {
       const r = await cli(argv);
       expect(r.code).toBe(2);
-      expect(r.stderr).toContain(`meshprobe: error: ${big}: file is ${MAX_FILE_BYTES + 3} bytes, more than the ${MAX_FILE_BYTES}-byte limit for meshprobe files`);
+      expect(r.stderr).toContain(
+        `meshprobe: error: ${big}: file is ${MAX_FILE_BYTES + 3} bytes, more than the ${MAX_FILE_BYTES}-byte limit for meshprobe files`,
+      );
     }
   });
 });

@@ -19,19 +19,28 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const figures = new Map<string, { cases: number; accepted: number; refused: number }>();
 let crashes = 0;
 afterAll(() => {
-  const all = [...figures.values()].reduce((a, f) => ({ cases: a.cases + f.cases, accepted: a.accepted + f.accepted, refused: a.refused + f.refused }), { cases: 0, accepted: 0, refused: 0 });
-  console.info(`loader fuzz: ${[...figures].map(([k, f]) => `${k} ${f.cases} (${f.accepted} accepted, ${f.refused} refused)`).join('; ')}; total ${all.cases} cases, ${crashes} crashes`);
+  const all = [...figures.values()].reduce(
+    (a, f) => ({ cases: a.cases + f.cases, accepted: a.accepted + f.accepted, refused: a.refused + f.refused }),
+    { cases: 0, accepted: 0, refused: 0 },
+  );
+  console.info(
+    `loader fuzz: ${[...figures].map(([k, f]) => `${k} ${f.cases} (${f.accepted} accepted, ${f.refused} refused)`).join('; ')}; total ${all.cases} cases, ${crashes} crashes`,
+  );
 });
 
 const topology = loadTopology();
-const shippedScenarios = readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.yaml')).sort().map((f) => readFileSync(join(SCENARIO_DIR, f), 'utf8'));
+const shippedScenarios = readdirSync(SCENARIO_DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort()
+  .map((f) => readFileSync(join(SCENARIO_DIR, f), 'utf8'));
 
 // The default topology and its manifests, copied so that mutations stay in the temporary directory.
 const topoDir = join(dir, 'topology');
 mkdirSync(join(dir, 'workloads'), { recursive: true });
 mkdirSync(topoDir, { recursive: true });
 const manifestNames = readdirSync(resolve(dirname(DEFAULT_TOPOLOGY), '../workloads')).sort();
-for (const m of manifestNames) copyFileSync(resolve(dirname(DEFAULT_TOPOLOGY), '../workloads', m), join(dir, 'workloads', m));
+for (const m of manifestNames)
+  copyFileSync(resolve(dirname(DEFAULT_TOPOLOGY), '../workloads', m), join(dir, 'workloads', m));
 const shippedTopology = readFileSync(DEFAULT_TOPOLOGY, 'utf8');
 const workloadFiles = manifestNames.map((m) => join(dir, 'workloads', m));
 const shippedManifests = manifestNames.map((m) => readFileSync(join(dir, 'workloads', m), 'utf8'));
@@ -61,7 +70,10 @@ function check(kind: string, files: string[], load: () => unknown): void {
   } catch (e) {
     if (!(e instanceof ConfigError)) {
       crashes++;
-      throw new Error(`crash: ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}\n--- input ---\n${readFileSync(file, 'utf8').slice(0, 2000)}`, { cause: e });
+      throw new Error(
+        `crash: ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}\n--- input ---\n${readFileSync(file, 'utf8').slice(0, 2000)}`,
+        { cause: e },
+      );
     }
     f.refused++;
     const names = files.map((f) => displayPath(f).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
@@ -81,21 +93,148 @@ function isPlainJson(v: unknown): boolean {
 
 /** The Kubernetes objects a loaded result would apply: scenario objects, or the topology's manifests. */
 function rawObjects(result: unknown): unknown[] {
-  if (Array.isArray(result)) return result.flatMap((s: { objects: Array<{ raw: unknown }> }) => s.objects.map((o) => o.raw));
+  if (Array.isArray(result))
+    return result.flatMap((s: { objects: Array<{ raw: unknown }> }) => s.objects.map((o) => o.raw));
   return (result as { namespaces: Array<{ objects: unknown[] }> }).namespaces.flatMap((n) => n.objects);
 }
 
 // --- generators -------------------------------------------------------------------------------
 
-const KEYS = ['apiVersion', 'kind', 'metadata', 'name', 'namespace', 'spec', 'description', 'source', 'objects', 'expect', 'all', 'modern', 'legacy', 'from', 'to', 'note', 'certificates', 'mtls', 'mode', 'selector', 'matchLabels', 'portLevelMtls', 'host', 'exportTo', 'trafficPolicy', 'tls', 'portLevelSettings', 'port', 'number', 'targets', 'peers', 'ports', 'labels', 'annotations', 'namespaces', 'injection', 'workloads', 'manifest', 'client', 'container', 'serve', 'path', 'scheme', 'secrets', 'type', 'commonName', '__proto__', 'constructor', 'toString', 'hasOwnProperty', '<<', '', ' ', '8000', '0'];
-const STRINGS = ['meshprobe/v1', 'Scenario', 'Topology', 'PeerAuthentication', 'DestinationRule', 'MeshPolicy', 'Policy', 'security.istio.io/v1', 'security.istio.io/v1beta1', 'networking.istio.io/v1alpha3', 'authentication.istio.io/v1alpha1', 'STRICT', 'PERMISSIVE', 'DISABLE', 'UNSET', 'ISTIO_MUTUAL', 'SIMPLE', 'test1', 'test2', 'test3', 'ngtest', 'istio-system', 'default', 'sleep', 'httpbin', 'my-nginx', 'test1/sleep', 'test1/httpbin:8000', 'test1/httpbin:http', '*', '*/*', 'mtls', 'plaintext', 'reset', 'reached', 'blocked', '*.test2.svc.cluster.local', 'httpbin.test1.svc.cluster.local', '/headers', '/', 'http', 'https', 'tls', '../workloads/sleep.yaml', '/dev/null', '.', '..', '~', 'null', 'true', '0x10', '1e400', '-1', '65536', '8000'];
+const KEYS = [
+  'apiVersion',
+  'kind',
+  'metadata',
+  'name',
+  'namespace',
+  'spec',
+  'description',
+  'source',
+  'objects',
+  'expect',
+  'all',
+  'modern',
+  'legacy',
+  'from',
+  'to',
+  'note',
+  'certificates',
+  'mtls',
+  'mode',
+  'selector',
+  'matchLabels',
+  'portLevelMtls',
+  'host',
+  'exportTo',
+  'trafficPolicy',
+  'tls',
+  'portLevelSettings',
+  'port',
+  'number',
+  'targets',
+  'peers',
+  'ports',
+  'labels',
+  'annotations',
+  'namespaces',
+  'injection',
+  'workloads',
+  'manifest',
+  'client',
+  'container',
+  'serve',
+  'path',
+  'scheme',
+  'secrets',
+  'type',
+  'commonName',
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  '<<',
+  '',
+  ' ',
+  '8000',
+  '0',
+];
+const STRINGS = [
+  'meshprobe/v1',
+  'Scenario',
+  'Topology',
+  'PeerAuthentication',
+  'DestinationRule',
+  'MeshPolicy',
+  'Policy',
+  'security.istio.io/v1',
+  'security.istio.io/v1beta1',
+  'networking.istio.io/v1alpha3',
+  'authentication.istio.io/v1alpha1',
+  'STRICT',
+  'PERMISSIVE',
+  'DISABLE',
+  'UNSET',
+  'ISTIO_MUTUAL',
+  'SIMPLE',
+  'test1',
+  'test2',
+  'test3',
+  'ngtest',
+  'istio-system',
+  'default',
+  'sleep',
+  'httpbin',
+  'my-nginx',
+  'test1/sleep',
+  'test1/httpbin:8000',
+  'test1/httpbin:http',
+  '*',
+  '*/*',
+  'mtls',
+  'plaintext',
+  'reset',
+  'reached',
+  'blocked',
+  '*.test2.svc.cluster.local',
+  'httpbin.test1.svc.cluster.local',
+  '/headers',
+  '/',
+  'http',
+  'https',
+  'tls',
+  '../workloads/sleep.yaml',
+  '/dev/null',
+  '.',
+  '..',
+  '~',
+  'null',
+  'true',
+  '0x10',
+  '1e400',
+  '-1',
+  '65536',
+  '8000',
+];
 const scalar = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...STRINGS) },
   { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 20 }) },
-  { weight: 1, arbitrary: fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constantFrom(0, -1, 1, 8000, 65535, 65536, 1e21, Number.MAX_SAFE_INTEGER + 2)) },
+  {
+    weight: 1,
+    arbitrary: fc.oneof(
+      fc.integer(),
+      fc.double(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constantFrom(0, -1, 1, 8000, 65535, 65536, 1e21, Number.MAX_SAFE_INTEGER + 2),
+    ),
+  },
 );
 const { value: jsonish } = fc.letrec<{ value: unknown }>((tie) => ({
-  value: fc.oneof({ depthSize: 'small', withCrossShrink: true }, scalar, fc.array(tie('value'), { maxLength: 4 }), fc.dictionary(fc.oneof(fc.constantFrom(...KEYS), fc.string({ maxLength: 6 })), tie('value'), { maxKeys: 5 })),
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    scalar,
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.dictionary(fc.oneof(fc.constantFrom(...KEYS), fc.string({ maxLength: 6 })), tie('value'), { maxKeys: 5 }),
+  ),
 }));
 
 /** Every path to a node of a JSON value. */
@@ -107,7 +246,12 @@ function paths(v: unknown, at: Array<string | number> = []): Array<Array<string 
 }
 
 type Mutation = { pick: number; op: 'replace' | 'delete' | 'add' | 'duplicate'; key: string; value: unknown };
-const mutation = fc.record({ pick: fc.nat(), op: fc.constantFrom('replace', 'delete', 'add', 'duplicate'), key: fc.constantFrom(...KEYS), value: jsonish }) as fc.Arbitrary<Mutation>;
+const mutation = fc.record({
+  pick: fc.nat(),
+  op: fc.constantFrom('replace', 'delete', 'add', 'duplicate'),
+  key: fc.constantFrom(...KEYS),
+  value: jsonish,
+}) as fc.Arbitrary<Mutation>;
 
 /** Structural mutations: replace, delete, add or duplicate a node somewhere in the document. */
 function mutateValue(doc: unknown, ms: Mutation[]): unknown {
@@ -124,15 +268,75 @@ function mutateValue(doc: unknown, ms: Mutation[]): unknown {
     const node = parent[key];
     if (m.op === 'replace') parent[key] = m.value;
     else if (m.op === 'delete') Array.isArray(parent) ? parent.splice(key as number, 1) : delete parent[key];
-    else if (m.op === 'add' && node && typeof node === 'object') Array.isArray(node) ? node.push(m.value) : Object.defineProperty(node, m.key, { value: m.value, enumerable: true, configurable: true, writable: true });
+    else if (m.op === 'add' && node && typeof node === 'object')
+      Array.isArray(node)
+        ? node.push(m.value)
+        : Object.defineProperty(node, m.key, { value: m.value, enumerable: true, configurable: true, writable: true });
     else if (m.op === 'duplicate' && Array.isArray(parent)) parent.push(structuredClone(node));
   }
   return root;
 }
 
 /** Pieces of YAML syntax to splice into texts. */
-const SNIPPETS = ['\n', '\n  ', '  ', ':', ': ', '- ', '-', '[', ']', '{', '}', ',', '"', "'", '#', '&a ', '*a', '*b', '!', '!!str ', '!!binary ', '!!map ', '!!seq ', '!foo ', '|', '>', '|-', '%YAML 1.1\n---\n', '%TAG ! tag:x,2000:\n---\n', '---\n', '...\n', '? ', '<<: *a\n', '\t', '\r\n', '\uFEFF', '\u0000', '\u0085', '\u2028', 'é', '\u{1F600}', '@', '`', '%', 'null', '~', '0x', '1e400', 'kind: Scenario\n', 'namespace: test9\n', 'apiVersion: meshprobe/v1\n'];
-type TextMutation = { op: 'delete' | 'insert' | 'flip' | 'dupline' | 'swaplines' | 'indent'; at: number; len: number; text: string };
+const SNIPPETS = [
+  '\n',
+  '\n  ',
+  '  ',
+  ':',
+  ': ',
+  '- ',
+  '-',
+  '[',
+  ']',
+  '{',
+  '}',
+  ',',
+  '"',
+  "'",
+  '#',
+  '&a ',
+  '*a',
+  '*b',
+  '!',
+  '!!str ',
+  '!!binary ',
+  '!!map ',
+  '!!seq ',
+  '!foo ',
+  '|',
+  '>',
+  '|-',
+  '%YAML 1.1\n---\n',
+  '%TAG ! tag:x,2000:\n---\n',
+  '---\n',
+  '...\n',
+  '? ',
+  '<<: *a\n',
+  '\t',
+  '\r\n',
+  '\uFEFF',
+  '\u0000',
+  '\u0085',
+  '\u2028',
+  'é',
+  '\u{1F600}',
+  '@',
+  '`',
+  '%',
+  'null',
+  '~',
+  '0x',
+  '1e400',
+  'kind: Scenario\n',
+  'namespace: test9\n',
+  'apiVersion: meshprobe/v1\n',
+];
+type TextMutation = {
+  op: 'delete' | 'insert' | 'flip' | 'dupline' | 'swaplines' | 'indent';
+  at: number;
+  len: number;
+  text: string;
+};
 const textMutation = fc.record({
   op: fc.constantFrom('delete', 'insert', 'flip', 'dupline', 'swaplines', 'indent'),
   at: fc.nat(),
@@ -182,16 +386,61 @@ function mutateText(text: string, ms: TextMutation[]): string {
  */
 const deep = (n: number) => `${'['.repeat(n)}1${']'.repeat(n)}`;
 const HOSTILE_YAML = [
-  '&c [*c]', '&m {a: *m}', '&l [[[*l]]]', '*c', '*nope', '&x {b: 1}', '[*x, *x, *x]',
-  deep(40), deep(70), deep(3000), deep(20000), `${'{a: '.repeat(2000)}1${'}'.repeat(2000)}`,
-  '.inf', '-.inf', '.nan', '!!binary aGVsbG8=', '!!timestamp 2001-12-14', '2001-12-14t21:59:43.10-05:00', '!!set {a, b}', '!!omap [a: 1]', '!!pairs [a: 1]', '!!float 1e400', '!!int 0x', '!!null x', '!!str', '!foo bar', '!<tag:yaml.org,2002:js/function> x',
-  '{? [a, b]: c}', '{? {a: b}: c}', '{a: 1, a: 2}', '"\\u0000"', '"\\uD800"', '0o17', '0x1F', '1_000', '123456789012345678901234567890', '-0', '"\\x1b[31m"', '"\\u2028"',
+  '&c [*c]',
+  '&m {a: *m}',
+  '&l [[[*l]]]',
+  '*c',
+  '*nope',
+  '&x {b: 1}',
+  '[*x, *x, *x]',
+  deep(40),
+  deep(70),
+  deep(3000),
+  deep(20000),
+  `${'{a: '.repeat(2000)}1${'}'.repeat(2000)}`,
+  '.inf',
+  '-.inf',
+  '.nan',
+  '!!binary aGVsbG8=',
+  '!!timestamp 2001-12-14',
+  '2001-12-14t21:59:43.10-05:00',
+  '!!set {a, b}',
+  '!!omap [a: 1]',
+  '!!pairs [a: 1]',
+  '!!float 1e400',
+  '!!int 0x',
+  '!!null x',
+  '!!str',
+  '!foo bar',
+  '!<tag:yaml.org,2002:js/function> x',
+  '{? [a, b]: c}',
+  '{? {a: b}: c}',
+  '{a: 1, a: 2}',
+  '"\\u0000"',
+  '"\\uD800"',
+  '0o17',
+  '0x1F',
+  '1_000',
+  '123456789012345678901234567890',
+  '-0',
+  '"\\x1b[31m"',
+  '"\\u2028"',
 ];
-const hostileYaml = fc.oneof(fc.constantFrom(...HOSTILE_YAML), fc.array(fc.constantFrom(...HOSTILE_YAML.filter((h) => h.length < 100)), { minLength: 2, maxLength: 4 }).map((a) => `[${a.join(', ')}]`));
+const hostileYaml = fc.oneof(
+  fc.constantFrom(...HOSTILE_YAML),
+  fc
+    .array(fc.constantFrom(...HOSTILE_YAML.filter((h) => h.length < 100)), { minLength: 2, maxLength: 4 })
+    .map((a) => `[${a.join(', ')}]`),
+);
 
 /** Puts a hostile construct as the value of a random `key: value` line, or as a new sibling key, or as a new document directive. */
 type Splice = { line: number; mode: 'value' | 'sibling' | 'prefix'; key: string; yaml: string };
-const splice = fc.record({ line: fc.nat(), mode: fc.constantFrom('value', 'sibling', 'prefix'), key: fc.constantFrom(...KEYS.filter((k) => /^[a-z]+$/i.test(k)), 'connectionPool', 'loadBalancer', 'x'), yaml: hostileYaml }) as fc.Arbitrary<Splice>;
+const splice = fc.record({
+  line: fc.nat(),
+  mode: fc.constantFrom('value', 'sibling', 'prefix'),
+  key: fc.constantFrom(...KEYS.filter((k) => /^[a-z]+$/i.test(k)), 'connectionPool', 'loadBalancer', 'x'),
+  yaml: hostileYaml,
+}) as fc.Arbitrary<Splice>;
 function spliceYaml(text: string, sp: Splice): string {
   if (sp.mode === 'prefix') return `%YAML 1.1\n---\n${spliceYaml(text, { ...sp, mode: 'value' })}`;
   const lines = text.split('\n');
@@ -248,30 +497,43 @@ describe('the scenario loader, fuzzed', () => {
 
   it('hostile YAML constructs spliced into the shipped scenario files', () => {
     fc.assert(
-      fc.property(fc.nat({ max: shippedScenarios.length - 1 }), fc.array(splice, { minLength: 1, maxLength: 3 }), (i, sps) => {
-        const file = write(sps.reduce(spliceYaml, shippedScenarios[i]!));
-        check('scenario: hostile YAML', [file], () => loadScenarios([file], topology));
-      }),
+      fc.property(
+        fc.nat({ max: shippedScenarios.length - 1 }),
+        fc.array(splice, { minLength: 1, maxLength: 3 }),
+        (i, sps) => {
+          const file = write(sps.reduce(spliceYaml, shippedScenarios[i]!));
+          check('scenario: hostile YAML', [file], () => loadScenarios([file], topology));
+        },
+      ),
       { numRuns: 600 },
     );
   });
 
   it('hostile YAML in the free-form fields an Istio object may carry', () => {
     fc.assert(
-      fc.property(hostileYaml, hostileYaml, fc.constantFrom('plain text', '&x {b: 1}', '&c [*c]', deep(30)), (a, b, anchor) => {
-        const file = write(freeForm(a, b, anchor));
-        check('scenario: hostile free-form fields', [file], () => loadScenarios([file], topology));
-      }),
+      fc.property(
+        hostileYaml,
+        hostileYaml,
+        fc.constantFrom('plain text', '&x {b: 1}', '&c [*c]', deep(30)),
+        (a, b, anchor) => {
+          const file = write(freeForm(a, b, anchor));
+          check('scenario: hostile free-form fields', [file], () => loadScenarios([file], topology));
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('text mutations of the shipped scenario files (deletions, insertions, byte flips)', () => {
     fc.assert(
-      fc.property(fc.nat({ max: shippedScenarios.length - 1 }), fc.array(textMutation, { minLength: 1, maxLength: 6 }), (i, ms) => {
-        const file = write(mutateText(shippedScenarios[i]!, ms));
-        check('scenario: text mutations', [file], () => loadScenarios([file], topology));
-      }),
+      fc.property(
+        fc.nat({ max: shippedScenarios.length - 1 }),
+        fc.array(textMutation, { minLength: 1, maxLength: 6 }),
+        (i, ms) => {
+          const file = write(mutateText(shippedScenarios[i]!, ms));
+          check('scenario: text mutations', [file], () => loadScenarios([file], topology));
+        },
+      ),
       { numRuns: 1200 },
     );
   });
@@ -324,19 +586,34 @@ describe('the topology loader, fuzzed', () => {
   it('structural and text mutations of the workload manifests it reads', () => {
     const parsed = shippedManifests.map((t) => t.split(/^---$/m).map((d) => parse(d) as unknown));
     fc.assert(
-      fc.property(fc.nat({ max: manifestNames.length - 1 }), fc.constantFrom('structural', 'text', 'hostile'), fc.array(mutation, { minLength: 1, maxLength: 3 }), fc.array(textMutation, { minLength: 1, maxLength: 4 }), fc.array(splice, { minLength: 1, maxLength: 2 }), fc.nat(), (i, how, ms, ts, sps, docPick) => {
-        const docs = parsed[i]!;
-        const k = docPick % docs.length;
-        const text = how === 'structural' ? docs.map((d, j) => stringify(j === k ? mutateValue(d, ms) : d)).join('---\n') : how === 'text' ? mutateText(shippedManifests[i]!, ts) : sps.reduce(spliceYaml, shippedManifests[i]!);
-        const workDir = join(dir, `w${++n}`);
-        mkdirSync(join(workDir, 'workloads'), { recursive: true });
-        mkdirSync(join(workDir, 'topology'));
-        manifestNames.forEach((m, j) => writeFileSync(join(workDir, 'workloads', m), j === i ? text : shippedManifests[j]!));
-        const file = join(workDir, 'topology', 'default.yaml');
-        writeFileSync(file, shippedTopology);
-        const manifests = manifestNames.map((m) => join(workDir, 'workloads', m));
-        check('topology: manifest mutations', [manifests[i]!, file, ...manifests], () => loadTopology(file));
-      }),
+      fc.property(
+        fc.nat({ max: manifestNames.length - 1 }),
+        fc.constantFrom('structural', 'text', 'hostile'),
+        fc.array(mutation, { minLength: 1, maxLength: 3 }),
+        fc.array(textMutation, { minLength: 1, maxLength: 4 }),
+        fc.array(splice, { minLength: 1, maxLength: 2 }),
+        fc.nat(),
+        (i, how, ms, ts, sps, docPick) => {
+          const docs = parsed[i]!;
+          const k = docPick % docs.length;
+          const text =
+            how === 'structural'
+              ? docs.map((d, j) => stringify(j === k ? mutateValue(d, ms) : d)).join('---\n')
+              : how === 'text'
+                ? mutateText(shippedManifests[i]!, ts)
+                : sps.reduce(spliceYaml, shippedManifests[i]!);
+          const workDir = join(dir, `w${++n}`);
+          mkdirSync(join(workDir, 'workloads'), { recursive: true });
+          mkdirSync(join(workDir, 'topology'));
+          manifestNames.forEach((m, j) =>
+            writeFileSync(join(workDir, 'workloads', m), j === i ? text : shippedManifests[j]!),
+          );
+          const file = join(workDir, 'topology', 'default.yaml');
+          writeFileSync(file, shippedTopology);
+          const manifests = manifestNames.map((m) => join(workDir, 'workloads', m));
+          check('topology: manifest mutations', [manifests[i]!, file, ...manifests], () => loadTopology(file));
+        },
+      ),
       { numRuns: 400 },
     );
   });

@@ -36,7 +36,54 @@ afterAll(() => {
 // --- generators -------------------------------------------------------------------------------
 
 /** Pieces a shell would act on if they ever reached one unquoted. */
-const HOSTILE = ["'", '"', '\\', '$(', ')', '`', '${', '}', '$HOME', '$IFS', '$1', '$@', '*', '?', '[a-z]', '{a,b}', '~', ';', '&', '&&', '|', '>', '<', '#', '!', ' ', '\t', '\n', '\r', '\u000b', '=', '%', '-', '--', '-x', 'é', '\u0085', '\u2028', '\u{1F600}', '\u001b[31m', '\u007f', 'a', 'Z', '0', '.', '/'];
+const HOSTILE = [
+  "'",
+  '"',
+  '\\',
+  '$(',
+  ')',
+  '`',
+  '${',
+  '}',
+  '$HOME',
+  '$IFS',
+  '$1',
+  '$@',
+  '*',
+  '?',
+  '[a-z]',
+  '{a,b}',
+  '~',
+  ';',
+  '&',
+  '&&',
+  '|',
+  '>',
+  '<',
+  '#',
+  '!',
+  ' ',
+  '\t',
+  '\n',
+  '\r',
+  '\u000b',
+  '=',
+  '%',
+  '-',
+  '--',
+  '-x',
+  'é',
+  '\u0085',
+  '\u2028',
+  '\u{1F600}',
+  '\u001b[31m',
+  '\u007f',
+  'a',
+  'Z',
+  '0',
+  '.',
+  '/',
+];
 const hostile = fc.string({ unit: fc.constantFrom(...HOSTILE), maxLength: 12 });
 /** Any Unicode text except NUL, which no argv element or shell word can hold. */
 const anyText = fc.string({ unit: 'binary', maxLength: 30 }).map((s) => s.replace(/\0/g, ''));
@@ -100,19 +147,44 @@ describe('reproduceCommand, split by a real /bin/sh', () => {
       namespace: word,
       pod: word,
       container: word,
-      url: fc.oneof(word, fc.webUrl().map((u) => `${u}/$(id)\`id\`'"*`)),
+      url: fc.oneof(
+        word,
+        fc.webUrl().map((u) => `${u}/$(id)\`id\`'"*`),
+      ),
       insecure: fc.boolean(),
       timeoutSeconds: fc.integer({ min: 1, max: 86_400 }),
     });
     const perRun = 20;
     fc.assert(
       fc.property(fc.array(line, { minLength: perRun, maxLength: perRun }), (cases) => {
-        const lines = cases.map((c) => reproduceCommand({ context: c.context, namespace: c.namespace, pod: c.pod, container: c.container, request: { url: c.url, insecure: c.insecure }, timeoutSeconds: c.timeoutSeconds }));
+        const lines = cases.map((c) =>
+          reproduceCommand({
+            context: c.context,
+            namespace: c.namespace,
+            pod: c.pod,
+            container: c.container,
+            request: { url: c.url, insecure: c.insecure },
+            timeoutSeconds: c.timeoutSeconds,
+          }),
+        );
         const intended = cases.map((c) => [
           'kubectl',
           ...(c.context ? ['--context', c.context] : []),
-          'exec', '-n', c.namespace, c.pod, '-c', c.container, '--',
-          'curl', '-sS', ...(c.insecure ? ['-k'] : []), '--max-time', String(c.timeoutSeconds), '-w', '\\nHTTP %{http_code}\\n', c.url,
+          'exec',
+          '-n',
+          c.namespace,
+          c.pod,
+          '-c',
+          c.container,
+          '--',
+          'curl',
+          '-sS',
+          ...(c.insecure ? ['-k'] : []),
+          '--max-time',
+          String(c.timeoutSeconds),
+          '-w',
+          '\\nHTTP %{http_code}\\n',
+          c.url,
         ]);
         expect(kubectlArgv(lines)).toEqual(intended);
         count('reproduceCommand', cases.length);
@@ -171,9 +243,28 @@ describe('the probe script, run by a real sh and curl through a 127.0.0.1 proxy'
 
   const label = fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,20}[a-z0-9])?$/);
   const serviceName = fc.stringMatching(/^[a-z]([-a-z0-9]{0,20}[a-z0-9])?$/); // RFC 1035, as Kubernetes requires of Services
-  const pathChar = fc.constantFrom(...'ABCXYZabcxyz0189._~!$&\'()*+,;=:@%/-'.split(''));
+  const pathChar = fc.constantFrom(..."ABCXYZabcxyz0189._~!$&'()*+,;=:@%/-".split(''));
   /** Valid paths, and paths built from shell attacks spelled only with characters the schema allows. */
-  const attack = fc.constantFrom(`$(touch$IFS${marker})`, `';touch$IFS${marker};'`, `&touch$IFS${marker}&`, `;touch$IFS${marker}`, `'$(touch$IFS${marker})'`, '$IFS', "'", '$(', '/../', '/./', '/..', '%00', '%0a', '%27', '%zz', '*', '&&', ';');
+  const attack = fc.constantFrom(
+    `$(touch$IFS${marker})`,
+    `';touch$IFS${marker};'`,
+    `&touch$IFS${marker}&`,
+    `;touch$IFS${marker}`,
+    `'$(touch$IFS${marker})'`,
+    '$IFS',
+    "'",
+    '$(',
+    '/../',
+    '/./',
+    '/..',
+    '%00',
+    '%0a',
+    '%27',
+    '%zz',
+    '*',
+    '&&',
+    ';',
+  );
   const path = fc.oneof(
     fc.stringMatching(/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/),
     fc.string({ unit: fc.oneof(pathChar, attack), maxLength: 8 }).map((s) => `/${s}`),
@@ -186,13 +277,25 @@ describe('the probe script, run by a real sh and curl through a 127.0.0.1 proxy'
     await fc.assert(
       fc.asyncProperty(fc.array(target, { minLength: perRun, maxLength: perRun }), async (ts) => {
         for (const t of ts) expect(TARGET_PATH.test(t.path), t.path).toBe(true); // the generator stays inside the schema
-        const targets = ts.map((t, i) => ({ id: `${i}`, namespace: t.namespace, service: t.service, scheme: 'http', path: t.path, port: { name: 'http', port: t.port, targetPort: t.port, protocol: 'http' } }) as Target);
+        const targets = ts.map(
+          (t, i) =>
+            ({
+              id: `${i}`,
+              namespace: t.namespace,
+              service: t.service,
+              scheme: 'http',
+              path: t.path,
+              port: { name: 'http', port: t.port, targetPort: t.port, protocol: 'http' },
+            }) as Target,
+        );
         const requests = targets.map(requestFor);
         received.length = 0;
         const nonce = 'feedc0de';
         const [cmd, ...args] = probeCommand(nonce, 5, requests);
         const { stdout } = await run(cmd!, args, { env });
-        const want = ts.map((t) => `http://${t.service}.${t.namespace}${t.port === 80 ? '' : `:${t.port}`}${removeDotSegments(t.path)}`);
+        const want = ts.map(
+          (t) => `http://${t.service}.${t.namespace}${t.port === 80 ? '' : `:${t.port}`}${removeDotSegments(t.path)}`,
+        );
         expect(received).toEqual(want);
         const records = parseProbeOutput(stdout, nonce, requests.length);
         expect(records.map((r) => [r?.httpCode, r?.curlExit, r?.body])).toEqual(want.map((u) => [200, 0, `seen ${u}`]));
@@ -206,10 +309,30 @@ describe('the probe script, run by a real sh and curl through a 127.0.0.1 proxy'
   it('runs nothing even from URLs the schema refuses (spaces, backticks, quotes, newlines)', async () => {
     const perRun = 10;
     const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', http_proxy: proxyUrl };
-    const bad = fc.string({ unit: fc.oneof(fc.constantFrom(`\`touch ${marker}\``, `$(touch ${marker})`, `"; touch ${marker}; "`, `\ntouch ${marker}\n`, ' ', '\t', '|', '>', `>${marker}`), pathChar), maxLength: 6 });
+    const bad = fc.string({
+      unit: fc.oneof(
+        fc.constantFrom(
+          `\`touch ${marker}\``,
+          `$(touch ${marker})`,
+          `"; touch ${marker}; "`,
+          `\ntouch ${marker}\n`,
+          ' ',
+          '\t',
+          '|',
+          '>',
+          `>${marker}`,
+        ),
+        pathChar,
+      ),
+      maxLength: 6,
+    });
     await fc.assert(
       fc.asyncProperty(fc.array(bad, { minLength: perRun, maxLength: perRun }), async (paths) => {
-        const [cmd, ...args] = probeCommand('feedc0de', 2, paths.map((p) => ({ url: `http://x.y:8000/${p}`, insecure: false })));
+        const [cmd, ...args] = probeCommand(
+          'feedc0de',
+          2,
+          paths.map((p) => ({ url: `http://x.y:8000/${p}`, insecure: false })),
+        );
         const { stdout } = await run(cmd!, args, { env });
         expect(parseProbeOutput(stdout, 'feedc0de', paths.length).every((r) => r !== undefined)).toBe(true);
         expect(existsSync(marker)).toBe(false);
@@ -249,8 +372,33 @@ const isSubdomain = (s: string): boolean => s.length <= 253 && s.split('.').ever
 const nameLike = fc.oneof(
   fc.stringMatching(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/),
   fc.stringMatching(/^[a-z]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?){0,3}$/),
-  fc.constantFrom('a'.repeat(63), 'a'.repeat(64), `${'a'.repeat(62)}-`, '-a', 'a-', 'A', 'a_b', 'a.b', 'a..b', '.a', 'abc\n', '\nabc', 'ａbc', 'K', 'ı', 'a b', '0', '9-9', `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`, `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(62)}`),
-  fc.stringMatching(/^[a-z0-9]{1,8}$/).chain((s) => fc.constantFrom(s.toUpperCase(), `${s}-`, `-${s}`, `${s}_x`, `${s}$(id)`, `${s};`, `${s}\u0000`, `${s}é`)),
+  fc.constantFrom(
+    'a'.repeat(63),
+    'a'.repeat(64),
+    `${'a'.repeat(62)}-`,
+    '-a',
+    'a-',
+    'A',
+    'a_b',
+    'a.b',
+    'a..b',
+    '.a',
+    'abc\n',
+    '\nabc',
+    'ａbc',
+    'K',
+    'ı',
+    'a b',
+    '0',
+    '9-9',
+    `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`,
+    `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(62)}`,
+  ),
+  fc
+    .stringMatching(/^[a-z0-9]{1,8}$/)
+    .chain((s) =>
+      fc.constantFrom(s.toUpperCase(), `${s}-`, `-${s}`, `${s}_x`, `${s}$(id)`, `${s};`, `${s}\u0000`, `${s}é`),
+    ),
   word,
 );
 
@@ -276,16 +424,41 @@ describe('Kubernetes names: every name a loader accepts is a DNS-1123 name', () 
   it('scenario names, and Istio object names and namespaces', () => {
     const namespaces = ['istio-system', ...topology.namespaces.map((n) => n.name)];
     fc.assert(
-      fc.property(nameLike, nameLike, fc.oneof(fc.constantFrom(...namespaces), nameLike), (scenarioName, objectName, namespace) => {
-        const doc = { apiVersion: 'meshprobe/v1', kind: 'Scenario', metadata: { name: scenarioName }, spec: { description: 'x', objects: [{ apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: objectName, namespace }, spec: { mtls: { mode: 'STRICT' } } }] } };
-        const r = verdict(() => loadScenarios([writeFile(stringify(doc))], topology));
-        const valid = isLabel(scenarioName) && isSubdomain(objectName) && isLabel(namespace) && namespaces.includes(namespace);
-        expect(r instanceof ConfigError ? `refused: ${r.message}` : 'accepted').toEqual(valid ? 'accepted' : expect.stringMatching(/^refused: .*:\d+:\d+: /));
-        if (!(r instanceof ConfigError)) {
-          expect(isLabel(r[0]!.name) && isSubdomain(r[0]!.objects[0]!.name) && isLabel(r[0]!.objects[0]!.namespace!)).toBe(true);
-        }
-        count('scenario names', 1);
-      }),
+      fc.property(
+        nameLike,
+        nameLike,
+        fc.oneof(fc.constantFrom(...namespaces), nameLike),
+        (scenarioName, objectName, namespace) => {
+          const doc = {
+            apiVersion: 'meshprobe/v1',
+            kind: 'Scenario',
+            metadata: { name: scenarioName },
+            spec: {
+              description: 'x',
+              objects: [
+                {
+                  apiVersion: 'security.istio.io/v1',
+                  kind: 'PeerAuthentication',
+                  metadata: { name: objectName, namespace },
+                  spec: { mtls: { mode: 'STRICT' } },
+                },
+              ],
+            },
+          };
+          const r = verdict(() => loadScenarios([writeFile(stringify(doc))], topology));
+          const valid =
+            isLabel(scenarioName) && isSubdomain(objectName) && isLabel(namespace) && namespaces.includes(namespace);
+          expect(r instanceof ConfigError ? `refused: ${r.message}` : 'accepted').toEqual(
+            valid ? 'accepted' : expect.stringMatching(/^refused: .*:\d+:\d+: /),
+          );
+          if (!(r instanceof ConfigError)) {
+            expect(
+              isLabel(r[0]!.name) && isSubdomain(r[0]!.objects[0]!.name) && isLabel(r[0]!.objects[0]!.namespace!),
+            ).toBe(true);
+          }
+          count('scenario names', 1);
+        },
+      ),
       { numRuns: 600 },
     );
   });
@@ -294,32 +467,71 @@ describe('Kubernetes names: every name a loader accepts is a DNS-1123 name', () 
     const manifestsDir = join(dir, 'manifests');
     mkdirSync(manifestsDir, { recursive: true });
     fc.assert(
-      fc.property(fc.record({ ns: nameLike, workload: nameLike, container: nameLike, service: nameLike, secret: nameLike }), (n) => {
-        const manifest = join(manifestsDir, `m${++fileNo}.yaml`);
-        const objects = [
-          { apiVersion: 'v1', kind: 'Service', metadata: { name: n.service }, spec: { selector: { app: 'x' }, ports: [{ name: 'http', port: 8000, targetPort: 8080 }] } },
-          { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: n.workload }, spec: { selector: { matchLabels: { app: 'x' } }, template: { metadata: { labels: { app: 'x' } }, spec: { containers: [{ name: n.container, image: 'curl' }] } } } },
-        ];
-        writeFileSync(manifest, objects.map((o) => stringify(o)).join('---\n'));
-        const topo = {
-          apiVersion: 'meshprobe/v1',
-          kind: 'Topology',
-          metadata: { name: 't' },
-          spec: {
-            namespaces: [{ name: n.ns, injection: true, workloads: [n.workload] }],
-            workloads: { [n.workload]: { manifest, client: { container: n.container }, serve: [{ ports: ['http'], path: '/' }], secrets: [{ name: n.secret, type: 'tls', commonName: 'x' }] } },
-          },
-        };
-        const r = verdict(() => loadTopology(writeFile(stringify(topo))));
-        const valid = isLabel(n.ns) && isLabel(n.workload) && isLabel(n.container) && isServiceName(n.service) && isLabel(n.secret);
-        expect(r instanceof ConfigError ? `refused: ${r.message}` : 'accepted').toEqual(valid ? 'accepted' : expect.stringMatching(/^refused: .*:\d+:\d+: /));
-        if (!(r instanceof ConfigError)) {
-          const names = [...r.namespaces.map((x) => x.name), ...r.workloads.map((w) => w.name), ...r.clients.map((c) => c.container), ...r.services.map((s) => s.name), ...r.namespaces.flatMap((x) => x.secrets.map((s) => s.name))];
-          expect(names.every(isLabel)).toBe(true);
-          expect(r.targets.map((t) => requestFor(t).url)).toEqual([`http://${n.service}.${n.ns}:8000/`]);
-        }
-        count('topology names', 1);
-      }),
+      fc.property(
+        fc.record({ ns: nameLike, workload: nameLike, container: nameLike, service: nameLike, secret: nameLike }),
+        (n) => {
+          const manifest = join(manifestsDir, `m${++fileNo}.yaml`);
+          const objects = [
+            {
+              apiVersion: 'v1',
+              kind: 'Service',
+              metadata: { name: n.service },
+              spec: { selector: { app: 'x' }, ports: [{ name: 'http', port: 8000, targetPort: 8080 }] },
+            },
+            {
+              apiVersion: 'apps/v1',
+              kind: 'Deployment',
+              metadata: { name: n.workload },
+              spec: {
+                selector: { matchLabels: { app: 'x' } },
+                template: {
+                  metadata: { labels: { app: 'x' } },
+                  spec: { containers: [{ name: n.container, image: 'curl' }] },
+                },
+              },
+            },
+          ];
+          writeFileSync(manifest, objects.map((o) => stringify(o)).join('---\n'));
+          const topo = {
+            apiVersion: 'meshprobe/v1',
+            kind: 'Topology',
+            metadata: { name: 't' },
+            spec: {
+              namespaces: [{ name: n.ns, injection: true, workloads: [n.workload] }],
+              workloads: {
+                [n.workload]: {
+                  manifest,
+                  client: { container: n.container },
+                  serve: [{ ports: ['http'], path: '/' }],
+                  secrets: [{ name: n.secret, type: 'tls', commonName: 'x' }],
+                },
+              },
+            },
+          };
+          const r = verdict(() => loadTopology(writeFile(stringify(topo))));
+          const valid =
+            isLabel(n.ns) &&
+            isLabel(n.workload) &&
+            isLabel(n.container) &&
+            isServiceName(n.service) &&
+            isLabel(n.secret);
+          expect(r instanceof ConfigError ? `refused: ${r.message}` : 'accepted').toEqual(
+            valid ? 'accepted' : expect.stringMatching(/^refused: .*:\d+:\d+: /),
+          );
+          if (!(r instanceof ConfigError)) {
+            const names = [
+              ...r.namespaces.map((x) => x.name),
+              ...r.workloads.map((w) => w.name),
+              ...r.clients.map((c) => c.container),
+              ...r.services.map((s) => s.name),
+              ...r.namespaces.flatMap((x) => x.secrets.map((s) => s.name)),
+            ];
+            expect(names.every(isLabel)).toBe(true);
+            expect(r.targets.map((t) => requestFor(t).url)).toEqual([`http://${n.service}.${n.ns}:8000/`]);
+          }
+          count('topology names', 1);
+        },
+      ),
       { numRuns: 400 },
     );
   });
@@ -332,7 +544,11 @@ describe('Kubernetes names: every name a loader accepts is a DNS-1123 name', () 
         const valid = isLabel(prefix) && prefix.length + 1 + longest <= 63;
         expect(r instanceof ConfigError ? 'refused' : 'accepted').toBe(valid ? 'accepted' : 'refused');
         if (!(r instanceof ConfigError)) {
-          const names = [...r.topology.namespaces.map((x) => x.name), ...r.topology.workloads.map((w) => w.namespace), ...r.topology.targets.map((t) => t.namespace)];
+          const names = [
+            ...r.topology.namespaces.map((x) => x.name),
+            ...r.topology.workloads.map((w) => w.namespace),
+            ...r.topology.targets.map((t) => t.namespace),
+          ];
           expect(names.every((x) => isLabel(x) && x.startsWith(`${prefix}-`))).toBe(true);
         }
         count('namespace prefixes', 1);

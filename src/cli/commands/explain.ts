@@ -29,26 +29,47 @@ export function explainCommand(program: Command, ctx: CommandContext): void {
     .requiredOption('--to <target>', 'the server port, NAMESPACE/SERVICE:PORT (e.g. test1/httpbin:8000)')
     .option('-f, --file <path>', 'a scenario file or directory (repeatable)', (v: string, p: string[]) => [...p, v], [])
     .option('--topology <file>', 'a topology file')
-    .addOption(new Option('--istio <flavor>', 'Istio API generation: modern or legacy').default('modern').argParser(parseFlavor))
+    .addOption(
+      new Option('--istio <flavor>', 'Istio API generation: modern or legacy').default('modern').argParser(parseFlavor),
+    )
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .action((o: ExplainOptions) => ctx.exit(explain(o, ctx)));
 }
 
 function explain(o: ExplainOptions, ctx: CommandContext): ExitCode {
-  const { topology, scenarios } = loadInputs({ file: o.file, scenario: [o.scenario], topology: o.topology }, ctx.io.cwd);
+  const { topology, scenarios } = loadInputs(
+    { file: o.file, scenario: [o.scenario], topology: o.topology },
+    ctx.io.cwd,
+  );
   const scenario = scenarios[0]!;
-  if (!supportsFlavor(scenario, o.istio)) throw new ConfigError(`scenario ${scenario.name} uses PeerAuthentication, which Istio 1.4 does not serve`, 'explain it with --istio modern');
+  if (!supportsFlavor(scenario, o.istio))
+    throw new ConfigError(
+      `scenario ${scenario.name} uses PeerAuthentication, which Istio 1.4 does not serve`,
+      'explain it with --istio modern',
+    );
   const client = topology.clients.find((c) => c.id === o.from);
-  if (!client) throw new ConfigError(`--from ${o.from} is not a client of the topology`, `choose from: ${topology.clients.map((c) => c.id).join(', ')}`);
+  if (!client)
+    throw new ConfigError(
+      `--from ${o.from} is not a client of the topology`,
+      `choose from: ${topology.clients.map((c) => c.id).join(', ')}`,
+    );
   const candidates = topology.targets.filter((t) => t.id === o.to || `${t.namespace}/${t.service}` === o.to);
   if (candidates.length !== 1) {
     const all = topology.targets.map((t) => t.id).join(', ');
-    throw new ConfigError(candidates.length ? `--to ${o.to} has several ports; name one` : `--to ${o.to} is not a probed port of the topology`, `choose from: ${all}`);
+    throw new ConfigError(
+      candidates.length
+        ? `--to ${o.to} has several ports; name one`
+        : `--to ${o.to} is not a probed port of the topology`,
+      `choose from: ${all}`,
+    );
   }
   const target = candidates[0]!;
   const mesh = meshConfig(o.istio);
   const cell = predictScenario(topology, scenario, mesh).find((c) => c.from === client.id && c.to === target.id)!;
-  if (o.output === 'json') ctx.io.stdout.write(`${JSON.stringify({ scenario: scenario.name, flavor: o.istio, ...cellReport(cell) }, null, 2)}\n`);
+  if (o.output === 'json')
+    ctx.io.stdout.write(
+      `${JSON.stringify({ scenario: scenario.name, flavor: o.istio, ...cellReport(cell) }, null, 2)}\n`,
+    );
   else ctx.io.stdout.write(renderExplanation(scenario.name, cell, target, mesh, ctx.style));
   return cell.agrees ? ExitCode.Ok : ExitCode.Mismatch;
 }

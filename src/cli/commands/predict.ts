@@ -3,7 +3,14 @@ import { Option } from 'commander';
 import { supportsFlavor, type Flavor } from '../../model/scenario.js';
 import { predictScenario } from '../../oracle/expected.js';
 import { meshConfig } from '../../oracle/mesh.js';
-import { API_VERSION, cellReport, scenarioHeader, summarize, type ReportDocument, type ScenarioReport } from '../../report/document.js';
+import {
+  API_VERSION,
+  cellReport,
+  scenarioHeader,
+  summarize,
+  type ReportDocument,
+  type ScenarioReport,
+} from '../../report/document.js';
 import { VERSION } from '../../version.js';
 import { ExitCode } from '../exit-codes.js';
 import { collect, loadInputs, parseFlavor, type ScenarioOptions } from '../inputs.js';
@@ -19,11 +26,23 @@ export function predictCommand(program: Command, ctx: CommandContext): void {
     .command('predict')
     .description('Print the matrix each scenario should produce, from its policies alone (no cluster needed)')
     .option('--scenario <name>', 'a scenario to predict (repeatable; default: all)', collect, [])
-    .option('-f, --file <path>', 'a scenario file or directory (repeatable; default: the shipped scenarios)', collect, [])
-    .option('--topology <file>', 'a topology file (default: the article\'s test1/test2/test3/ngtest)')
-    .addOption(new Option('--istio <flavor>', 'Istio API generation: modern (>= 1.5) or legacy (1.4)').default('modern').argParser(parseFlavor));
+    .option(
+      '-f, --file <path>',
+      'a scenario file or directory (repeatable; default: the shipped scenarios)',
+      collect,
+      [],
+    )
+    .option('--topology <file>', "a topology file (default: the article's test1/test2/test3/ngtest)")
+    .addOption(
+      new Option('--istio <flavor>', 'Istio API generation: modern (>= 1.5) or legacy (1.4)')
+        .default('modern')
+        .argParser(parseFlavor),
+    );
   addReportOptions(command)
-    .addHelpText('after', '\nExit code: 0 when every scenario expectation agrees with the prediction, 1 when one does not, 2 for bad input.')
+    .addHelpText(
+      'after',
+      '\nExit code: 0 when every scenario expectation agrees with the prediction, 1 when one does not, 2 for bad input.',
+    )
     .action((o: PredictOptions) => {
       ctx.exit(predict(o, ctx));
     });
@@ -40,12 +59,22 @@ function predict(o: PredictOptions, ctx: CommandContext): ExitCode {
       continue;
     }
     const cells = predictScenario(topology, scenario, mesh).map(cellReport);
-    reports.push({ ...scenarioHeader(scenario, topology), verdict: cells.every((c) => c.match) ? 'pass' : 'mismatch', cells });
+    reports.push({
+      ...scenarioHeader(scenario, topology),
+      verdict: cells.every((c) => c.match) ? 'pass' : 'mismatch',
+      cells,
+    });
   }
   const doc: ReportDocument = {
     apiVersion: API_VERSION,
     kind: 'MatrixReport',
-    metadata: { command: 'predict', generatedAt: new Date().toISOString(), meshprobeVersion: VERSION, flavor: o.istio, topology: topology.name },
+    metadata: {
+      command: 'predict',
+      generatedAt: new Date().toISOString(),
+      meshprobeVersion: VERSION,
+      flavor: o.istio,
+      topology: topology.name,
+    },
     summary: summarize(reports),
     scenarios: reports,
   };

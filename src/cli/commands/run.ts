@@ -36,50 +36,133 @@ interface RunFlags extends ScenarioOptions, ReportOptions {
 // Decimal digits only: Number() would also take "", " ", "0x10" and "1e3".
 const positiveInt = (name: string, max: number) => (v: string) => {
   const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1 || n > max) throw new ConfigError(`${name} must be a whole number from 1 to ${max}, got "${v}"`);
+  if (!/^\d+$/.test(v) || n < 1 || n > max)
+    throw new ConfigError(`${name} must be a whole number from 1 to ${max}, got "${v}"`);
   return n;
 };
 const seconds = (name: string) => (v: string) => {
   const n = Number(v);
-  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(v) || n > MAX_SECONDS) throw new ConfigError(`${name} must be a number of seconds from 0 to ${MAX_SECONDS}, got "${v}"`);
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(v) || n > MAX_SECONDS)
+    throw new ConfigError(`${name} must be a number of seconds from 0 to ${MAX_SECONDS}, got "${v}"`);
   return n;
 };
 
 const topologyOptions = (cmd: Command): Command =>
   cmd
     .option('--topology <file>', "a topology file (default: the article's test1/test2/test3/ngtest)")
-    .option('--namespace-prefix <prefix>', 'run the topology as PREFIX-test1, PREFIX-test2 ... so several runs can share a cluster');
+    .option(
+      '--namespace-prefix <prefix>',
+      'run the topology as PREFIX-test1, PREFIX-test2 ... so several runs can share a cluster',
+    );
 
 function runOptions(cmd: Command, withScenarios: boolean): Command {
   if (withScenarios) {
     cmd
       .option('--scenario <name>', 'a scenario to run (repeatable; default: all)', collect, [])
-      .option('-f, --file <path>', 'a scenario file or directory (repeatable; default: the shipped scenarios)', collect, [])
-      .option('--allow-cluster-wide', "let scenarios change objects outside the topology's namespaces (mesh-wide policies, root-namespace rules)", false)
-      .addOption(new Option('--isolation <mode>', "rewrite cluster-wide scenario objects into the topology's namespaces (proven equivalent by the oracle)").choices(['namespaced']).conflicts('allowClusterWide'));
+      .option(
+        '-f, --file <path>',
+        'a scenario file or directory (repeatable; default: the shipped scenarios)',
+        collect,
+        [],
+      )
+      .option(
+        '--allow-cluster-wide',
+        "let scenarios change objects outside the topology's namespaces (mesh-wide policies, root-namespace rules)",
+        false,
+      )
+      .addOption(
+        new Option(
+          '--isolation <mode>',
+          "rewrite cluster-wide scenario objects into the topology's namespaces (proven equivalent by the oracle)",
+        )
+          .choices(['namespaced'])
+          .conflicts('allowClusterWide'),
+      );
   }
   return topologyOptions(cmd)
     .option('--keep', 'leave the topology in the cluster afterwards', false)
-    .option('--adopt', 'use topology namespaces that exist but were not created by meshprobe (and delete them at teardown)', false)
-    .option('--concurrency <n>', 'client pods probed at once', positiveInt('--concurrency', 1000), DEFAULT_PROBE.concurrency)
-    .option('--curl-timeout <s>', 'curl --max-time per request, seconds', positiveInt('--curl-timeout', MAX_CURL_TIMEOUT_SECONDS), DEFAULT_PROBE.curlTimeoutSeconds)
-    .option('--consecutive <k>', 'rounds in a row that must agree before a scenario counts as converged', positiveInt('--consecutive', 100), DEFAULT_CONVERGE.consecutive)
-    .option('--converge-timeout <s>', 'give up converging a scenario after this many seconds', seconds('--converge-timeout'), DEFAULT_CONVERGE.timeoutMs / 1000)
-    .option('--interval <s>', 'minimum seconds between the starts of two rounds', seconds('--interval'), DEFAULT_CONVERGE.intervalMs / 1000)
-    .option('--settle <s>', 'seconds before a stable mismatch is believed (configuration may still be propagating)', seconds('--settle'), DEFAULT_CONVERGE.settleMs / 1000)
-    .option('--ready-timeout <s>', 'seconds to wait for the workloads to become ready', seconds('--ready-timeout'), 300);
+    .option(
+      '--adopt',
+      'use topology namespaces that exist but were not created by meshprobe (and delete them at teardown)',
+      false,
+    )
+    .option(
+      '--concurrency <n>',
+      'client pods probed at once',
+      positiveInt('--concurrency', 1000),
+      DEFAULT_PROBE.concurrency,
+    )
+    .option(
+      '--curl-timeout <s>',
+      'curl --max-time per request, seconds',
+      positiveInt('--curl-timeout', MAX_CURL_TIMEOUT_SECONDS),
+      DEFAULT_PROBE.curlTimeoutSeconds,
+    )
+    .option(
+      '--consecutive <k>',
+      'rounds in a row that must agree before a scenario counts as converged',
+      positiveInt('--consecutive', 100),
+      DEFAULT_CONVERGE.consecutive,
+    )
+    .option(
+      '--converge-timeout <s>',
+      'give up converging a scenario after this many seconds',
+      seconds('--converge-timeout'),
+      DEFAULT_CONVERGE.timeoutMs / 1000,
+    )
+    .option(
+      '--interval <s>',
+      'minimum seconds between the starts of two rounds',
+      seconds('--interval'),
+      DEFAULT_CONVERGE.intervalMs / 1000,
+    )
+    .option(
+      '--settle <s>',
+      'seconds before a stable mismatch is believed (configuration may still be propagating)',
+      seconds('--settle'),
+      DEFAULT_CONVERGE.settleMs / 1000,
+    )
+    .option(
+      '--ready-timeout <s>',
+      'seconds to wait for the workloads to become ready',
+      seconds('--ready-timeout'),
+      300,
+    );
 }
 
 export function runCommands(program: Command, ctx: CommandContext): void {
-  addReportOptions(runOptions(program.command('run').description('Set up the topology, apply each scenario, probe every client -> server port until converged, compare with the expected matrix, clean up'), true))
-    .addHelpText('after', '\nExit code: 0 every cell as expected, 1 a cell is not, 2 bad input, 3 cluster failure or cells that could not be probed, 130 interrupted.')
+  addReportOptions(
+    runOptions(
+      program
+        .command('run')
+        .description(
+          'Set up the topology, apply each scenario, probe every client -> server port until converged, compare with the expected matrix, clean up',
+        ),
+      true,
+    ),
+  )
+    .addHelpText(
+      'after',
+      '\nExit code: 0 every cell as expected, 1 a cell is not, 2 bad input, 3 cluster failure or cells that could not be probed, 130 interrupted.',
+    )
     .action(async (f: RunFlags) => ctx.exit(await execute(ctx, f, 'run')));
 
-  addReportOptions(runOptions(program.command('probe').description("Probe the cluster's own policies as they stand: apply nothing, predict from the PeerAuthentications and DestinationRules the cluster holds, compare"), false)).action(
-    async (f: RunFlags) => ctx.exit(await execute(ctx, { ...f, scenario: [], file: [], allowClusterWide: false }, 'probe')),
+  addReportOptions(
+    runOptions(
+      program
+        .command('probe')
+        .description(
+          "Probe the cluster's own policies as they stand: apply nothing, predict from the PeerAuthentications and DestinationRules the cluster holds, compare",
+        ),
+      false,
+    ),
+  ).action(async (f: RunFlags) =>
+    ctx.exit(await execute(ctx, { ...f, scenario: [], file: [], allowClusterWide: false }, 'probe')),
   );
 
-  topologyOptions(program.command('setup').description('Create (or update) the topology and wait until it is ready; idempotent'))
+  topologyOptions(
+    program.command('setup').description('Create (or update) the topology and wait until it is ready; idempotent'),
+  )
     .option('--adopt', 'use topology namespaces not created by meshprobe', false)
     .option('--ready-timeout <s>', 'seconds to wait for readiness', seconds('--ready-timeout'), 300)
     .action(async (f: { topology?: string; namespacePrefix?: string; adopt: boolean; readyTimeout: number }) => {
@@ -87,12 +170,19 @@ export function runCommands(program: Command, ctx: CommandContext): void {
       const cluster = connect(ctx);
       await withProgress(ctx, async (events) => {
         await checkReachable(cluster, events);
-        await setupTopology(cluster, topology, { runId: newRunId(), adopt: f.adopt, readyTimeoutMs: f.readyTimeout * 1000, events });
+        await setupTopology(cluster, topology, {
+          runId: newRunId(),
+          adopt: f.adopt,
+          readyTimeoutMs: f.readyTimeout * 1000,
+          events,
+        });
       });
       ctx.exit(ExitCode.Ok);
     });
 
-  topologyOptions(program.command('teardown').description("Delete the topology's namespaces (only those meshprobe created)"))
+  topologyOptions(
+    program.command('teardown').description("Delete the topology's namespaces (only those meshprobe created)"),
+  )
     .option('--timeout <s>', 'seconds to wait until they are gone', seconds('--timeout'), 300)
     .action(async (f: { topology?: string; namespacePrefix?: string; timeout: number }) => {
       const topology = loadTopologyOption(f, ctx.io.cwd);
@@ -104,15 +194,28 @@ export function runCommands(program: Command, ctx: CommandContext): void {
       ctx.exit(ExitCode.Ok);
     });
 
-  topologyOptions(program.command('cleanup').description('Finish the clean-up of interrupted or killed runs: restore what they replaced, delete what they created (from their journals), remove the topology'))
+  topologyOptions(
+    program
+      .command('cleanup')
+      .description(
+        'Finish the clean-up of interrupted or killed runs: restore what they replaced, delete what they created (from their journals), remove the topology',
+      ),
+  )
     .option('--keep', "leave the topology's namespaces", false)
     .option('--timeout <s>', 'seconds to wait until deleted objects are gone', seconds('--timeout'), 300)
     .action(async (f: { topology?: string; namespacePrefix?: string; keep: boolean; timeout: number }) => {
       const topology = loadTopologyOption(f, ctx.io.cwd);
       const cluster = connect(ctx);
       await withProgress(ctx, (events) => checkReachable(cluster, events).then(() => {}));
-      const r = await cleanup(cluster, { topology, keepTopology: f.keep, journalDir: journalDir(ctx.io.env), timeoutMs: f.timeout * 1000 });
-      const lines = [`meshprobe cleanup: ${r.journals} journal${r.journals === 1 ? '' : 's'}; restored ${r.restored.length}${r.restored.length ? ` (${r.restored.join(', ')})` : ''}; deleted ${r.deleted.length}${r.deleted.length ? ` (${r.deleted.join(', ')})` : ''}`];
+      const r = await cleanup(cluster, {
+        topology,
+        keepTopology: f.keep,
+        journalDir: journalDir(ctx.io.env),
+        timeoutMs: f.timeout * 1000,
+      });
+      const lines = [
+        `meshprobe cleanup: ${r.journals} journal${r.journals === 1 ? '' : 's'}; restored ${r.restored.length}${r.restored.length ? ` (${r.restored.join(', ')})` : ''}; deleted ${r.deleted.length}${r.deleted.length ? ` (${r.deleted.join(', ')})` : ''}`,
+      ];
       ctx.io.stdout.write(`${lines.join('\n')}\n`);
       ctx.exit(ExitCode.Ok);
     });
@@ -129,7 +232,10 @@ async function withProgress(ctx: CommandContext, fn: (events: EventSink) => Prom
 }
 
 async function execute(ctx: CommandContext, f: RunFlags, command: 'run' | 'probe'): Promise<ExitCode> {
-  const inputs = command === 'run' ? loadInputs(f, ctx.io.cwd) : { topology: loadTopologyOption(f, ctx.io.cwd), scenarios: [clusterAsItStands()] };
+  const inputs =
+    command === 'run'
+      ? loadInputs(f, ctx.io.cwd)
+      : { topology: loadTopologyOption(f, ctx.io.cwd), scenarios: [clusterAsItStands()] };
   const cluster = connect(ctx);
   const abort = new AbortController();
   const progress = progressFor(ctx);
@@ -138,7 +244,9 @@ async function execute(ctx: CommandContext, f: RunFlags, command: 'run' | 'probe
     () => abort.abort(),
     () => {
       const left = holder.journal?.pending() ?? [];
-      const what = left.length ? left.map((e) => `${e.ref.kind} ${e.ref.namespace ? `${e.ref.namespace}/` : ''}${e.ref.name}`).join(', ') : 'possibly the topology namespaces';
+      const what = left.length
+        ? left.map((e) => `${e.ref.kind} ${e.ref.namespace ? `${e.ref.namespace}/` : ''}${e.ref.name}`).join(', ')
+        : 'possibly the topology namespaces';
       return `left behind: ${what}; \`meshprobe cleanup${f.namespacePrefix ? ` --namespace-prefix ${shellQuote(f.namespacePrefix)}` : ''}\` will finish the clean-up`;
     },
   );
@@ -155,8 +263,18 @@ async function execute(ctx: CommandContext, f: RunFlags, command: 'run' | 'probe
       journalDir: journalDir(ctx.io.env),
       journalHolder: holder,
       readyTimeoutMs: f.readyTimeout * 1000,
-      probe: { curlTimeoutSeconds: f.curlTimeout, concurrency: f.concurrency, execAttempts: DEFAULT_PROBE.execAttempts },
-      converge: { consecutive: f.consecutive, timeoutMs: f.convergeTimeout * 1000, intervalMs: f.interval * 1000, settleMs: f.settle * 1000, signal: abort.signal },
+      probe: {
+        curlTimeoutSeconds: f.curlTimeout,
+        concurrency: f.concurrency,
+        execAttempts: DEFAULT_PROBE.execAttempts,
+      },
+      converge: {
+        consecutive: f.consecutive,
+        timeoutMs: f.convergeTimeout * 1000,
+        intervalMs: f.interval * 1000,
+        settleMs: f.settle * 1000,
+        signal: abort.signal,
+      },
       events: progress,
       signal: abort.signal,
     });
@@ -167,7 +285,9 @@ async function execute(ctx: CommandContext, f: RunFlags, command: 'run' | 'probe
   } catch (e) {
     progress.close();
     if (abort.signal.aborted) {
-      ctx.io.stderr.write(`meshprobe: interrupted; the scenario objects were removed${f.keep ? '' : ' and the topology torn down'}\n`);
+      ctx.io.stderr.write(
+        `meshprobe: interrupted; the scenario objects were removed${f.keep ? '' : ' and the topology torn down'}\n`,
+      );
       return ExitCode.Interrupted;
     }
     throw e;
@@ -178,5 +298,14 @@ async function execute(ctx: CommandContext, f: RunFlags, command: 'run' | 'probe
 }
 
 function clusterAsItStands(): Scenario {
-  return { name: 'cluster-policies', description: "The cluster's own PeerAuthentications, DestinationRules and legacy policies, as they stand; expectations from the oracle.", sources: [], file: '(cluster)', objects: [], expect: { all: [], modern: [], legacy: [] }, certificates: [] };
+  return {
+    name: 'cluster-policies',
+    description:
+      "The cluster's own PeerAuthentications, DestinationRules and legacy policies, as they stand; expectations from the oracle.",
+    sources: [],
+    file: '(cluster)',
+    objects: [],
+    expect: { all: [], modern: [], legacy: [] },
+    certificates: [],
+  };
 }

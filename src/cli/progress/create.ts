@@ -33,7 +33,12 @@ export function isCi(env: Record<string, string | undefined>): boolean {
 export function createProgress(io: Io, o: ProgressOptions = {}): Progress {
   if (o.quiet) return Object.assign(() => {}, { close: () => {} });
   const live = io.stderr.isTTY === true && !(o.ci ?? isCi(io.env)) && io.env.TERM !== 'dumb';
-  if (live) return statusLine(io, { style: style(o.color ?? true), now: o.now ?? (() => performance.now()), tickMs: o.tickMs ?? 250 });
+  if (live)
+    return statusLine(io, {
+      style: style(o.color ?? true),
+      now: o.now ?? (() => performance.now()),
+      tickMs: o.tickMs ?? 250,
+    });
   return plainLines(io);
 }
 

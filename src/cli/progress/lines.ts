@@ -23,7 +23,8 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
 /** `[2/11] name`, once the scenario's position is known. */
 export type Positions = Map<string, string>;
 
-const tagged = (positions: Positions, scenario: string): string => `${positions.get(scenario) ?? ''}${positions.has(scenario) ? ' ' : ''}${scenario}`;
+const tagged = (positions: Positions, scenario: string): string =>
+  `${positions.get(scenario) ?? ''}${positions.has(scenario) ? ' ' : ''}${scenario}`;
 
 const VERDICT = { pass: '✔ as expected', mismatch: '✘ not as expected', error: '⚠ probe errors' } as const;
 

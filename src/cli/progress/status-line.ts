@@ -17,7 +17,15 @@ export interface StatusLineOptions {
 const ERASE = '\r\u001b[2K';
 const SPINNER = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏';
 /** Events worth a line above the status line; the rest only change the status line. */
-const KEPT = new Set<RunEvent['type']>(['preflight', 'run-start', 'setup-done', 'scenario-done', 'teardown-done', 'warning', 'run-done']);
+const KEPT = new Set<RunEvent['type']>([
+  'preflight',
+  'run-start',
+  'setup-done',
+  'scenario-done',
+  'teardown-done',
+  'warning',
+  'run-done',
+]);
 /** A cell-observed burst redraws at most this often. */
 const MIN_REDRAW_MS = 50;
 

@@ -27,7 +27,8 @@ function run(args: string[], f: Fakes = {}, env: Record<string, string> = {}) {
   fake('docker', f.dockerDown ? 'exit 1' : 'exit 0');
   fake('kind', `if [ "$1 $2" = "get clusters" ]; then printf '%s\\n' ${(f.clusters ?? []).join(' ')}; fi; exit 0`);
   fake('kubectl', `case "$*" in *"get deployment istiod"*) ${f.istiod ? 'exit 0' : 'exit 1'};; esac; exit 0`);
-  if (f.istioctl !== false && f.istioctl !== undefined) fake('istioctl', `case "$*" in *"version"*) echo "${f.istioctl}";; esac; exit 0`);
+  if (f.istioctl !== false && f.istioctl !== undefined)
+    fake('istioctl', `case "$*" in *"version"*) echo "${f.istioctl}";; esac; exit 0`);
   if (f.helm) fake('helm', 'exit 0');
   fake('meshprobe', `exit ${f.meshprobeExit ?? 0}`);
   const r = spawnSync('bash', [script, ...args], {
@@ -52,7 +53,15 @@ describe('make e2e (test/e2e/kind/e2e.sh) with stand-ins', () => {
   it('is idempotent: reuses an existing cluster and Istio, and does not delete a cluster it did not create', () => {
     const r = run(['--cluster', 'mine'], { clusters: ['other', 'mine'], istiod: true, istioctl: '1.24.2' });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.calls.filter((c) => c.startsWith('kind create') || c.startsWith('kind delete') || c.startsWith('istioctl') || c.startsWith('helm'))).toEqual([]);
+    expect(
+      r.calls.filter(
+        (c) =>
+          c.startsWith('kind create') ||
+          c.startsWith('kind delete') ||
+          c.startsWith('istioctl') ||
+          c.startsWith('helm'),
+      ),
+    ).toEqual([]);
     expect(r.stderr).toContain('e2e: reusing kind cluster mine');
   });
 
@@ -64,8 +73,12 @@ describe('make e2e (test/e2e/kind/e2e.sh) with stand-ins', () => {
   it('installs with Helm at the pinned version when istioctl is absent', () => {
     const r = run(['--istio-version', '1.23.4'], { helm: true });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.calls).toContain('helm upgrade --install istio-base istio/base --version 1.23.4 --kube-context kind-meshprobe-e2e -n istio-system --create-namespace --wait');
-    expect(r.calls).toContain('helm upgrade --install istiod istio/istiod --version 1.23.4 --kube-context kind-meshprobe-e2e -n istio-system --wait');
+    expect(r.calls).toContain(
+      'helm upgrade --install istio-base istio/base --version 1.23.4 --kube-context kind-meshprobe-e2e -n istio-system --create-namespace --wait',
+    );
+    expect(r.calls).toContain(
+      'helm upgrade --install istiod istio/istiod --version 1.23.4 --kube-context kind-meshprobe-e2e -n istio-system --wait',
+    );
   });
 
   it('refuses an istioctl of another version instead of installing the wrong Istio', () => {
@@ -76,9 +89,15 @@ describe('make e2e (test/e2e/kind/e2e.sh) with stand-ins', () => {
   });
 
   it("passes meshprobe's exit code through, and extra flags after --", () => {
-    const r = run(['--artifacts', 'arts', '--', '--scenario', 'baseline'], { clusters: ['meshprobe-e2e'], istiod: true, meshprobeExit: 1 });
+    const r = run(['--artifacts', 'arts', '--', '--scenario', 'baseline'], {
+      clusters: ['meshprobe-e2e'],
+      istiod: true,
+      meshprobeExit: 1,
+    });
     expect(r.code).toBe(1);
-    expect(r.calls).toContain('meshprobe --context kind-meshprobe-e2e run --allow-cluster-wide --report-dir arts --scenario baseline');
+    expect(r.calls).toContain(
+      'meshprobe --context kind-meshprobe-e2e run --allow-cluster-wide --report-dir arts --scenario baseline',
+    );
   });
 
   it('says what is missing: a stopped Docker engine, no installer, a bad flag or name', () => {

@@ -74,7 +74,10 @@ export function serviceAccountAdmission(store: MemoryStore): AdmissionPlugin {
       for (const c of [...(spec.containers ?? []), ...(spec.initContainers ?? [])]) {
         const mounts = c.volumeMounts ?? [];
         if (!mounts.some((m) => m.mountPath === '/var/run/secrets/kubernetes.io/serviceaccount')) {
-          c.volumeMounts = [...mounts, { name: volumeName, readOnly: true, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' }];
+          c.volumeMounts = [
+            ...mounts,
+            { name: volumeName, readOnly: true, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' },
+          ];
         }
       }
     },
@@ -89,7 +92,11 @@ function tokenVolume(name: string): Record<string, unknown> {
       sources: [
         { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
         { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-        { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+        {
+          downwardAPI: {
+            items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }],
+          },
+        },
       ],
     },
   };
@@ -102,7 +109,8 @@ function tokenVolume(name: string): Record<string, unknown> {
 export function serviceAllocation(store: MemoryStore): AdmissionPlugin {
   let nextIp = 10;
   let nextNodePort = 30000;
-  const usedIps = (): Set<string> => new Set(store.list('', 'services').map((s) => (s.spec as { clusterIP?: string } | undefined)?.clusterIP ?? ''));
+  const usedIps = (): Set<string> =>
+    new Set(store.list('', 'services').map((s) => (s.spec as { clusterIP?: string } | undefined)?.clusterIP ?? ''));
   return {
     name: 'ServiceIPAllocation',
     admit({ operation, type, object, old }) {
@@ -113,7 +121,8 @@ export function serviceAllocation(store: MemoryStore): AdmissionPlugin {
         clusterIPs?: string[];
         ports?: Array<{ nodePort?: number }>;
       };
-      const previous = old?.spec as { clusterIP?: string; clusterIPs?: string[]; ports?: Array<{ nodePort?: number }> } | undefined;
+      const previous = old?.spec as
+        { clusterIP?: string; clusterIPs?: string[]; ports?: Array<{ nodePort?: number }> } | undefined;
       if (spec.type === 'ExternalName') return;
       if (operation === 'UPDATE' && previous?.clusterIP && !spec.clusterIP) {
         spec.clusterIP = previous.clusterIP;

@@ -50,7 +50,9 @@ export class AuditLog {
    * SelfSubjectAccessReview is a create that stores nothing).
    */
   writes(): AuditEntry[] {
-    return this.list.filter((e) => e.code >= 200 && e.code < 300 && !e.dryRun && !REVIEWS.has(`${e.apiGroup}/${e.resource}`));
+    return this.list.filter(
+      (e) => e.code >= 200 && e.code < 300 && !e.dryRun && !REVIEWS.has(`${e.apiGroup}/${e.resource}`),
+    );
   }
 
   clear(): void {

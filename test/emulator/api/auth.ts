@@ -47,7 +47,18 @@ export interface RequestAttributes {
 }
 
 /** Paths every authenticated user may read (system:discovery, system:basic-user, system:public-info-viewer). */
-const DISCOVERY_PATHS = ['/api', '/api/*', '/apis', '/apis/*', '/openapi/*', '/version', '/version/', '/healthz', '/livez', '/readyz'];
+const DISCOVERY_PATHS = [
+  '/api',
+  '/api/*',
+  '/apis',
+  '/apis/*',
+  '/openapi/*',
+  '/version',
+  '/version/',
+  '/healthz',
+  '/livez',
+  '/readyz',
+];
 const PUBLIC_PATHS = new Set(['/version', '/version/', '/healthz', '/livez', '/readyz']);
 
 export class Authenticator {
@@ -66,10 +77,16 @@ export class Authenticator {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!m) return undefined;
     const token = m[1] ?? '';
-    if (same(token, this.adminToken)) return { name: ADMIN_NAME, groups: ['kubeadm:cluster-admins', 'system:authenticated'], admin: true, rules: [] };
+    if (same(token, this.adminToken))
+      return { name: ADMIN_NAME, groups: ['kubeadm:cluster-admins', 'system:authenticated'], admin: true, rules: [] };
     const user = this.users.find((u) => same(token, u.token));
     if (!user) return undefined;
-    return { name: user.name, groups: [...(user.groups ?? []), 'system:authenticated'], admin: false, rules: user.rules };
+    return {
+      name: user.name,
+      groups: [...(user.groups ?? []), 'system:authenticated'],
+      admin: false,
+      rules: user.rules,
+    };
   }
 
   /** Anonymous requests reach only the public health and version endpoints, as with --anonymous-auth on. */
@@ -97,7 +114,11 @@ function ruleAllows(rule: PolicyRule, a: RequestAttributes): boolean {
   const resources = rule.resources ?? ['*'];
   const combined = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
   const resourceOk = resources.some(
-    (r) => r === '*' || r === combined || (a.subresource && r === `*/${a.subresource}`) || (!a.subresource && r === a.resource),
+    (r) =>
+      r === '*' ||
+      r === combined ||
+      (a.subresource && r === `*/${a.subresource}`) ||
+      (!a.subresource && r === a.resource),
   );
   if (!resourceOk) return false;
   if (rule.resourceNames && rule.resourceNames.length > 0 && !rule.resourceNames.includes(a.name)) return false;
@@ -109,15 +130,22 @@ function ruleAllows(rule: PolicyRule, a: RequestAttributes): boolean {
 export function isAllowed(user: UserInfo, a: RequestAttributes): boolean {
   if (user.admin) return true;
   if (!a.resourceRequest && pathMatches(DISCOVERY_PATHS, a.path) && a.verb === 'get') return true;
-  if (a.resourceRequest && a.verb === 'create' && !a.namespace &&
-      ((a.apiGroup === 'authorization.k8s.io' && (a.resource === 'selfsubjectaccessreviews' || a.resource === 'selfsubjectrulesreviews')) ||
-       (a.apiGroup === 'authentication.k8s.io' && a.resource === 'selfsubjectreviews'))) return true;
+  if (
+    a.resourceRequest &&
+    a.verb === 'create' &&
+    !a.namespace &&
+    ((a.apiGroup === 'authorization.k8s.io' &&
+      (a.resource === 'selfsubjectaccessreviews' || a.resource === 'selfsubjectrulesreviews')) ||
+      (a.apiGroup === 'authentication.k8s.io' && a.resource === 'selfsubjectreviews'))
+  )
+    return true;
   return user.rules.some((r) => ruleAllows(r, a));
 }
 
 /** The 403 the API server's authorization filter writes (endpoints/handlers/responsewriters.Forbidden). */
 export function forbiddenFor(user: UserInfo, a: RequestAttributes): ApiError {
-  if (!a.resourceRequest) return forbidden(undefined, undefined, `User "${user.name}" cannot ${a.verb} path "${a.path}"`);
+  if (!a.resourceRequest)
+    return forbidden(undefined, undefined, `User "${user.name}" cannot ${a.verb} path "${a.path}"`);
   const resource = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
   const where = a.namespace ? `in the namespace "${a.namespace}"` : 'at the cluster scope';
   return forbidden(
@@ -128,12 +156,23 @@ export function forbiddenFor(user: UserInfo, a: RequestAttributes): ApiError {
 }
 
 interface AccessReviewSpec {
-  resourceAttributes?: { namespace?: string; verb?: string; group?: string; version?: string; resource?: string; subresource?: string; name?: string };
+  resourceAttributes?: {
+    namespace?: string;
+    verb?: string;
+    group?: string;
+    version?: string;
+    resource?: string;
+    subresource?: string;
+    name?: string;
+  };
   nonResourceAttributes?: { path?: string; verb?: string };
 }
 
 /** Evaluates a SelfSubjectAccessReview's spec for `user`, returning the object the API server answers with. */
-export function selfSubjectAccessReview(user: UserInfo, review: { spec?: AccessReviewSpec; metadata?: object }): Record<string, unknown> {
+export function selfSubjectAccessReview(
+  user: UserInfo,
+  review: { spec?: AccessReviewSpec; metadata?: object },
+): Record<string, unknown> {
   const spec = review.spec ?? {};
   const r = spec.resourceAttributes;
   const n = spec.nonResourceAttributes;
@@ -149,7 +188,17 @@ export function selfSubjectAccessReview(user: UserInfo, review: { spec?: AccessR
         name: r.name ?? '',
         path: '',
       }
-    : { verb: n?.verb ?? '', resourceRequest: false, apiGroup: '', apiVersion: '', resource: '', subresource: '', namespace: '', name: '', path: n?.path ?? '' };
+    : {
+        verb: n?.verb ?? '',
+        resourceRequest: false,
+        apiGroup: '',
+        apiVersion: '',
+        resource: '',
+        subresource: '',
+        namespace: '',
+        name: '',
+        path: n?.path ?? '',
+      };
   const allowed = isAllowed(user, attributes);
   const status: Record<string, unknown> = { allowed };
   if (allowed) {

@@ -24,7 +24,10 @@ function defaultContainer(c: Obj): void {
   setDefault(c, 'terminationMessagePolicy', 'File');
   setDefault(c, 'resources', {});
   if (Array.isArray(c.ports)) for (const p of c.ports) if (isObject(p)) setDefault(p, 'protocol', 'TCP');
-  if (Array.isArray(c.env)) for (const e of c.env) if (isObject(e) && isObject(e.valueFrom) && isObject(e.valueFrom.fieldRef)) setDefault(e.valueFrom.fieldRef, 'apiVersion', 'v1');
+  if (Array.isArray(c.env))
+    for (const e of c.env)
+      if (isObject(e) && isObject(e.valueFrom) && isObject(e.valueFrom.fieldRef))
+        setDefault(e.valueFrom.fieldRef, 'apiVersion', 'v1');
 }
 
 export function defaultPodSpec(spec: Obj): void {
@@ -55,7 +58,8 @@ function defaultPod(pod: Obj, creating: boolean): void {
     // The DefaultTolerationSeconds admission plugin.
     const tolerations = Array.isArray(spec.tolerations) ? (spec.tolerations as Obj[]) : [];
     for (const key of ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']) {
-      if (!tolerations.some((t) => t.key === key)) tolerations.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 });
+      if (!tolerations.some((t) => t.key === key))
+        tolerations.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 });
     }
     spec.tolerations = tolerations;
     pod.status = { phase: 'Pending', qosClass: qosClass(spec) };
@@ -65,11 +69,17 @@ function defaultPod(pod: Obj, creating: boolean): void {
 /** The pod's QoS class, computed once admission (and any injected sidecar) has shaped the pod. */
 export function qosClass(spec: Obj): string {
   const containers = (Array.isArray(spec.containers) ? spec.containers : []) as Obj[];
-  const resources = containers.map((c) => (c.resources ?? {}) as { requests?: Record<string, string>; limits?: Record<string, string> });
-  const hasAny = resources.some((r) => Object.keys(r.requests ?? {}).length > 0 || Object.keys(r.limits ?? {}).length > 0);
+  const resources = containers.map(
+    (c) => (c.resources ?? {}) as { requests?: Record<string, string>; limits?: Record<string, string> },
+  );
+  const hasAny = resources.some(
+    (r) => Object.keys(r.requests ?? {}).length > 0 || Object.keys(r.limits ?? {}).length > 0,
+  );
   if (!hasAny) return 'BestEffort';
   const guaranteed = resources.every((r) =>
-    ['cpu', 'memory'].every((k) => r.limits?.[k] !== undefined && (r.requests?.[k] === undefined || r.requests[k] === r.limits[k])),
+    ['cpu', 'memory'].every(
+      (k) => r.limits?.[k] !== undefined && (r.requests?.[k] === undefined || r.requests[k] === r.limits[k]),
+    ),
   );
   return guaranteed ? 'Guaranteed' : 'Burstable';
 }

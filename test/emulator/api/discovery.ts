@@ -24,7 +24,11 @@ export function wantsAggregated(accept: string | undefined): 'v2' | 'v2beta1' | 
 }
 
 export function apiVersions(serverAddress: string): object {
-  return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
+  return {
+    kind: 'APIVersions',
+    versions: ['v1'],
+    serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }],
+  };
 }
 
 function groupObject(name: string, versions: string[]): object {
@@ -53,12 +57,24 @@ export function apiResourceList(registry: ResourceRegistry, group: string, versi
   if (types.length === 0) return undefined;
   const resources: object[] = [];
   for (const t of types) {
-    const entry: Record<string, unknown> = { name: t.resource, singularName: t.singular, namespaced: t.namespaced, kind: t.kind, verbs: t.verbs };
+    const entry: Record<string, unknown> = {
+      name: t.resource,
+      singularName: t.singular,
+      namespaced: t.namespaced,
+      kind: t.kind,
+      verbs: t.verbs,
+    };
     if (t.shortNames.length > 0) entry.shortNames = t.shortNames;
     if (t.categories.length > 0) entry.categories = t.categories;
     resources.push(entry);
     for (const s of t.subresources) {
-      const entry: Record<string, unknown> = { name: `${t.resource}/${s.name}`, singularName: '', namespaced: t.namespaced, kind: s.kind, verbs: s.verbs };
+      const entry: Record<string, unknown> = {
+        name: `${t.resource}/${s.name}`,
+        singularName: '',
+        namespaced: t.namespaced,
+        kind: s.kind,
+        verbs: s.verbs,
+      };
       if (s.responseGroupVersion) Object.assign(entry, s.responseGroupVersion);
       resources.push(entry);
     }
@@ -79,7 +95,11 @@ function discoveryResource(t: ResourceType, version: string): object {
   if (t.subresources.length > 0) {
     entry.subresources = t.subresources.map((s) => ({
       subresource: s.name,
-      responseKind: { group: s.responseGroupVersion?.group ?? t.group, version: s.responseGroupVersion?.version ?? version, kind: s.kind },
+      responseKind: {
+        group: s.responseGroupVersion?.group ?? t.group,
+        version: s.responseGroupVersion?.version ?? version,
+        kind: s.kind,
+      },
       verbs: s.verbs,
     }));
   }

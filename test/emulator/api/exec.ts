@@ -66,10 +66,15 @@ export function resolveExecTarget(pod: KubeObject | undefined, podName: string, 
       if (init.length > 0) message += ` or one of the init containers: [${init.join(' ')}]`;
       throw badRequest(message);
     }
-  } else if (![...containers, ...containerNames(pod, 'initContainers'), ...containerNames(pod, 'ephemeralContainers')].includes(chosen)) {
+  } else if (
+    ![...containers, ...containerNames(pod, 'initContainers'), ...containerNames(pod, 'ephemeralContainers')].includes(
+      chosen,
+    )
+  ) {
     throw badRequest(`container ${chosen} is not valid for pod ${name}`);
   }
-  if (!(pod.spec as { nodeName?: string } | undefined)?.nodeName) throw badRequest(`pod ${name} does not have a host assigned`);
+  if (!(pod.spec as { nodeName?: string } | undefined)?.nodeName)
+    throw badRequest(`pod ${name} does not have a host assigned`);
   return chosen ?? '';
 }
 
@@ -107,13 +112,22 @@ export function rejectUpgrade(socket: Duplex, error: ApiError): void {
 }
 
 export function rejectUpgradePlain(socket: Duplex, code: number, text: string): void {
-  socket.end(`HTTP/1.1 ${code} ${httpReason(code)}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+  socket.end(
+    `HTTP/1.1 ${code} ${httpReason(code)}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+  );
 }
 
 function httpReason(code: number): string {
   const reasons: Record<number, string> = {
-    400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests',
-    500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+    400: 'Bad Request',
+    401: 'Unauthorized',
+    403: 'Forbidden',
+    404: 'Not Found',
+    429: 'Too Many Requests',
+    500: 'Internal Server Error',
+    502: 'Bad Gateway',
+    503: 'Service Unavailable',
+    504: 'Gateway Timeout',
   };
   return reasons[code] ?? 'Error';
 }
@@ -124,7 +138,10 @@ function streamStatus(protocol: string, command: string[], result: ExecResult): 
     if (result.code === 0) return { metadata: {}, status: 'Success' };
     // v5 goes through the API server's stream translator, which re-wraps the kubelet's exit error;
     // v4 is the kubelet's own (containerd's) message.
-    const inner = protocol === V5 ? `command terminated with exit code ${result.code}` : `error executing command [${command.join(' ')}], exit code ${result.code}`;
+    const inner =
+      protocol === V5
+        ? `command terminated with exit code ${result.code}`
+        : `error executing command [${command.join(' ')}], exit code ${result.code}`;
     return {
       metadata: {},
       status: 'Failure',
@@ -167,7 +184,12 @@ export interface ExecSession {
 
 /** Owns the WebSocket side of every exec: upgrades, the frame protocol, and teardown on stop(). */
 export class ExecStreams {
-  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: true, handleProtocols: (protocols) => chooseProtocol([...protocols].join(',')) ?? false });
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    clientTracking: true,
+    handleProtocols: (protocols) => chooseProtocol([...protocols].join(',')) ?? false,
+  });
   private readonly aborts = new Set<AbortController>();
 
   get activeCount(): number {
@@ -245,13 +267,24 @@ export class ExecStreams {
     let status: object;
     const pod = session.currentPod();
     if (!pod || !containerRunning(pod, container)) {
-      status = streamStatusOf(internalError(`unable to upgrade connection: container not found ("${container}")`).status);
+      status = streamStatusOf(
+        internalError(`unable to upgrade connection: container not found ("${container}")`).status,
+      );
     } else {
       let result: ExecResult;
       const stdout = output(STDOUT, params.stdout);
       const stderr = output(STDERR, params.stderr);
       try {
-        result = await session.runtime.exec({ pod, container, command: params.command, stdin, stdout, stderr, tty: params.tty, signal: abort.signal });
+        result = await session.runtime.exec({
+          pod,
+          container,
+          command: params.command,
+          stdin,
+          stdout,
+          stderr,
+          tty: params.tty,
+          signal: abort.signal,
+        });
       } catch (error) {
         result = { kind: 'runtime-error', message: error instanceof Error ? error.message : String(error) };
       }

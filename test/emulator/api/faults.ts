@@ -38,7 +38,8 @@ export type FaultSpec =
   | ({ kind: 'slow-ready'; delayMs: number } & FaultMatch)
   | ({ kind: 'crash-loop'; exitCode?: number } & FaultMatch);
 
-export type PodFault = { kind: 'never-ready' } | { kind: 'slow-ready'; delayMs: number } | { kind: 'crash-loop'; exitCode: number };
+export type PodFault =
+  { kind: 'never-ready' } | { kind: 'slow-ready'; delayMs: number } | { kind: 'crash-loop'; exitCode: number };
 
 export interface ExecDrop {
   afterMs?: number;
@@ -62,7 +63,14 @@ export interface RequestFaultTarget {
 
 function globMatch(patterns: string[] | undefined, value: string): boolean {
   if (!patterns || patterns.length === 0) return true;
-  return patterns.some((p) => new RegExp(`^${p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(value));
+  return patterns.some((p) =>
+    new RegExp(
+      `^${p
+        .split('*')
+        .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+    ).test(value),
+  );
 }
 
 export class Faults {
@@ -114,7 +122,8 @@ export class Faults {
     for (const a of this.armed) {
       if (a.spec.kind !== 'exec-reject' || !matchesPod(a.spec, pod) || !this.fire(a)) continue;
       const code = a.spec.code ?? 500;
-      if (code === 500) return internalError('error dialing backend: dial tcp 172.18.0.2:10250: connect: connection refused');
+      if (code === 500)
+        return internalError('error dialing backend: dial tcp 172.18.0.2:10250: connect: connection refused');
       return apiErrorFor({ code });
     }
     return undefined;
@@ -161,14 +170,20 @@ export class Faults {
 
 function validateSpec(spec: FaultSpec): void {
   const rate = (spec as Rated).rate;
-  if (rate !== undefined && !(rate >= 0 && rate <= 1)) throw new Error(`fault ${spec.kind}: rate must be between 0 and 1, got ${rate}`);
-  if (spec.kind === 'slow-ready' && !(spec.delayMs >= 0)) throw new Error('fault slow-ready: delayMs must be a non-negative number');
+  if (rate !== undefined && !(rate >= 0 && rate <= 1))
+    throw new Error(`fault ${spec.kind}: rate must be between 0 and 1, got ${rate}`);
+  if (spec.kind === 'slow-ready' && !(spec.delayMs >= 0))
+    throw new Error('fault slow-ready: delayMs must be a non-negative number');
 }
 
 function matchesRequest(spec: FaultMatch, t: RequestFaultTarget): boolean {
   if (spec.verbs && spec.verbs.length > 0 && !spec.verbs.includes(t.verb)) return false;
   if (spec.resources && spec.resources.length > 0) {
-    const names = [t.resource, t.subresource ? `${t.resource}/${t.subresource}` : '', t.apiGroup ? `${t.resource}.${t.apiGroup}` : ''];
+    const names = [
+      t.resource,
+      t.subresource ? `${t.resource}/${t.subresource}` : '',
+      t.apiGroup ? `${t.resource}.${t.apiGroup}` : '',
+    ];
     if (!spec.resources.some((r) => names.includes(r))) return false;
   }
   if (spec.namespaces && spec.namespaces.length > 0 && !spec.namespaces.includes(t.namespace)) return false;
@@ -177,7 +192,8 @@ function matchesRequest(spec: FaultMatch, t: RequestFaultTarget): boolean {
 }
 
 function matchesPod(spec: FaultMatch, pod: KubeObject): boolean {
-  if (spec.namespaces && spec.namespaces.length > 0 && !spec.namespaces.includes(pod.metadata.namespace ?? '')) return false;
+  if (spec.namespaces && spec.namespaces.length > 0 && !spec.namespaces.includes(pod.metadata.namespace ?? ''))
+    return false;
   if (!globMatch(spec.names, pod.metadata.name)) return false;
   if (spec.labelSelector && !parseLabelSelector(spec.labelSelector)(pod.metadata.labels)) return false;
   return true;
@@ -193,12 +209,25 @@ function apiErrorFor(spec: { code?: number; retryAfterSeconds?: number; message?
       return internalError(message);
     case 503: {
       const error = serviceUnavailable(spec.message ?? 'the server is currently unable to handle the request');
-      return spec.retryAfterSeconds ? new ApiError(error.status, { 'Retry-After': String(spec.retryAfterSeconds) }) : error;
+      return spec.retryAfterSeconds
+        ? new ApiError(error.status, { 'Retry-After': String(spec.retryAfterSeconds) })
+        : error;
     }
     case 504:
-      return timeout(spec.message ?? 'the server was unable to return a response in the time allotted, but may still be processing the request');
+      return timeout(
+        spec.message ??
+          'the server was unable to return a response in the time allotted, but may still be processing the request',
+      );
     default: {
-      const status: Status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: 'InternalError', code };
+      const status: Status = {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message,
+        reason: 'InternalError',
+        code,
+      };
       return new ApiError(status);
     }
   }
@@ -210,7 +239,9 @@ export function parsePodFaultAnnotation(value: string): PodFault {
   if (kind === 'never-ready') return { kind: 'never-ready' };
   if (kind === 'slow-ready') return { kind: 'slow-ready', delayMs: parseDuration(arg ?? '5s') };
   if (kind === 'crash-loop') return { kind: 'crash-loop', exitCode: arg ? Number(arg) : 1 };
-  throw new Error(`unknown ${FAULT_ANNOTATION} value "${value}": use never-ready, slow-ready=<duration> or crash-loop[=<exit code>]`);
+  throw new Error(
+    `unknown ${FAULT_ANNOTATION} value "${value}": use never-ready, slow-ready=<duration> or crash-loop[=<exit code>]`,
+  );
 }
 
 export function parseDuration(text: string): number {
@@ -233,7 +264,11 @@ export function parseFaultSpec(text: string): FaultSpec {
     if (eq <= 0) throw new Error(`fault "${text}": expected key=value, got "${pair}"`);
     opts.set(pair.slice(0, eq), pair.slice(eq + 1));
   }
-  const list = (key: string): string[] | undefined => opts.get(key)?.split(',').filter((s) => s.length > 0);
+  const list = (key: string): string[] | undefined =>
+    opts
+      .get(key)
+      ?.split(',')
+      .filter((s) => s.length > 0);
   const num = (key: string): number | undefined => {
     const v = opts.get(key);
     if (v === undefined) return undefined;
@@ -256,7 +291,24 @@ export function parseFaultSpec(text: string): FaultSpec {
   if (selector) match.labelSelector = selector;
   if (rate !== undefined) match.rate = rate;
   if (times !== undefined) match.times = times;
-  const known = new Set(['verbs', 'resources', 'namespaces', 'namespace', 'names', 'name', 'selector', 'rate', 'times', 'code', 'retry-after', 'message', 'after', 'after-bytes', 'delay', 'exit-code']);
+  const known = new Set([
+    'verbs',
+    'resources',
+    'namespaces',
+    'namespace',
+    'names',
+    'name',
+    'selector',
+    'rate',
+    'times',
+    'code',
+    'retry-after',
+    'message',
+    'after',
+    'after-bytes',
+    'delay',
+    'exit-code',
+  ]);
   for (const key of opts.keys()) if (!known.has(key)) throw new Error(`fault "${text}": unknown option "${key}"`);
   let spec: FaultSpec;
   switch (kind) {
@@ -291,7 +343,9 @@ export function parseFaultSpec(text: string): FaultSpec {
       spec = { kind, ...match, exitCode: num('exit-code') ?? 1 };
       break;
     default:
-      throw new Error(`unknown fault kind "${kind ?? ''}": use api-error, exec-reject, exec-drop, never-ready, slow-ready or crash-loop`);
+      throw new Error(
+        `unknown fault kind "${kind ?? ''}": use api-error, exec-reject, exec-drop, never-ready, slow-ready or crash-loop`,
+      );
   }
   validateSpec(spec);
   return spec;

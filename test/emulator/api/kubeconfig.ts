@@ -21,7 +21,12 @@ export function renderKubeconfig(input: KubeconfigInput): string {
     apiVersion: 'v1',
     kind: 'Config',
     preferences: {},
-    clusters: [{ name, cluster: { server: input.server, 'certificate-authority-data': Buffer.from(input.caPem).toString('base64') } }],
+    clusters: [
+      {
+        name,
+        cluster: { server: input.server, 'certificate-authority-data': Buffer.from(input.caPem).toString('base64') },
+      },
+    ],
     users: [{ name: input.user, user: { token: input.token } }],
     contexts: [{ name, context }],
     'current-context': name,

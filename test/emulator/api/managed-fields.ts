@@ -22,8 +22,17 @@ type Path = string[];
 
 const SEP = '\u0000';
 const IDENTITY_METADATA = new Set([
-  'name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp',
-  'deletionGracePeriodSeconds', 'managedFields', 'selfLink', 'generateName',
+  'name',
+  'namespace',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'managedFields',
+  'selfLink',
+  'generateName',
 ]);
 
 /** The leaf paths an object sets (status and identity metadata excluded, as the apply handler does). */
@@ -133,7 +142,11 @@ function removeAt(obj: JsonObject, path: string): void {
     if (index !== -1) parent.splice(index, 1);
   }
   // Removing the last field of a map removes the map too, as structured-merge-diff prunes empty parents.
-  if (segments.length > 0 && isObject(valueAt(obj, segments.join(SEP))) && Object.keys(valueAt(obj, segments.join(SEP)) as object).length === 0) {
+  if (
+    segments.length > 0 &&
+    isObject(valueAt(obj, segments.join(SEP))) &&
+    Object.keys(valueAt(obj, segments.join(SEP)) as object).length === 0
+  ) {
     removeAt(obj, segments.join(SEP));
   }
 }
@@ -147,7 +160,9 @@ export function renderPath(path: string): string {
       if (s.startsWith('f:')) return `.${s.slice(2)}`;
       if (s.startsWith('k:')) {
         const key = JSON.parse(s.slice(2)) as JsonObject;
-        return `[${Object.entries(key).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}]`;
+        return `[${Object.entries(key)
+          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+          .join(',')}]`;
       }
       return `[=${s.slice(2)}]`;
     })
@@ -240,13 +255,26 @@ export function serverSideApply(input: ApplyInput): JsonObject {
   for (const o of others) {
     if (o.paths.size > 0) next.push({ ...o.entry, fieldsV1: toFieldsV1(o.paths) });
   }
-  next.push({ manager, operation: 'Apply', apiVersion, time: now(), fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(configPaths) });
+  next.push({
+    manager,
+    operation: 'Apply',
+    apiVersion,
+    time: now(),
+    fieldsType: 'FieldsV1',
+    fieldsV1: toFieldsV1(configPaths),
+  });
   (merged.metadata as JsonObject).managedFields = next;
   return merged;
 }
 
 /** Records an Update (create, replace, patch) by `manager`: it takes over every field it changed. */
-export function trackUpdate(before: JsonObject | undefined, after: JsonObject, manager: string, apiVersion: string, custom: boolean): void {
+export function trackUpdate(
+  before: JsonObject | undefined,
+  after: JsonObject,
+  manager: string,
+  apiVersion: string,
+  custom: boolean,
+): void {
   const afterPaths = fieldPaths(after, custom);
   const changed = new Set<string>();
   for (const p of afterPaths) if (!before || !samePathValue(before, after, p)) changed.add(p);
@@ -264,7 +292,15 @@ export function trackUpdate(before: JsonObject | undefined, after: JsonObject, m
   }
   const merged = new Set([...(mine ?? [])].filter((p) => afterPaths.has(p)));
   for (const p of changed) merged.add(p);
-  if (merged.size > 0) next.push({ manager, operation: 'Update', apiVersion, time: now(), fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(merged) });
+  if (merged.size > 0)
+    next.push({
+      manager,
+      operation: 'Update',
+      apiVersion,
+      time: now(),
+      fieldsType: 'FieldsV1',
+      fieldsV1: toFieldsV1(merged),
+    });
   (after.metadata as JsonObject).managedFields = next;
 }
 
@@ -281,7 +317,9 @@ function applyConflict(conflicts: Array<{ manager: string; apiVersion: string; p
     byManager.set(key, [...(byManager.get(key) ?? []), renderPath(c.path)]);
   }
   const parts = [...byManager.entries()].map(([who, paths]) =>
-    paths.length === 1 ? `conflict with ${who}: ${paths[0]}` : `conflicts with ${who}:\n${paths.map((p) => `- ${p}`).join('\n')}`,
+    paths.length === 1
+      ? `conflict with ${who}: ${paths[0]}`
+      : `conflicts with ${who}:\n${paths.map((p) => `- ${p}`).join('\n')}`,
   );
   const n = conflicts.length;
   const status: Status = {
@@ -291,7 +329,13 @@ function applyConflict(conflicts: Array<{ manager: string; apiVersion: string; p
     status: 'Failure',
     message: `Apply failed with ${n} conflict${n === 1 ? '' : 's'}: ${parts.join('\n')}`,
     reason: 'Conflict',
-    details: { causes: conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with "${c.manager}" using ${c.apiVersion}`, field: renderPath(c.path) })) },
+    details: {
+      causes: conflicts.map((c) => ({
+        reason: 'FieldManagerConflict',
+        message: `conflict with "${c.manager}" using ${c.apiVersion}`,
+        field: renderPath(c.path),
+      })),
+    },
     code: 409,
   };
   return new ApiError(status);

@@ -102,15 +102,24 @@ export class ObjectService {
 
   create(type: ResourceType, namespace: string | undefined, body: unknown, options: WriteOptions): KubeObject {
     const obj = this.prepareNew(type, namespace, body, options.version);
-    if (options.manager) trackUpdate(undefined, obj as never, options.manager, apiVersionOf(type.group, options.version), type.custom);
+    if (options.manager)
+      trackUpdate(undefined, obj as never, options.manager, apiVersionOf(type.group, options.version), type.custom);
     return this.admitAndStoreNew(type, obj, options);
   }
 
   /** PUT: replaces the object (or, with subresource 'status' / 'finalize', only that part). */
-  update(type: ResourceType, namespace: string | undefined, name: string, body: unknown, options: WriteOptions): KubeObject {
+  update(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    options: WriteOptions,
+  ): KubeObject {
     const incoming = this.decode(type, body, options.version);
     if (incoming.metadata.name !== name) {
-      throw badRequest(`the name of the object (${incoming.metadata.name ?? ''}) does not match the name on the URL (${name})`);
+      throw badRequest(
+        `the name of the object (${incoming.metadata.name ?? ''}) does not match the name on the URL (${name})`,
+      );
     }
     this.checkNamespace(type, namespace, incoming);
     const live = this.get(type, namespace, name);
@@ -130,7 +139,9 @@ export class ObjectService {
     if (patchType === 'strategic' && type.custom) throw unsupportedMediaType('application/strategic-merge-patch+json');
     if (patchType === 'apply') return this.apply(type, namespace, name, patch, options);
     if (options.force !== undefined) {
-      throw invalid('meta.k8s.io', 'PatchOptions', '', [{ type: 'FieldValueForbidden', field: 'force', detail: 'may not be specified for non-apply patch' }]);
+      throw invalid('meta.k8s.io', 'PatchOptions', '', [
+        { type: 'FieldValueForbidden', field: 'force', detail: 'may not be specified for non-apply patch' },
+      ]);
     }
     const live = this.get(type, namespace, name);
     const current = thaw(live) as unknown;
@@ -141,7 +152,10 @@ export class ObjectService {
     if (!isObject(patched)) throw badRequest('the patch did not produce an object');
     const next = thaw(patched) as unknown as KubeObject;
     if (!isObject(next.metadata)) throw badRequest('the patch removed metadata');
-    if (next.metadata.name !== name) throw badRequest(`the name of the object (${String(next.metadata.name)}) does not match the name on the URL (${name})`);
+    if (next.metadata.name !== name)
+      throw badRequest(
+        `the name of the object (${String(next.metadata.name)}) does not match the name on the URL (${name})`,
+      );
     const rv = next.metadata.resourceVersion;
     if (rv && rv !== live.metadata.resourceVersion) throw conflict(type, name, MODIFIED_CONFLICT);
     return { object: this.commitUpdate(type, live, next, options), created: false };
@@ -151,10 +165,18 @@ export class ObjectService {
     const live = this.get(type, namespace, name);
     const pre = options.preconditions ?? {};
     if (pre.uid && pre.uid !== live.metadata.uid) {
-      throw conflict(type, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${live.metadata.uid ?? ''}`);
+      throw conflict(
+        type,
+        name,
+        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${live.metadata.uid ?? ''}`,
+      );
     }
     if (pre.resourceVersion && pre.resourceVersion !== live.metadata.resourceVersion) {
-      throw conflict(type, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${live.metadata.resourceVersion ?? ''}`);
+      throw conflict(
+        type,
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${live.metadata.resourceVersion ?? ''}`,
+      );
     }
     if (options.propagationPolicy === 'Orphan' && !options.dryRun) this.orphanDependents(live);
     if (options.propagationPolicy === 'Foreground' && !options.dryRun) this.deleteDependents(live);
@@ -166,16 +188,22 @@ export class ObjectService {
     if (isNamespace || finalizers.length > 0 || grace > 0) {
       // Deletion starts; the namespace controller, whoever owns the finalizers, or the kubelet finishes it.
       const marked = thaw(live);
-      if (!marked.metadata.deletionTimestamp || (isPod && grace < Number(marked.metadata.deletionGracePeriodSeconds ?? Infinity))) {
+      if (
+        !marked.metadata.deletionTimestamp ||
+        (isPod && grace < Number(marked.metadata.deletionGracePeriodSeconds ?? Infinity))
+      ) {
         marked.metadata.deletionTimestamp = timestamp(new Date(Date.now() + grace * 1000));
         marked.metadata.deletionGracePeriodSeconds = grace;
       }
       if (isNamespace) marked.status = { ...(isObject(marked.status) ? marked.status : {}), phase: 'Terminating' };
-      const stored = options.dryRun || sameContent(live, marked) ? marked : this.store.put(type.group, type.resource, marked);
+      const stored =
+        options.dryRun || sameContent(live, marked) ? marked : this.store.put(type.group, type.resource, marked);
       return { body: stored, object: stored };
     }
     if (!options.dryRun) this.store.remove(type.group, type.resource, live.metadata.namespace, name);
-    const gone = options.dryRun ? live : { ...live, metadata: { ...live.metadata, resourceVersion: String(this.store.resourceVersion) } };
+    const gone = options.dryRun
+      ? live
+      : { ...live, metadata: { ...live.metadata, resourceVersion: String(this.store.resourceVersion) } };
     if (type.returnDeletedObject) return { body: gone, object: gone };
     const details: { name: string; group?: string; kind: string; uid?: string } = { name, kind: type.resource };
     if (type.group) details.group = type.group;
@@ -207,12 +235,15 @@ export class ObjectService {
     options: WriteOptions & { force?: boolean },
   ): { object: KubeObject; created: boolean } {
     if (!options.manager) {
-      throw invalid('meta.k8s.io', 'PatchOptions', '', [{ type: 'FieldValueRequired', field: 'fieldManager', detail: 'is required for apply patch' }]);
+      throw invalid('meta.k8s.io', 'PatchOptions', '', [
+        { type: 'FieldValueRequired', field: 'fieldManager', detail: 'is required for apply patch' },
+      ]);
     }
     if (!isObject(body)) throw badRequest('error decoding YAML: the applied configuration is not an object');
     const config = thaw(body) as unknown as KubeObject;
     const errors: FieldError[] = [];
-    if (!config.apiVersion) errors.push({ type: 'FieldValueRequired', field: 'apiVersion', detail: 'apiVersion must be set' });
+    if (!config.apiVersion)
+      errors.push({ type: 'FieldValueRequired', field: 'apiVersion', detail: 'apiVersion must be set' });
     if (!config.kind) errors.push({ type: 'FieldValueRequired', field: 'kind', detail: 'kind must be set' });
     if (errors.length > 0) throw invalid(type.group, type.kind, name, errors);
     config.metadata = isObject(config.metadata) ? config.metadata : { name };
@@ -268,8 +299,10 @@ export class ObjectService {
 
   private admitAndStoreNew(type: ResourceType, obj: KubeObject, options: WriteOptions): KubeObject {
     applyDefaults(type.group, type.resource, obj, true);
-    for (const plugin of this.admission) plugin.admit({ operation: 'CREATE', type, object: obj, old: undefined, dryRun: options.dryRun ?? false });
-    if (type.group === '' && type.resource === 'pods') obj.status = { phase: 'Pending', qosClass: qosClass((obj.spec ?? {}) as Record<string, unknown>) };
+    for (const plugin of this.admission)
+      plugin.admit({ operation: 'CREATE', type, object: obj, old: undefined, dryRun: options.dryRun ?? false });
+    if (type.group === '' && type.resource === 'pods')
+      obj.status = { phase: 'Pending', qosClass: qosClass((obj.spec ?? {}) as Record<string, unknown>) };
     const errors = validateObject(type, obj, undefined);
     if (errors.length > 0) throw invalid(type.group, type.kind, obj.metadata.name ?? '', errors);
     if (this.find(type, obj.metadata.namespace, obj.metadata.name)) throw alreadyExists(type, obj.metadata.name);
@@ -286,7 +319,10 @@ export class ObjectService {
       next.status = incoming.status;
     } else if (sub === 'finalize') {
       next = thaw(live);
-      next.spec = { ...(isObject(next.spec) ? next.spec : {}), finalizers: (incoming.spec as { finalizers?: string[] } | undefined)?.finalizers ?? [] };
+      next.spec = {
+        ...(isObject(next.spec) ? next.spec : {}),
+        finalizers: (incoming.spec as { finalizers?: string[] } | undefined)?.finalizers ?? [],
+      };
     } else {
       next = incoming;
       // The main resource cannot change status when the type has a status subresource, nor server-owned metadata.
@@ -298,7 +334,8 @@ export class ObjectService {
       next.metadata.creationTimestamp = live.metadata.creationTimestamp;
       if (live.metadata.deletionTimestamp) next.metadata.deletionTimestamp = live.metadata.deletionTimestamp;
       else delete next.metadata.deletionTimestamp;
-      if (live.metadata.deletionGracePeriodSeconds !== undefined) next.metadata.deletionGracePeriodSeconds = live.metadata.deletionGracePeriodSeconds;
+      if (live.metadata.deletionGracePeriodSeconds !== undefined)
+        next.metadata.deletionGracePeriodSeconds = live.metadata.deletionGracePeriodSeconds;
       next.metadata.managedFields ??= live.metadata.managedFields;
       if (type.group === '' && type.resource === 'namespaces') {
         // A namespace's finalizers change only through /finalize.
@@ -317,11 +354,18 @@ export class ObjectService {
       delete next.metadata.generation;
     }
     applyDefaults(type.group, type.resource, next, false);
-    for (const plugin of this.admission) plugin.admit({ operation: 'UPDATE', type, object: next, old: live, dryRun: options.dryRun ?? false });
+    for (const plugin of this.admission)
+      plugin.admit({ operation: 'UPDATE', type, object: next, old: live, dryRun: options.dryRun ?? false });
     const errors = validateObject(type, next, live);
     if (errors.length > 0) throw invalid(type.group, type.kind, next.metadata.name, errors);
     if (options.manager && sub === undefined) {
-      trackUpdate(live as never, next as never, options.manager, apiVersionOf(type.group, options.version), type.custom);
+      trackUpdate(
+        live as never,
+        next as never,
+        options.manager,
+        apiVersionOf(type.group, options.version),
+        type.custom,
+      );
     }
     if (options.dryRun || sameContent(live, next)) return options.dryRun ? next : live;
     const deleting = next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0;
@@ -341,7 +385,9 @@ export class ObjectService {
     const obj = thaw(body) as unknown as KubeObject;
     const expectedVersion = apiVersionOf(type.group, version);
     if (obj.apiVersion !== undefined && obj.apiVersion !== expectedVersion) {
-      throw badRequest(`the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${expectedVersion})`);
+      throw badRequest(
+        `the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${expectedVersion})`,
+      );
     }
     if (obj.kind !== undefined && obj.kind !== type.kind) {
       throw badRequest(`the kind in the data (${String(obj.kind)}) does not match the expected kind (${type.kind})`);
@@ -391,7 +437,8 @@ export class ObjectService {
     for (const d of this.dependentsOf(owner)) {
       this.deleteDependents(d.object);
       const current = this.store.get(d.group, d.resource, d.object.metadata.namespace, d.object.metadata.name);
-      if (current && !current.metadata.deletionTimestamp) this.store.remove(d.group, d.resource, current.metadata.namespace, current.metadata.name);
+      if (current && !current.metadata.deletionTimestamp)
+        this.store.remove(d.group, d.resource, current.metadata.namespace, current.metadata.name);
     }
   }
 }

@@ -18,8 +18,19 @@ function operations(t: ResourceType, group: string, version: string, item: boole
   const ok = { responses: { '200': { description: 'OK' } } };
   if (!item) {
     return {
-      get: { ...gvk, 'x-kubernetes-action': 'list', parameters: [queryParam('labelSelector'), queryParam('fieldSelector')], ...ok },
-      post: { ...gvk, 'x-kubernetes-action': 'post', parameters: write, requestBody: { content: { '*/*': {} } }, ...ok },
+      get: {
+        ...gvk,
+        'x-kubernetes-action': 'list',
+        parameters: [queryParam('labelSelector'), queryParam('fieldSelector')],
+        ...ok,
+      },
+      post: {
+        ...gvk,
+        'x-kubernetes-action': 'post',
+        parameters: write,
+        requestBody: { content: { '*/*': {} } },
+        ...ok,
+      },
     };
   }
   return {
@@ -29,7 +40,13 @@ function operations(t: ResourceType, group: string, version: string, item: boole
       ...gvk,
       'x-kubernetes-action': 'patch',
       parameters: [...write, { name: 'force', in: 'query', schema: { type: 'boolean', uniqueItems: true } }],
-      requestBody: { content: { 'application/json-patch+json': {}, 'application/merge-patch+json': {}, 'application/apply-patch+yaml': {} } },
+      requestBody: {
+        content: {
+          'application/json-patch+json': {},
+          'application/merge-patch+json': {},
+          'application/apply-patch+yaml': {},
+        },
+      },
       ...ok,
     },
     delete: { ...gvk, 'x-kubernetes-action': 'delete', ...ok },
@@ -42,7 +59,12 @@ function groupVersionDoc(registry: ResourceRegistry, group: string, version: str
   for (const t of registry.resourcesIn(group, version)) {
     if (t.virtual) {
       paths[`${prefix}/${t.resource}`] = {
-        post: { 'x-kubernetes-group-version-kind': { group, version, kind: t.kind }, 'x-kubernetes-action': 'post', parameters: [queryParam('fieldValidation')], responses: { '201': { description: 'Created' } } },
+        post: {
+          'x-kubernetes-group-version-kind': { group, version, kind: t.kind },
+          'x-kubernetes-action': 'post',
+          parameters: [queryParam('fieldValidation')],
+          responses: { '201': { description: 'Created' } },
+        },
       };
       continue;
     }

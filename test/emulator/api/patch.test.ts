@@ -24,7 +24,10 @@ const deployment = (): Any => ({
 
 describe('JSON merge patch', () => {
   it('merges maps, deletes on null, replaces lists', () => {
-    expect(jsonMergePatch({ a: { b: 1, c: 2 }, l: [1, 2] }, { a: { c: null, d: 3 }, l: [3] })).toEqual({ a: { b: 1, d: 3 }, l: [3] });
+    expect(jsonMergePatch({ a: { b: 1, c: 2 }, l: [1, 2] }, { a: { c: null, d: 3 }, l: [3] })).toEqual({
+      a: { b: 1, d: 3 },
+      l: [3],
+    });
   });
 });
 
@@ -49,9 +52,19 @@ describe('JSON patch', () => {
 
 describe('strategic merge patch', () => {
   it('merges keyed lists by their merge key and keeps the rest', () => {
-    const out = strategicMergePatch(deployment(), { spec: { template: { spec: { containers: [{ name: 'app', image: 'app:2', env: [{ name: 'B', value: '2' }] }] } } } }) as Any;
+    const out = strategicMergePatch(deployment(), {
+      spec: { template: { spec: { containers: [{ name: 'app', image: 'app:2', env: [{ name: 'B', value: '2' }] }] } } },
+    }) as Any;
     expect(out.spec.template.spec.containers).toEqual([
-      { name: 'app', image: 'app:2', env: [{ name: 'A', value: '1' }, { name: 'B', value: '2' }], ports: [{ containerPort: 8080 }] },
+      {
+        name: 'app',
+        image: 'app:2',
+        env: [
+          { name: 'A', value: '1' },
+          { name: 'B', value: '2' },
+        ],
+        ports: [{ containerPort: 8080 }],
+      },
       { name: 'side', image: 'side:1' },
     ]);
   });
@@ -63,7 +76,10 @@ describe('strategic merge patch', () => {
         template: {
           spec: {
             '$setElementOrder/containers': [{ name: 'side' }, { name: 'new' }],
-            containers: [{ $patch: 'delete', name: 'app' }, { name: 'new', image: 'new:1' }],
+            containers: [
+              { $patch: 'delete', name: 'app' },
+              { name: 'new', image: 'new:1' },
+            ],
           },
         },
       },
@@ -72,14 +88,19 @@ describe('strategic merge patch', () => {
     expect(out.metadata.labels).toEqual({ tier: 'x' });
     expect(out.metadata.finalizers).toEqual([]);
     expect(out.spec.template.spec.containers.map((c: Any) => c.name)).toEqual(['side', 'new']);
-    const replaced = strategicMergePatch(deployment(), { spec: { template: { spec: { containers: [{ $patch: 'replace' }, { name: 'only', image: 'o' }] } } } }) as Any;
+    const replaced = strategicMergePatch(deployment(), {
+      spec: { template: { spec: { containers: [{ $patch: 'replace' }, { name: 'only', image: 'o' }] } } },
+    }) as Any;
     expect(replaced.spec.template.spec.containers).toEqual([{ name: 'only', image: 'o' }]);
     const retained = strategicMergePatch({ s: { a: 1, b: 2 } }, { s: { $retainKeys: ['a'], a: 3 } }) as Any;
     expect(retained.s).toEqual({ a: 3 });
   });
 
   it('merges service ports on port and container ports on containerPort', () => {
-    const svc = strategicMergePatch({ spec: { ports: [{ port: 80, name: 'http' }] } }, { spec: { ports: [{ port: 443, name: 'https' }] } }) as Any;
+    const svc = strategicMergePatch(
+      { spec: { ports: [{ port: 80, name: 'http' }] } },
+      { spec: { ports: [{ port: 443, name: 'https' }] } },
+    ) as Any;
     expect(svc.spec.ports.map((p: Any) => p.port)).toEqual([80, 443]);
   });
 });
@@ -89,10 +110,26 @@ describe('server-side apply', () => {
     serverSideApply({ live, config, manager, force, apiVersion: 'v1', custom });
 
   it('records ownership, and drops what an applier stops sending (unless someone else owns it)', () => {
-    const pa = (spec: Any): Any => ({ apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'default', namespace: 'ns' }, spec });
-    const first = apply(undefined, pa({ mtls: { mode: 'STRICT' }, portLevelMtls: { '8080': { mode: 'DISABLE' } } }), 'meshprobe', false, true);
+    const pa = (spec: Any): Any => ({
+      apiVersion: 'security.istio.io/v1',
+      kind: 'PeerAuthentication',
+      metadata: { name: 'default', namespace: 'ns' },
+      spec,
+    });
+    const first = apply(
+      undefined,
+      pa({ mtls: { mode: 'STRICT' }, portLevelMtls: { '8080': { mode: 'DISABLE' } } }),
+      'meshprobe',
+      false,
+      true,
+    );
     expect(first.metadata.managedFields).toEqual([
-      expect.objectContaining({ manager: 'meshprobe', operation: 'Apply', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:mtls': { 'f:mode': {} }, 'f:portLevelMtls': { 'f:8080': { 'f:mode': {} } } } } }),
+      expect.objectContaining({
+        manager: 'meshprobe',
+        operation: 'Apply',
+        fieldsType: 'FieldsV1',
+        fieldsV1: { 'f:spec': { 'f:mtls': { 'f:mode': {} }, 'f:portLevelMtls': { 'f:8080': { 'f:mode': {} } } } },
+      }),
     ]);
     const second = apply(first, pa({ mtls: { mode: 'PERMISSIVE' } }), 'meshprobe', false, true);
     expect(second.spec).toEqual({ mtls: { mode: 'PERMISSIVE' } });
@@ -102,42 +139,92 @@ describe('server-side apply', () => {
   });
 
   it('conflicts on a field another manager set to a different value; force takes it over', () => {
-    const live = apply(undefined, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { k: 'a', same: 'x' } }, 'first');
+    const live = apply(
+      undefined,
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { k: 'a', same: 'x' } },
+      'first',
+    );
     let error: unknown;
     try {
-      apply(live, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { k: 'b', same: 'x' } }, 'second');
+      apply(
+        live,
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { k: 'b', same: 'x' } },
+        'second',
+      );
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(ApiError);
-    expect((error as ApiError).status).toMatchObject({ code: 409, reason: 'Conflict', message: 'Apply failed with 1 conflict: conflict with "first" using v1: .data.k' });
-    const forced = apply(live, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { k: 'b', same: 'x' } }, 'second', true);
+    expect((error as ApiError).status).toMatchObject({
+      code: 409,
+      reason: 'Conflict',
+      message: 'Apply failed with 1 conflict: conflict with "first" using v1: .data.k',
+    });
+    const forced = apply(
+      live,
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { k: 'b', same: 'x' } },
+      'second',
+      true,
+    );
     expect(forced.data).toEqual({ k: 'b', same: 'x' });
-    const owners = Object.fromEntries((forced.metadata.managedFields as Any[]).map((m) => [m.manager, Object.keys(m.fieldsV1['f:data'])]));
+    const owners = Object.fromEntries(
+      (forced.metadata.managedFields as Any[]).map((m) => [m.manager, Object.keys(m.fieldsV1['f:data'])]),
+    );
     expect(owners).toEqual({ first: ['f:same'], second: ['f:k', 'f:same'] });
   });
 
   it('merges keyed lists of built-ins by key, and treats custom resources lists as atomic', () => {
     const live = apply(undefined, deployment(), 'a');
-    const merged = apply(live, { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'ns' }, spec: { template: { spec: { containers: [{ name: 'extra', image: 'e:1' }] } } } }, 'b');
+    const merged = apply(
+      live,
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'web', namespace: 'ns' },
+        spec: { template: { spec: { containers: [{ name: 'extra', image: 'e:1' }] } } },
+      },
+      'b',
+    );
     expect(merged.spec.template.spec.containers.map((c: Any) => c.name)).toEqual(['app', 'side', 'extra']);
-    const cr = apply(undefined, { apiVersion: 'x/v1', kind: 'X', metadata: { name: 'x' }, spec: { list: [1, 2] } }, 'a', false, true);
-    expect(apply(cr, { apiVersion: 'x/v1', kind: 'X', metadata: { name: 'x' }, spec: { list: [3] } }, 'a', false, true).spec.list).toEqual([3]);
+    const cr = apply(
+      undefined,
+      { apiVersion: 'x/v1', kind: 'X', metadata: { name: 'x' }, spec: { list: [1, 2] } },
+      'a',
+      false,
+      true,
+    );
+    expect(
+      apply(cr, { apiVersion: 'x/v1', kind: 'X', metadata: { name: 'x' }, spec: { list: [3] } }, 'a', false, true).spec
+        .list,
+    ).toEqual([3]);
   });
 
   it('moves ownership of changed fields to the updater', () => {
-    const live = apply(undefined, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { k: 'a', j: 'b' } }, 'applier');
+    const live = apply(
+      undefined,
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { k: 'a', j: 'b' } },
+      'applier',
+    );
     const edited = structuredClone(live);
     edited.data.k = 'edited';
     trackUpdate(live, edited, 'kubectl-edit', 'v1', false);
-    const owners = Object.fromEntries((edited.metadata.managedFields as Any[]).map((m) => [`${m.manager}/${m.operation}`, Object.keys(m.fieldsV1['f:data'])]));
+    const owners = Object.fromEntries(
+      (edited.metadata.managedFields as Any[]).map((m) => [
+        `${m.manager}/${m.operation}`,
+        Object.keys(m.fieldsV1['f:data']),
+      ]),
+    );
     expect(owners).toEqual({ 'applier/Apply': ['f:j'], 'kubectl-edit/Update': ['f:k'] });
   });
 
   it('round-trips FieldsV1 with keyed items and set members', () => {
     const paths = fieldPaths(deployment(), false);
     const tree = toFieldsV1(paths) as Any;
-    expect(tree['f:spec']['f:template']['f:spec']['f:containers']['k:{"name":"app"}']).toMatchObject({ '.': {}, 'f:image': {}, 'f:env': { 'k:{"name":"A"}': { '.': {}, 'f:value': {} } } });
+    expect(tree['f:spec']['f:template']['f:spec']['f:containers']['k:{"name":"app"}']).toMatchObject({
+      '.': {},
+      'f:image': {},
+      'f:env': { 'k:{"name":"A"}': { '.': {}, 'f:value': {} } },
+    });
     expect(tree['f:metadata']['f:finalizers']).toEqual({ 'v:"a"': {} });
     expect(fromFieldsV1(tree)).toEqual(paths);
   });

@@ -12,7 +12,15 @@ export function isObject(value: unknown): value is JsonObject {
 
 function patchError(message: string): ApiError {
   // apimachinery reports unappliable patches as a generic 422 with the patch library's message.
-  const status: Status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: 'Invalid', code: 422 };
+  const status: Status = {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason: 'Invalid',
+    code: 422,
+  };
   return new ApiError(status);
 }
 
@@ -27,7 +35,8 @@ export function jsonMergePatch(target: Json, patch: Json): Json {
 }
 
 export function jsonPatch(target: Json, operations: Json): Json {
-  if (!Array.isArray(operations)) throw badRequest('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
+  if (!Array.isArray(operations))
+    throw badRequest('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
   let doc = structuredClone(target);
   for (const raw of operations) {
     if (!isObject(raw)) throw patchError('invalid JSON patch operation');
@@ -53,7 +62,8 @@ export function jsonPatch(target: Json, operations: Json): Json {
         doc = setPointer(doc, path, structuredClone(getPointer(doc, op.from ?? '')), 'add');
         break;
       case 'test':
-        if (JSON.stringify(getPointer(doc, path)) !== JSON.stringify(op.value)) throw patchError(`testing value ${path} failed: test failed`);
+        if (JSON.stringify(getPointer(doc, path)) !== JSON.stringify(op.value))
+          throw patchError(`testing value ${path} failed: test failed`);
         break;
       default:
         throw patchError(`Unexpected kind: ${String(op.op)}`);
@@ -89,7 +99,8 @@ function setPointer(doc: Json, pointer: string, value: Json, mode: 'add' | 'repl
   const parent = getPointer(doc, tokens.map((t) => `/${t.replace(/~/g, '~0').replace(/\//g, '~1')}`).join(''));
   if (Array.isArray(parent)) {
     const index = last === '-' ? parent.length : Number(last);
-    if (!Number.isInteger(index) || index < 0 || index > parent.length) throw patchError(`add operation does not apply: doc is missing path: "${pointer}"`);
+    if (!Number.isInteger(index) || index < 0 || index > parent.length)
+      throw patchError(`add operation does not apply: doc is missing path: "${pointer}"`);
     if (mode === 'add') parent.splice(index, 0, value);
     else parent[index] = value;
   } else if (isObject(parent)) {

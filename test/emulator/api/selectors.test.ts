@@ -36,14 +36,27 @@ describe('label selectors', () => {
   });
 
   it('evaluates selector objects (matchLabels and matchExpressions)', () => {
-    expect(matchesSelectorObject({ matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['front'] }] }, labels)).toBe(true);
-    expect(matchesSelectorObject({ matchExpressions: [{ key: 'tier', operator: 'DoesNotExist' }] }, labels)).toBe(false);
+    expect(
+      matchesSelectorObject(
+        { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['front'] }] },
+        labels,
+      ),
+    ).toBe(true);
+    expect(matchesSelectorObject({ matchExpressions: [{ key: 'tier', operator: 'DoesNotExist' }] }, labels)).toBe(
+      false,
+    );
     expect(matchesSelectorObject(undefined, labels)).toBe(false);
   });
 });
 
 describe('field selectors', () => {
-  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'n' }, spec: { nodeName: 'node' }, status: { phase: 'Running', podIP: '10.244.0.9' } } as KubeObject;
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'p', namespace: 'n' },
+    spec: { nodeName: 'node' },
+    status: { phase: 'Running', podIP: '10.244.0.9' },
+  } as KubeObject;
 
   it('selects on the fields each resource supports', () => {
     expect(parseFieldSelector('metadata.name=p,status.phase!=Failed', '', 'pods', false)(pod)).toBe(true);
@@ -52,15 +65,23 @@ describe('field selectors', () => {
   });
 
   it('refuses unsupported fields with the API server wording', () => {
-    expect(() => parseFieldSelector('status.phase=Running', '', 'configmaps', false)).toThrow('field label not supported: status.phase');
-    expect(() => parseFieldSelector('spec.host=x', 'networking.istio.io', 'destinationrules', true)).toThrow('"spec.host" is not a known field selector: only "metadata.name", "metadata.namespace"');
+    expect(() => parseFieldSelector('status.phase=Running', '', 'configmaps', false)).toThrow(
+      'field label not supported: status.phase',
+    );
+    expect(() => parseFieldSelector('spec.host=x', 'networking.istio.io', 'destinationrules', true)).toThrow(
+      '"spec.host" is not a known field selector: only "metadata.name", "metadata.namespace"',
+    );
   });
 });
 
 describe('user specs (CLI --user)', () => {
   it('parses names, tokens and rules', () => {
     expect(parseUserSpec('alice:tok')).toEqual({ name: 'alice', token: 'tok', rules: [] });
-    expect(parseUserSpec('bob:tok:get,list/pods,services@t1+t2;create/pods/exec;patch/security.istio.io:peerauthentications')).toEqual({
+    expect(
+      parseUserSpec(
+        'bob:tok:get,list/pods,services@t1+t2;create/pods/exec;patch/security.istio.io:peerauthentications',
+      ),
+    ).toEqual({
       name: 'bob',
       token: 'tok',
       rules: [

@@ -48,11 +48,14 @@ function parseLabelRequirement(text: string): LabelRequirement {
   m = new RegExp(`^(${KEY})\\s+(in|notin)\\s*\\(([^)]*)\\)$`).exec(text);
   if (m) {
     const values = (m[5] ?? '').split(',').map((v) => v.trim());
-    if (values.every((v) => new RegExp(`^${VALUE}$`).test(v))) return { key: m[1] ?? '', op: m[4] as 'in' | 'notin', values };
+    if (values.every((v) => new RegExp(`^${VALUE}$`).test(v)))
+      return { key: m[1] ?? '', op: m[4] as 'in' | 'notin', values };
   }
   m = new RegExp(`^(${KEY})\\s*(>|<)\\s*(-?\\d+)$`).exec(text);
   if (m) return { key: m[1] ?? '', op: m[4] === '>' ? 'gt' : 'lt', values: [m[5] ?? '0'] };
-  throw badRequest(`unable to parse requirement: found '${text}', expected: key, !key, key=value, key!=value, key in (...), key notin (...)`);
+  throw badRequest(
+    `unable to parse requirement: found '${text}', expected: key, !key, key=value, key!=value, key in (...), key notin (...)`,
+  );
 }
 
 function matchesRequirement(r: LabelRequirement, labels: Record<string, string>): boolean {
@@ -81,7 +84,12 @@ function matchesRequirement(r: LabelRequirement, labels: Record<string, string>)
 
 /** A label selector object (matchLabels / matchExpressions) as Deployments and Services carry them. */
 export function matchesSelectorObject(
-  selector: { matchLabels?: Record<string, string>; matchExpressions?: Array<{ key: string; operator: string; values?: string[] }> } | undefined,
+  selector:
+    | {
+        matchLabels?: Record<string, string>;
+        matchExpressions?: Array<{ key: string; operator: string; values?: string[] }>;
+      }
+    | undefined,
   labels: Record<string, string> | undefined,
 ): boolean {
   if (!selector) return false;
@@ -91,18 +99,25 @@ export function matchesSelectorObject(
     const has = Object.hasOwn(l, e.key);
     const values = e.values ?? [];
     const ok =
-      e.operator === 'In' ? has && values.includes(l[e.key] ?? '')
-      : e.operator === 'NotIn' ? !has || !values.includes(l[e.key] ?? '')
-      : e.operator === 'Exists' ? has
-      : e.operator === 'DoesNotExist' ? !has
-      : false;
+      e.operator === 'In'
+        ? has && values.includes(l[e.key] ?? '')
+        : e.operator === 'NotIn'
+          ? !has || !values.includes(l[e.key] ?? '')
+          : e.operator === 'Exists'
+            ? has
+            : e.operator === 'DoesNotExist'
+              ? !has
+              : false;
     if (!ok) return false;
   }
   return true;
 }
 
 /** Selects pods the way a Service's plain map selector does: every pair must match, empty selects nothing. */
-export function matchesMapSelector(selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
+export function matchesMapSelector(
+  selector: Record<string, string> | undefined,
+  labels: Record<string, string> | undefined,
+): boolean {
   if (!selector || Object.keys(selector).length === 0) return false;
   return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
 }
@@ -110,16 +125,32 @@ export function matchesMapSelector(selector: Record<string, string> | undefined,
 /** The fields each built-in resource can be selected on (its registry's GetAttrs / field label conversion). */
 const FIELD_SETS: Record<string, string[]> = {
   '/pods': [
-    'spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'spec.hostNetwork',
-    'status.phase', 'status.podIP', 'status.podIPs', 'status.nominatedNodeName',
+    'spec.nodeName',
+    'spec.restartPolicy',
+    'spec.schedulerName',
+    'spec.serviceAccountName',
+    'spec.hostNetwork',
+    'status.phase',
+    'status.podIP',
+    'status.podIPs',
+    'status.nominatedNodeName',
   ],
   '/namespaces': ['status.phase'],
   '/secrets': ['type'],
   '/nodes': ['spec.unschedulable'],
   '/services': ['spec.clusterIP', 'spec.type'],
   '/events': [
-    'involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion',
-    'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type',
+    'involvedObject.kind',
+    'involvedObject.namespace',
+    'involvedObject.name',
+    'involvedObject.uid',
+    'involvedObject.apiVersion',
+    'involvedObject.resourceVersion',
+    'involvedObject.fieldPath',
+    'reason',
+    'reportingComponent',
+    'source',
+    'type',
   ],
   'apps/replicasets': ['status.replicas'],
 };
@@ -132,7 +163,12 @@ interface FieldRequirement {
 
 export type FieldSelector = (obj: KubeObject) => boolean;
 
-export function parseFieldSelector(text: string | undefined, group: string, resource: string, custom: boolean): FieldSelector {
+export function parseFieldSelector(
+  text: string | undefined,
+  group: string,
+  resource: string,
+  custom: boolean,
+): FieldSelector {
   if (!text) return () => true;
   const allowed = new Set(['metadata.name', 'metadata.namespace', ...(FIELD_SETS[`${group}/${resource}`] ?? [])]);
   const requirements: FieldRequirement[] = text
@@ -156,9 +192,12 @@ export function parseFieldSelector(text: string | undefined, group: string, reso
 }
 
 function fieldValue(obj: KubeObject, field: string): string {
-  if (field === 'spec.hostNetwork') return String(Boolean((obj.spec as { hostNetwork?: boolean } | undefined)?.hostNetwork));
-  if (field === 'spec.unschedulable') return String(Boolean((obj.spec as { unschedulable?: boolean } | undefined)?.unschedulable));
-  if (field === 'status.podIPs') return ((obj.status as { podIPs?: Array<{ ip: string }> } | undefined)?.podIPs ?? []).map((p) => p.ip).join(',');
+  if (field === 'spec.hostNetwork')
+    return String(Boolean((obj.spec as { hostNetwork?: boolean } | undefined)?.hostNetwork));
+  if (field === 'spec.unschedulable')
+    return String(Boolean((obj.spec as { unschedulable?: boolean } | undefined)?.unschedulable));
+  if (field === 'status.podIPs')
+    return ((obj.status as { podIPs?: Array<{ ip: string }> } | undefined)?.podIPs ?? []).map((p) => p.ip).join(',');
   let cur: unknown = obj;
   for (const part of field.split('.')) {
     if (cur === null || typeof cur !== 'object') return '';

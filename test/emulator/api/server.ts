@@ -8,15 +8,49 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { ContainerRuntime, KubeObject } from '../contracts.js';
 import type { MemoryStore } from '../store.js';
 import { WRITE_VERBS, type AuditLog } from './audit.js';
-import { Authenticator, forbiddenFor, isAllowed, selfSubjectAccessReview, selfSubjectReview, type RequestAttributes, type UserInfo } from './auth.js';
-import { aggregatedDiscovery, AGGREGATED_V2, AGGREGATED_V2BETA1, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery.js';
-import { chooseProtocol, containerRunning, ExecStreams, parseExecQuery, rejectUpgrade, rejectUpgradePlain, resolveExecTarget, V4 } from './exec.js';
+import {
+  Authenticator,
+  forbiddenFor,
+  isAllowed,
+  selfSubjectAccessReview,
+  selfSubjectReview,
+  type RequestAttributes,
+  type UserInfo,
+} from './auth.js';
+import {
+  aggregatedDiscovery,
+  AGGREGATED_V2,
+  AGGREGATED_V2BETA1,
+  apiGroup,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+  wantsAggregated,
+} from './discovery.js';
+import {
+  chooseProtocol,
+  containerRunning,
+  ExecStreams,
+  parseExecQuery,
+  rejectUpgrade,
+  rejectUpgradePlain,
+  resolveExecTarget,
+  V4,
+} from './exec.js';
 import type { Faults } from './faults.js';
 import { ObjectService, PATCH_CONTENT_TYPES, type DeleteOptions } from './objects.js';
 import { OpenApiV3 } from './openapi.js';
 import { apiVersionOf, type ResourceRegistry, type ResourceType } from './resources.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
-import { ApiError, badRequest, invalid, methodNotSupported, pathNotFound, unauthorized, unsupportedMediaType } from './status.js';
+import {
+  ApiError,
+  badRequest,
+  invalid,
+  methodNotSupported,
+  pathNotFound,
+  unauthorized,
+  unsupportedMediaType,
+} from './status.js';
 import { jsonMergePatch, jsonPatch } from './patch.js';
 import { toTable, wantsTable, type IncludeObject } from './tables.js';
 import { WatchHub } from './watch.js';
@@ -145,7 +179,13 @@ export class ApiServer {
         namespace: attributes.namespace,
         name: attributes.name,
       });
-      if (WRITE_VERBS.has(attributes.verb)) audit = { attributes, user, name: attributes.name || undefined, dryRun: url.searchParams.get('dryRun') === 'All' };
+      if (WRITE_VERBS.has(attributes.verb))
+        audit = {
+          attributes,
+          user,
+          name: attributes.name || undefined,
+          dryRun: url.searchParams.get('dryRun') === 'All',
+        };
       if (injected) throw injected;
       this.authorize(user, attributes);
       const named = await this.serveResource(req, res, url, this.resolve(info), attributes.verb, user);
@@ -154,7 +194,10 @@ export class ApiServer {
       this.sendError(res, error, req.headers.accept);
     } finally {
       if (audit) this.recordAudit(req, res, audit);
-      if (DEBUG) process.stderr.write(`emulator: ${method} ${req.url ?? ''} -> ${res.statusCode} (${req.headers['user-agent'] ?? ''})\n`);
+      if (DEBUG)
+        process.stderr.write(
+          `emulator: ${method} ${req.url ?? ''} -> ${res.statusCode} (${req.headers['user-agent'] ?? ''})\n`,
+        );
     }
   }
 
@@ -174,8 +217,20 @@ export class ApiServer {
   }
 
   private nonResourceAttributes(method: string, path: string): RequestAttributes {
-    const verb = { GET: 'get', HEAD: 'head', POST: 'post', PUT: 'put', PATCH: 'patch', DELETE: 'delete' }[method] ?? method.toLowerCase();
-    return { verb, resourceRequest: false, apiGroup: '', apiVersion: '', resource: '', subresource: '', namespace: '', name: '', path };
+    const verb =
+      { GET: 'get', HEAD: 'head', POST: 'post', PUT: 'put', PATCH: 'patch', DELETE: 'delete' }[method] ??
+      method.toLowerCase();
+    return {
+      verb,
+      resourceRequest: false,
+      apiGroup: '',
+      apiVersion: '',
+      resource: '',
+      subresource: '',
+      namespace: '',
+      name: '',
+      path,
+    };
   }
 
   private resourceAttributes(method: string, url: URL, p: RequestInfo): RequestAttributes {
@@ -244,7 +299,8 @@ export class ApiServer {
     const namespaced = info.resource === 'namespaces' ? undefined : info.namespace;
     if (namespaced !== undefined && !type.namespaced) throw pathNotFound();
     if (namespaced === undefined && type.namespaced && info.name !== undefined) throw pathNotFound();
-    if (info.subresource !== undefined && !type.subresources.some((s) => s.name === info.subresource)) throw pathNotFound();
+    if (info.subresource !== undefined && !type.subresources.some((s) => s.name === info.subresource))
+      throw pathNotFound();
     return { ...info, namespace: namespaced, type };
   }
 
@@ -263,7 +319,11 @@ export class ApiServer {
         const body = aggregatedDiscovery(this.o.registry, path === '/api', aggregated);
         return this.sendJson(res, 200, body, aggregated === 'v2' ? AGGREGATED_V2 : AGGREGATED_V2BETA1);
       }
-      return this.sendJson(res, 200, path === '/api' ? apiVersions(this.url.replace('https://', '')) : apiGroupList(this.o.registry));
+      return this.sendJson(
+        res,
+        200,
+        path === '/api' ? apiVersions(this.url.replace('https://', '')) : apiGroupList(this.o.registry),
+      );
     }
     const segments = path.split('/').filter((s) => s.length > 0);
     if (segments[0] === 'api' && segments.length === 2) {
@@ -330,7 +390,8 @@ export class ApiServer {
       if (verb !== 'create') throw methodNotSupported();
       const body = await this.readBody(req, 'create');
       const review = (body ?? {}) as { spec?: object };
-      const result = type.resource === 'selfsubjectaccessreviews' ? selfSubjectAccessReview(user, review) : selfSubjectReview(user);
+      const result =
+        type.resource === 'selfsubjectaccessreviews' ? selfSubjectAccessReview(user, review) : selfSubjectReview(user);
       this.sendJson(res, 201, result);
       return undefined;
     }
@@ -356,7 +417,8 @@ export class ApiServer {
     switch (verb) {
       case 'get': {
         const obj = this.o.objects.get(type, namespace, name ?? '');
-        if (wantsTable(accept)) this.sendJson(res, 200, toTable(type, [present(obj)], obj.metadata.resourceVersion ?? '', includeObject(q)));
+        if (wantsTable(accept))
+          this.sendJson(res, 200, toTable(type, [present(obj)], obj.metadata.resourceVersion ?? '', includeObject(q)));
         else this.sendObject(res, 200, present(obj), accept);
         return undefined;
       }
@@ -365,7 +427,12 @@ export class ApiServer {
         return undefined;
       case 'watch': {
         const labels = parseLabelSelector(q.get('labelSelector') ?? undefined);
-        const fields = parseFieldSelector(name ? `metadata.name=${name}` : (q.get('fieldSelector') ?? undefined), type.group, type.resource, type.custom);
+        const fields = parseFieldSelector(
+          name ? `metadata.name=${name}` : (q.get('fieldSelector') ?? undefined),
+          type.group,
+          type.resource,
+          type.custom,
+        );
         const table = wantsTable(accept);
         this.watches.serve(
           {
@@ -376,7 +443,10 @@ export class ApiServer {
             timeoutSeconds: q.has('timeoutSeconds') ? Number(q.get('timeoutSeconds')) : undefined,
             allowBookmarks: q.get('allowWatchBookmarks') === 'true',
             sendInitialEvents: q.get('sendInitialEvents') === 'true',
-            present: (obj) => (table ? toTable(type, [present(obj)], obj.metadata.resourceVersion ?? '', includeObject(q)) : present(obj)),
+            present: (obj) =>
+              table
+                ? toTable(type, [present(obj)], obj.metadata.resourceVersion ?? '', includeObject(q))
+                : present(obj),
             bookmarkKind: table ? 'Table' : type.kind,
             bookmarkApiVersion: table ? 'meta.k8s.io/v1' : apiVersionOf(type.group, version),
           },
@@ -393,7 +463,12 @@ export class ApiServer {
       }
       case 'update': {
         const body = await this.readBody(req, 'update');
-        const updated = this.o.objects.update(type, namespace, name ?? '', body, { manager, dryRun, version, subresource });
+        const updated = this.o.objects.update(type, namespace, name ?? '', body, {
+          manager,
+          dryRun,
+          version,
+          subresource,
+        });
         this.sendObject(res, 200, present(updated), accept);
         return name;
       }
@@ -403,8 +478,20 @@ export class ApiServer {
         if (!patchType) throw unsupportedMediaType(contentType);
         const body = await this.readBody(req, 'patch');
         const force = q.has('force') ? q.get('force') === 'true' : undefined;
-        const options = { manager: q.get('fieldManager') ?? (patchType === 'apply' ? '' : manager), dryRun, version, subresource };
-        const { object, created } = this.o.objects.patch(type, namespace, name ?? '', patchType, body, force === undefined ? options : { ...options, force });
+        const options = {
+          manager: q.get('fieldManager') ?? (patchType === 'apply' ? '' : manager),
+          dryRun,
+          version,
+          subresource,
+        };
+        const { object, created } = this.o.objects.patch(
+          type,
+          namespace,
+          name ?? '',
+          patchType,
+          body,
+          force === undefined ? options : { ...options, force },
+        );
         this.sendObject(res, created ? 201 : 200, present(object), accept);
         return name;
       }
@@ -423,7 +510,11 @@ export class ApiServer {
           if (!labels(obj.metadata.labels) || !fields(obj)) continue;
           deleted.push(this.o.objects.delete(type, namespace, obj.metadata.name, { ...options, dryRun }).object);
         }
-        this.sendJson(res, 200, this.listBody(type, version, deleted.map(present), String(this.o.store.resourceVersion)));
+        this.sendJson(
+          res,
+          200,
+          this.listBody(type, version, deleted.map(present), String(this.o.store.resourceVersion)),
+        );
         return undefined;
       }
       default:
@@ -432,16 +523,34 @@ export class ApiServer {
   }
 
   /** The scale subresource (autoscaling/v1 Scale) of Deployments and ReplicaSets, for `kubectl scale`. */
-  private async serveScale(req: IncomingMessage, res: ServerResponse, p: ResourcePath, verb: string, manager: string, dryRun: boolean): Promise<string | undefined> {
+  private async serveScale(
+    req: IncomingMessage,
+    res: ServerResponse,
+    p: ResourcePath,
+    verb: string,
+    manager: string,
+    dryRun: boolean,
+  ): Promise<string | undefined> {
     const name = p.name ?? '';
     const toScale = (obj: KubeObject): object => ({
       kind: 'Scale',
       apiVersion: 'autoscaling/v1',
-      metadata: { name, namespace: obj.metadata.namespace, uid: obj.metadata.uid, resourceVersion: obj.metadata.resourceVersion, creationTimestamp: obj.metadata.creationTimestamp },
+      metadata: {
+        name,
+        namespace: obj.metadata.namespace,
+        uid: obj.metadata.uid,
+        resourceVersion: obj.metadata.resourceVersion,
+        creationTimestamp: obj.metadata.creationTimestamp,
+      },
       spec: { replicas: Number((obj.spec as { replicas?: number } | undefined)?.replicas ?? 0) },
       status: {
         replicas: Number((obj.status as { replicas?: number } | undefined)?.replicas ?? 0),
-        selector: Object.entries(((obj.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector?.matchLabels ?? {})).map(([k, v]) => `${k}=${v}`).join(','),
+        selector: Object.entries(
+          (obj.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector?.matchLabels ??
+            {},
+        )
+          .map(([k, v]) => `${k}=${v}`)
+          .join(','),
       },
     });
     const live = this.o.objects.get(p.type, p.namespace, name);
@@ -460,7 +569,14 @@ export class ApiServer {
     }
     const replicas = (wanted as { spec?: { replicas?: unknown } } | undefined)?.spec?.replicas;
     if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
-      throw invalid('autoscaling', 'Scale', name, [{ type: 'FieldValueInvalid', field: 'spec.replicas', value: String(replicas), detail: 'must be greater than or equal to 0' }]);
+      throw invalid('autoscaling', 'Scale', name, [
+        {
+          type: 'FieldValueInvalid',
+          field: 'spec.replicas',
+          value: String(replicas),
+          detail: 'must be greater than or equal to 0',
+        },
+      ]);
     }
     const next = structuredClone(live) as KubeObject & { spec: { replicas?: number } };
     next.spec.replicas = replicas;
@@ -474,7 +590,9 @@ export class ApiServer {
     const labels = parseLabelSelector(q.get('labelSelector') ?? undefined);
     const fields = parseFieldSelector(q.get('fieldSelector') ?? undefined, type.group, type.resource, type.custom);
     const rv = String(this.o.store.resourceVersion);
-    let items = this.o.store.list(type.group, type.resource, namespace).filter((o) => labels(o.metadata.labels) && fields(o));
+    let items = this.o.store
+      .list(type.group, type.resource, namespace)
+      .filter((o) => labels(o.metadata.labels) && fields(o));
     const meta: Record<string, unknown> = {};
     const continueToken = q.get('continue');
     if (continueToken) {
@@ -486,7 +604,10 @@ export class ApiServer {
       const remaining = items.length - limit;
       items = items.slice(0, limit);
       const last = items[items.length - 1];
-      if (last) meta.continue = Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: Number(rv), start: objectKey(last) })).toString('base64');
+      if (last)
+        meta.continue = Buffer.from(
+          JSON.stringify({ v: 'meta.k8s.io/v1', rv: Number(rv), start: objectKey(last) }),
+        ).toString('base64');
       meta.remainingItemCount = remaining;
     }
     const presented = items.map((o) => this.present(type, version, o));
@@ -494,7 +615,13 @@ export class ApiServer {
     this.sendObject(res, 200, this.listBody(type, version, presented, rv, meta), accept);
   }
 
-  private listBody(type: ResourceType, version: string, items: KubeObject[], resourceVersion: string, meta: Record<string, unknown> = {}): KubeObject {
+  private listBody(
+    type: ResourceType,
+    version: string,
+    items: KubeObject[],
+    resourceVersion: string,
+    meta: Record<string, unknown> = {},
+  ): KubeObject {
     return {
       kind: type.listKind,
       apiVersion: apiVersionOf(type.group, version),
@@ -515,10 +642,13 @@ export class ApiServer {
     const options: DeleteOptions = {};
     const grace = q.get('gracePeriodSeconds') ?? body.gracePeriodSeconds;
     if (grace !== undefined && grace !== null) options.gracePeriodSeconds = Number(grace);
-    const policy = q.get('propagationPolicy') ?? body.propagationPolicy ?? (body.orphanDependents === true ? 'Orphan' : undefined);
+    const policy =
+      q.get('propagationPolicy') ?? body.propagationPolicy ?? (body.orphanDependents === true ? 'Orphan' : undefined);
     if (policy !== undefined) {
       if (policy !== 'Background' && policy !== 'Foreground' && policy !== 'Orphan') {
-        throw badRequest(`DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan", "nil"`);
+        throw badRequest(
+          `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan", "nil"`,
+        );
       }
       options.propagationPolicy = policy;
     }
@@ -531,7 +661,16 @@ export class ApiServer {
     let size = 0;
     for await (const chunk of req as AsyncIterable<Buffer>) {
       size += chunk.length;
-      if (size > MAX_BODY) throw new ApiError({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Request entity too large: limit is 3145728', reason: 'RequestEntityTooLarge', code: 413 });
+      if (size > MAX_BODY)
+        throw new ApiError({
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          message: 'Request entity too large: limit is 3145728',
+          reason: 'RequestEntityTooLarge',
+          code: 413,
+        });
       chunks.push(chunk);
     }
     const text = Buffer.concat(chunks).toString('utf8');
@@ -545,7 +684,9 @@ export class ApiServer {
       if (type === 'application/yaml' || type === 'application/apply-patch+yaml') return parseYaml(text) as unknown;
       return JSON.parse(text) as unknown;
     } catch (error) {
-      throw badRequest(`error decoding ${purpose === 'patch' ? 'patch' : 'body'}: ${error instanceof Error ? error.message : String(error)}`);
+      throw badRequest(
+        `error decoding ${purpose === 'patch' ? 'patch' : 'body'}: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
 
@@ -567,7 +708,15 @@ export class ApiServer {
   private sendError(res: ServerResponse, error: unknown, accept: string | undefined): void {
     const apiError = error instanceof ApiError ? error : undefined;
     if (!apiError) console.error('emulator: unexpected error while serving a request:', error);
-    const status = apiError?.status ?? { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `Internal error occurred: ${String(error)}`, reason: 'InternalError', code: 500 };
+    const status = apiError?.status ?? {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: `Internal error occurred: ${String(error)}`,
+      reason: 'InternalError',
+      code: 500,
+    };
     if (res.headersSent) {
       res.destroy();
       return;
@@ -588,13 +737,29 @@ export class ApiServer {
     try {
       const user = this.authenticate(req, method, url.pathname);
       const info = parseRequestInfo(url.pathname);
-      if (!info || info.group !== '' || info.resource !== 'pods' || info.subresource !== 'exec' || !info.namespace || !info.name) {
-        throw badRequest(`upgrade is only served for pods/exec; the emulator does not serve ${url.pathname} over ${req.headers.upgrade ?? '?'}`);
+      if (
+        !info ||
+        info.group !== '' ||
+        info.resource !== 'pods' ||
+        info.subresource !== 'exec' ||
+        !info.namespace ||
+        !info.name
+      ) {
+        throw badRequest(
+          `upgrade is only served for pods/exec; the emulator does not serve ${url.pathname} over ${req.headers.upgrade ?? '?'}`,
+        );
       }
       // Since 1.31 a WebSocket exec (a GET) needs `create` on pods/exec too, like the SPDY POST.
       const attributes: RequestAttributes = { ...this.resourceAttributes('POST', url, info), verb: 'create' };
       audit = { attributes, user, code: 0 };
-      const injected = this.o.faults.apiError({ verb: 'create', apiGroup: '', resource: 'pods', subresource: 'exec', namespace: info.namespace, name: info.name });
+      const injected = this.o.faults.apiError({
+        verb: 'create',
+        apiGroup: '',
+        resource: 'pods',
+        subresource: 'exec',
+        namespace: info.namespace,
+        name: info.name,
+      });
       if (injected) throw injected;
       this.authorize(user, attributes);
       const p = this.resolve(info);
@@ -611,12 +776,18 @@ export class ApiServer {
           this.recentRejections.delete(rejectionKey);
           throw recent.error;
         }
-        throw badRequest('the emulated API server serves exec over WebSocket only (v5.channel.k8s.io, v4.channel.k8s.io); SPDY is not emulated');
+        throw badRequest(
+          'the emulated API server serves exec over WebSocket only (v5.channel.k8s.io, v4.channel.k8s.io); SPDY is not emulated',
+        );
       }
       const protocol = chooseProtocol(req.headers['sec-websocket-protocol']);
-      if (!protocol) throw badRequest('unable to upgrade: unsupported subprotocol, the emulator serves v5.channel.k8s.io and v4.channel.k8s.io');
+      if (!protocol)
+        throw badRequest(
+          'unable to upgrade: unsupported subprotocol, the emulator serves v5.channel.k8s.io and v4.channel.k8s.io',
+        );
       if (params.command.length === 0) throw badRequest('you must specify at least one command for the container');
-      if (!params.stdout && !params.stderr && !params.stdin) throw badRequest('you must specify at least one of stdin, stdout, stderr');
+      if (!params.stdout && !params.stderr && !params.stdin)
+        throw badRequest('you must specify at least one of stdin, stdout, stderr');
       const rejected = this.o.faults.execReject(pod);
       if (rejected) {
         this.recentRejections.set(rejectionKey, { error: rejected, at: Date.now() });
@@ -666,7 +837,10 @@ export class ApiServer {
 }
 
 export function parseRequestInfo(pathname: string): RequestInfo | undefined {
-  const segments = pathname.split('/').filter((s) => s.length > 0).map(decodeURIComponent);
+  const segments = pathname
+    .split('/')
+    .filter((s) => s.length > 0)
+    .map(decodeURIComponent);
   let group: string;
   let version: string;
   let rest: string[];
@@ -718,4 +892,3 @@ function decodeContinue(token: string): string {
   }
   throw badRequest('continue key is not valid: illegal base64 data at input byte 0');
 }
-

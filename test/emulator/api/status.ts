@@ -80,14 +80,26 @@ export function alreadyExists(gr: GroupResource, name: string): ApiError {
 }
 
 export function conflict(gr: GroupResource, name: string, why: string): ApiError {
-  return failure(409, 'Conflict', `Operation cannot be fulfilled on ${qualifiedResource(gr)} "${name}": ${why}`, resourceDetails(gr, name));
+  return failure(
+    409,
+    'Conflict',
+    `Operation cannot be fulfilled on ${qualifiedResource(gr)} "${name}": ${why}`,
+    resourceDetails(gr, name),
+  );
 }
 
-export const MODIFIED_CONFLICT = 'the object has been modified; please apply your changes to the latest version and try again';
+export const MODIFIED_CONFLICT =
+  'the object has been modified; please apply your changes to the latest version and try again';
 
 /** A field error as field.Error renders it: `spec.containers: Required value`. */
 export interface FieldError {
-  type: 'FieldValueRequired' | 'FieldValueInvalid' | 'FieldValueNotSupported' | 'FieldValueDuplicate' | 'FieldValueForbidden' | 'FieldValueTooLong';
+  type:
+    | 'FieldValueRequired'
+    | 'FieldValueInvalid'
+    | 'FieldValueNotSupported'
+    | 'FieldValueDuplicate'
+    | 'FieldValueForbidden'
+    | 'FieldValueTooLong';
   field: string;
   /** For Invalid / NotSupported / Duplicate: the offending value, rendered as Go's %#v would. */
   value?: string;

@@ -18,7 +18,13 @@ interface Printer {
   cells: Cells;
 }
 
-const col = (name: string, type = 'string', priority = 0, format = ''): ColumnDefinition => ({ name, type, format, description: '', priority });
+const col = (name: string, type = 'string', priority = 0, format = ''): ColumnDefinition => ({
+  name,
+  type,
+  format,
+  description: '',
+  priority,
+});
 const NAME = col('Name', 'string', 0, 'name');
 const AGE = col('Age', 'string');
 
@@ -68,15 +74,21 @@ function mapSelector(selector: Record<string, string> | undefined): string {
 }
 
 function containersOf(template: Any | undefined): { names: string; images: string } {
-  const cs = ((template?.spec?.containers ?? []) as Any[]);
+  const cs = (template?.spec?.containers ?? []) as Any[];
   return { names: cs.map((c) => String(c.name)).join(','), images: cs.map((c) => String(c.image)).join(',') };
 }
 
-function podStatusReason(pod: Any): { reason: string; ready: number; total: number; restarts: number; lastRestart: number | undefined } {
+function podStatusReason(pod: Any): {
+  reason: string;
+  ready: number;
+  total: number;
+  restarts: number;
+  lastRestart: number | undefined;
+} {
   const status = (pod.status ?? {}) as Any;
-  const containers = ((pod.spec?.containers ?? []) as Any[]);
-  const statuses = ((status.containerStatuses ?? []) as Any[]);
-  const initStatuses = ((status.initContainerStatuses ?? []) as Any[]);
+  const containers = (pod.spec?.containers ?? []) as Any[];
+  const statuses = (status.containerStatuses ?? []) as Any[];
+  const initStatuses = (status.initContainerStatuses ?? []) as Any[];
   let reason: string = status.reason ?? status.phase ?? 'Pending';
   let restarts = 0;
   let lastRestart: number | undefined;
@@ -92,7 +104,8 @@ function podStatusReason(pod: Any): { reason: string; ready: number; total: numb
     const t = s.state?.terminated;
     if (t && t.exitCode === 0) return;
     if (t) reason = t.reason ? `Init:${t.reason}` : `Init:ExitCode:${t.exitCode}`;
-    else if (s.state?.waiting?.reason && s.state.waiting.reason !== 'PodInitializing') reason = `Init:${s.state.waiting.reason}`;
+    else if (s.state?.waiting?.reason && s.state.waiting.reason !== 'PodInitializing')
+      reason = `Init:${s.state.waiting.reason}`;
     else reason = `Init:${i}/${initStatuses.length}`;
     initializing = true;
   });
@@ -124,40 +137,121 @@ function endpointsString(addresses: string[], total: number): string {
 
 const PRINTERS: Record<string, Printer> = {
   '/pods': {
-    columns: [NAME, col('Ready'), col('Status'), col('Restarts'), AGE, col('IP', 'string', 1), col('Node', 'string', 1), col('Nominated Node', 'string', 1), col('Readiness Gates', 'string', 1)],
+    columns: [
+      NAME,
+      col('Ready'),
+      col('Status'),
+      col('Restarts'),
+      AGE,
+      col('IP', 'string', 1),
+      col('Node', 'string', 1),
+      col('Nominated Node', 'string', 1),
+      col('Readiness Gates', 'string', 1),
+    ],
     cells: (o, now) => {
       const p = o as Any;
       const s = podStatusReason(p);
-      const restarts = s.lastRestart !== undefined ? `${s.restarts} (${humanDuration(now - s.lastRestart)} ago)` : String(s.restarts);
-      const gates = ((p.spec?.readinessGates ?? []) as Any[]);
-      const conditions = ((p.status?.conditions ?? []) as Any[]);
-      const gatesCell = gates.length === 0 ? '<none>' : `${gates.filter((g) => conditions.some((c) => c.type === g.conditionType && c.status === 'True')).length}/${gates.length}`;
-      return [o.metadata.name, `${s.ready}/${s.total}`, s.reason, restarts, age(o, now), p.status?.podIP || '<none>', p.spec?.nodeName || '<none>', p.status?.nominatedNodeName || '<none>', gatesCell];
+      const restarts =
+        s.lastRestart !== undefined ? `${s.restarts} (${humanDuration(now - s.lastRestart)} ago)` : String(s.restarts);
+      const gates = (p.spec?.readinessGates ?? []) as Any[];
+      const conditions = (p.status?.conditions ?? []) as Any[];
+      const gatesCell =
+        gates.length === 0
+          ? '<none>'
+          : `${gates.filter((g) => conditions.some((c) => c.type === g.conditionType && c.status === 'True')).length}/${gates.length}`;
+      return [
+        o.metadata.name,
+        `${s.ready}/${s.total}`,
+        s.reason,
+        restarts,
+        age(o, now),
+        p.status?.podIP || '<none>',
+        p.spec?.nodeName || '<none>',
+        p.status?.nominatedNodeName || '<none>',
+        gatesCell,
+      ];
     },
   },
   'apps/deployments': {
-    columns: [NAME, col('Ready'), col('Up-to-date', 'integer'), col('Available', 'integer'), AGE, col('Containers', 'string', 1), col('Images', 'string', 1), col('Selector', 'string', 1)],
+    columns: [
+      NAME,
+      col('Ready'),
+      col('Up-to-date', 'integer'),
+      col('Available', 'integer'),
+      AGE,
+      col('Containers', 'string', 1),
+      col('Images', 'string', 1),
+      col('Selector', 'string', 1),
+    ],
     cells: (o, now) => {
       const d = o as Any;
       const c = containersOf(d.spec?.template);
-      return [o.metadata.name, `${d.status?.readyReplicas ?? 0}/${d.spec?.replicas ?? 0}`, d.status?.updatedReplicas ?? 0, d.status?.availableReplicas ?? 0, age(o, now), c.names, c.images, selectorString(d.spec?.selector)];
+      return [
+        o.metadata.name,
+        `${d.status?.readyReplicas ?? 0}/${d.spec?.replicas ?? 0}`,
+        d.status?.updatedReplicas ?? 0,
+        d.status?.availableReplicas ?? 0,
+        age(o, now),
+        c.names,
+        c.images,
+        selectorString(d.spec?.selector),
+      ];
     },
   },
   'apps/replicasets': {
-    columns: [NAME, col('Desired', 'integer'), col('Current', 'integer'), col('Ready', 'integer'), AGE, col('Containers', 'string', 1), col('Images', 'string', 1), col('Selector', 'string', 1)],
+    columns: [
+      NAME,
+      col('Desired', 'integer'),
+      col('Current', 'integer'),
+      col('Ready', 'integer'),
+      AGE,
+      col('Containers', 'string', 1),
+      col('Images', 'string', 1),
+      col('Selector', 'string', 1),
+    ],
     cells: (o, now) => {
       const r = o as Any;
       const c = containersOf(r.spec?.template);
-      return [o.metadata.name, r.spec?.replicas ?? 0, r.status?.replicas ?? 0, r.status?.readyReplicas ?? 0, age(o, now), c.names, c.images, selectorString(r.spec?.selector)];
+      return [
+        o.metadata.name,
+        r.spec?.replicas ?? 0,
+        r.status?.replicas ?? 0,
+        r.status?.readyReplicas ?? 0,
+        age(o, now),
+        c.names,
+        c.images,
+        selectorString(r.spec?.selector),
+      ];
     },
   },
   '/services': {
-    columns: [NAME, col('Type'), col('Cluster-IP'), col('External-IP'), col('Port(s)'), AGE, col('Selector', 'string', 1)],
+    columns: [
+      NAME,
+      col('Type'),
+      col('Cluster-IP'),
+      col('External-IP'),
+      col('Port(s)'),
+      AGE,
+      col('Selector', 'string', 1),
+    ],
     cells: (o, now) => {
       const s = o as Any;
-      const ports = ((s.spec?.ports ?? []) as Any[]).map((p) => (p.nodePort ? `${p.port}:${p.nodePort}/${p.protocol ?? 'TCP'}` : `${p.port}/${p.protocol ?? 'TCP'}`));
-      const external = s.spec?.type === 'ExternalName' ? s.spec.externalName : ((s.spec?.externalIPs ?? []) as string[]).join(',') || '<none>';
-      return [o.metadata.name, s.spec?.type ?? 'ClusterIP', s.spec?.clusterIP || '<none>', external, ports.length > 0 ? ports.join(',') : '<none>', age(o, now), mapSelector(s.spec?.selector)];
+      const ports = ((s.spec?.ports ?? []) as Any[]).map((p) =>
+        p.nodePort ? `${p.port}:${p.nodePort}/${p.protocol ?? 'TCP'}` : `${p.port}/${p.protocol ?? 'TCP'}`,
+      );
+      const external =
+        s.spec?.type === 'ExternalName'
+          ? s.spec.externalName
+          : ((s.spec?.externalIPs ?? []) as string[]).join(',') || '<none>';
+      return [
+        o.metadata.name,
+        s.spec?.type ?? 'ClusterIP',
+        s.spec?.clusterIP || '<none>',
+        external,
+        ports.length > 0 ? ports.join(',') : '<none>',
+        age(o, now),
+        mapSelector(s.spec?.selector),
+      ];
     },
   },
   '/namespaces': {
@@ -166,11 +260,20 @@ const PRINTERS: Record<string, Printer> = {
   },
   '/configmaps': {
     columns: [NAME, col('Data', 'integer'), AGE],
-    cells: (o, now) => [o.metadata.name, Object.keys((o as Any).data ?? {}).length + Object.keys((o as Any).binaryData ?? {}).length, age(o, now)],
+    cells: (o, now) => [
+      o.metadata.name,
+      Object.keys((o as Any).data ?? {}).length + Object.keys((o as Any).binaryData ?? {}).length,
+      age(o, now),
+    ],
   },
   '/secrets': {
     columns: [NAME, col('Type'), col('Data', 'integer'), AGE],
-    cells: (o, now) => [o.metadata.name, (o as Any).type ?? 'Opaque', Object.keys((o as Any).data ?? {}).length, age(o, now)],
+    cells: (o, now) => [
+      o.metadata.name,
+      (o as Any).type ?? 'Opaque',
+      Object.keys((o as Any).data ?? {}).length,
+      age(o, now),
+    ],
   },
   '/serviceaccounts': {
     columns: [NAME, col('Secrets', 'integer'), AGE],
@@ -196,29 +299,80 @@ const PRINTERS: Record<string, Printer> = {
       const e = o as Any;
       const ports = ((e.ports ?? []) as Any[]).map((p) => String(p.port ?? '<unset>'));
       const addresses = ((e.endpoints ?? []) as Any[]).flatMap((ep) => (ep.addresses ?? []) as string[]);
-      return [o.metadata.name, e.addressType ?? 'IPv4', ports.length > 0 ? ports.join(',') : '<unset>', endpointsString(addresses, addresses.length), age(o, now)];
+      return [
+        o.metadata.name,
+        e.addressType ?? 'IPv4',
+        ports.length > 0 ? ports.join(',') : '<unset>',
+        endpointsString(addresses, addresses.length),
+        age(o, now),
+      ];
     },
   },
   '/nodes': {
-    columns: [NAME, col('Status'), col('Roles'), AGE, col('Version'), col('Internal-IP', 'string', 1), col('External-IP', 'string', 1), col('OS-Image', 'string', 1), col('Kernel-Version', 'string', 1), col('Container-Runtime', 'string', 1)],
+    columns: [
+      NAME,
+      col('Status'),
+      col('Roles'),
+      AGE,
+      col('Version'),
+      col('Internal-IP', 'string', 1),
+      col('External-IP', 'string', 1),
+      col('OS-Image', 'string', 1),
+      col('Kernel-Version', 'string', 1),
+      col('Container-Runtime', 'string', 1),
+    ],
     cells: (o, now) => {
       const n = o as Any;
       const ready = ((n.status?.conditions ?? []) as Any[]).find((c) => c.type === 'Ready');
       const roles = Object.keys(n.metadata?.labels ?? {})
         .filter((k) => k.startsWith('node-role.kubernetes.io/'))
         .map((k) => k.slice('node-role.kubernetes.io/'.length));
-      const addr = (type: string): string => ((n.status?.addresses ?? []) as Any[]).find((a) => a.type === type)?.address ?? '<none>';
+      const addr = (type: string): string =>
+        ((n.status?.addresses ?? []) as Any[]).find((a) => a.type === type)?.address ?? '<none>';
       const info = (n.status?.nodeInfo ?? {}) as Any;
-      return [o.metadata.name, ready?.status === 'True' ? 'Ready' : 'NotReady', roles.length > 0 ? roles.join(',') : '<none>', age(o, now), info.kubeletVersion ?? '', addr('InternalIP'), addr('ExternalIP'), info.osImage ?? '', info.kernelVersion ?? '', info.containerRuntimeVersion ?? ''];
+      return [
+        o.metadata.name,
+        ready?.status === 'True' ? 'Ready' : 'NotReady',
+        roles.length > 0 ? roles.join(',') : '<none>',
+        age(o, now),
+        info.kubeletVersion ?? '',
+        addr('InternalIP'),
+        addr('ExternalIP'),
+        info.osImage ?? '',
+        info.kernelVersion ?? '',
+        info.containerRuntimeVersion ?? '',
+      ];
     },
   },
   '/events': {
-    columns: [col('Last Seen'), col('Type'), col('Reason'), col('Object'), col('Subobject', 'string', 1), col('Source', 'string', 1), col('Message'), col('First Seen', 'string', 1), col('Count', 'string', 1), { ...NAME, priority: 1 }],
+    columns: [
+      col('Last Seen'),
+      col('Type'),
+      col('Reason'),
+      col('Object'),
+      col('Subobject', 'string', 1),
+      col('Source', 'string', 1),
+      col('Message'),
+      col('First Seen', 'string', 1),
+      col('Count', 'string', 1),
+      { ...NAME, priority: 1 },
+    ],
     cells: (o, now) => {
       const e = o as Any;
       const since = (t: string | undefined): string => (t ? humanDuration(now - Date.parse(t)) : '<unknown>');
       const source = e.source?.host ? `${e.source.component}, ${e.source.host}` : (e.source?.component ?? '');
-      return [since(e.lastTimestamp), e.type ?? '', e.reason ?? '', `${String(e.involvedObject?.kind ?? '').toLowerCase()}/${String(e.involvedObject?.name ?? '')}`, e.involvedObject?.fieldPath ?? '', source, e.message ?? '', since(e.firstTimestamp), String(e.count ?? 1), o.metadata.name];
+      return [
+        since(e.lastTimestamp),
+        e.type ?? '',
+        e.reason ?? '',
+        `${String(e.involvedObject?.kind ?? '').toLowerCase()}/${String(e.involvedObject?.name ?? '')}`,
+        e.involvedObject?.fieldPath ?? '',
+        source,
+        e.message ?? '',
+        since(e.firstTimestamp),
+        String(e.count ?? 1),
+        o.metadata.name,
+      ];
     },
   },
   'apiextensions.k8s.io/customresourcedefinitions': {
@@ -237,7 +391,11 @@ const PRINTERS: Record<string, Printer> = {
 
 /** A CRD printer column's JSONPath, in the simple forms CRDs use: `.spec.host`, `.a[0].b`, `.a[*].b`. */
 export function evaluateJsonPath(obj: unknown, path: string): unknown {
-  const tokens = path.replace(/^\{|\}$/g, '').replace(/^\./, '').split(/\.|(?=\[)/).filter((t) => t.length > 0);
+  const tokens = path
+    .replace(/^\{|\}$/g, '')
+    .replace(/^\./, '')
+    .split(/\.|(?=\[)/)
+    .filter((t) => t.length > 0);
   let values: unknown[] = [obj];
   for (const token of tokens) {
     const next: unknown[] = [];
@@ -254,13 +412,24 @@ export function evaluateJsonPath(obj: unknown, path: string): unknown {
     values = next;
   }
   if (values.length === 0) return undefined;
-  return values.length === 1 ? values[0] : values.map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))).join(',');
+  return values.length === 1
+    ? values[0]
+    : values.map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))).join(',');
 }
 
 function customPrinter(columns: PrinterColumn[]): Printer {
   if (columns.length === 0) return { columns: [NAME, AGE], cells: (o, now) => [o.metadata.name, age(o, now)] };
   return {
-    columns: [NAME, ...columns.map((c) => ({ name: c.name, type: c.type, format: c.format ?? '', description: c.description ?? '', priority: c.priority ?? 0 }))],
+    columns: [
+      NAME,
+      ...columns.map((c) => ({
+        name: c.name,
+        type: c.type,
+        format: c.format ?? '',
+        description: c.description ?? '',
+        priority: c.priority ?? 0,
+      })),
+    ],
     cells: (o, now) => [
       o.metadata.name,
       ...columns.map((c) => {
@@ -273,12 +442,23 @@ function customPrinter(columns: PrinterColumn[]): Printer {
   };
 }
 
-const DEFAULT_PRINTER: Printer = { columns: [NAME, col('Created At', 'date')], cells: (o) => [o.metadata.name, o.metadata.creationTimestamp ?? ''] };
+const DEFAULT_PRINTER: Printer = {
+  columns: [NAME, col('Created At', 'date')],
+  cells: (o) => [o.metadata.name, o.metadata.creationTimestamp ?? ''],
+};
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
-export function toTable(type: ResourceType, objects: KubeObject[], resourceVersion: string, include: IncludeObject, extraMetadata: Record<string, unknown> = {}): object {
-  const printer = type.custom ? customPrinter(type.printerColumns) : (PRINTERS[`${type.group}/${type.resource}`] ?? DEFAULT_PRINTER);
+export function toTable(
+  type: ResourceType,
+  objects: KubeObject[],
+  resourceVersion: string,
+  include: IncludeObject,
+  extraMetadata: Record<string, unknown> = {},
+): object {
+  const printer = type.custom
+    ? customPrinter(type.printerColumns)
+    : (PRINTERS[`${type.group}/${type.resource}`] ?? DEFAULT_PRINTER);
   const now = Date.now();
   return {
     kind: 'Table',
@@ -287,7 +467,8 @@ export function toTable(type: ResourceType, objects: KubeObject[], resourceVersi
     columnDefinitions: printer.columns,
     rows: objects.map((o) => {
       const row: Record<string, unknown> = { cells: printer.cells(o, now) };
-      if (include === 'Metadata') row.object = { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata };
+      if (include === 'Metadata')
+        row.object = { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata };
       else if (include === 'Object') row.object = o;
       return row;
     }),
@@ -299,6 +480,10 @@ export function wantsTable(accept: string | undefined): boolean {
   if (!accept) return false;
   return accept.split(',').some((part) => {
     const params = part.split(';').map((p) => p.trim());
-    return params.includes('as=Table') && params.includes('g=meta.k8s.io') && (params.includes('v=v1') || params.includes('v=v1beta1'));
+    return (
+      params.includes('as=Table') &&
+      params.includes('g=meta.k8s.io') &&
+      (params.includes('v=v1') || params.includes('v=v1beta1'))
+    );
   });
 }

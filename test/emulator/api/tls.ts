@@ -15,7 +15,16 @@ export function createServerPki(): ServerPki {
   const ca = issueCertificate({ subject: { commonName: 'kubernetes' }, role: 'ca', notBefore, notAfter });
   const serving = issueCertificate({
     subject: { commonName: 'kube-apiserver' },
-    altNames: { dns: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'], ip: ['127.0.0.1'] },
+    altNames: {
+      dns: [
+        'localhost',
+        'kubernetes',
+        'kubernetes.default',
+        'kubernetes.default.svc',
+        'kubernetes.default.svc.cluster.local',
+      ],
+      ip: ['127.0.0.1'],
+    },
     role: 'leaf',
     issuer: { certPem: ca.certPem, key: ca.key },
     notBefore,

@@ -28,7 +28,9 @@ export function goQuote(value: unknown): string {
 }
 
 function goMap(map: Record<string, string>): string {
-  return `map[string]string{${Object.entries(map).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(', ')}}`;
+  return `map[string]string{${Object.entries(map)
+    .map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`)
+    .join(', ')}}`;
 }
 
 function required(field: string, detail?: string): FieldError {
@@ -55,7 +57,13 @@ export function validateMetadata(type: ResourceType, obj: KubeObject): FieldErro
     const rule = nameRule(type);
     if (!rule.re.test(name)) errors.push(invalidValue('metadata.name', goQuote(name), rule.msg));
     else if (name.length > (rule.re === DNS1123_SUBDOMAIN ? 253 : 63))
-      errors.push(invalidValue('metadata.name', goQuote(name), `must be no more than ${rule.re === DNS1123_SUBDOMAIN ? 253 : 63} characters`));
+      errors.push(
+        invalidValue(
+          'metadata.name',
+          goQuote(name),
+          `must be no more than ${rule.re === DNS1123_SUBDOMAIN ? 253 : 63} characters`,
+        ),
+      );
   }
   errors.push(...validateLabels(obj.metadata.labels, 'metadata.labels'));
   for (const key of Object.keys(obj.metadata.annotations ?? {})) {
@@ -79,7 +87,8 @@ function validateLabels(labels: Record<string, string> | undefined, field: strin
   for (const [key, value] of Object.entries(labels ?? {})) {
     const keyError = validateQualifiedName(key);
     if (keyError) errors.push(invalidValue(field, goQuote(key), keyError));
-    if (typeof value !== 'string' || !LABEL_VALUE.test(value) || value.length > 63) errors.push(invalidValue(field, goQuote(value), LABEL_VALUE_MSG));
+    if (typeof value !== 'string' || !LABEL_VALUE.test(value) || value.length > 63)
+      errors.push(invalidValue(field, goQuote(value), LABEL_VALUE_MSG));
   }
   return errors;
 }
@@ -103,14 +112,17 @@ function validatePodSpec(spec: unknown, field: string): FieldError[] {
       const at = `${field}.${listField}[${i}]`;
       if (!c.name) errors.push(required(`${at}.name`));
       else if (!DNS1123_LABEL.test(c.name)) errors.push(invalidValue(`${at}.name`, goQuote(c.name), LABEL_MSG));
-      else if (seen.has(c.name)) errors.push({ type: 'FieldValueDuplicate', field: `${at}.name`, value: goQuote(c.name) });
+      else if (seen.has(c.name))
+        errors.push({ type: 'FieldValueDuplicate', field: `${at}.name`, value: goQuote(c.name) });
       if (c.name) seen.add(c.name);
       if (!c.image) errors.push(required(`${at}.image`));
       (c.ports ?? []).forEach((p, j) => {
         const port = p.containerPort;
         if (port === undefined) errors.push(required(`${at}.ports[${j}].containerPort`));
         else if (!Number.isInteger(port) || port < 1 || port > 65535)
-          errors.push(invalidValue(`${at}.ports[${j}].containerPort`, String(port), 'must be between 1 and 65535, inclusive'));
+          errors.push(
+            invalidValue(`${at}.ports[${j}].containerPort`, String(port), 'must be between 1 and 65535, inclusive'),
+          );
       });
     });
   };
@@ -132,10 +144,15 @@ function validateWorkload(obj: KubeObject): FieldError[] {
   const spec = (obj as Workload).spec ?? {};
   const selector = spec.selector;
   const labels = spec.template?.metadata?.labels ?? {};
-  if (!selector || (Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0)) {
+  if (
+    !selector ||
+    (Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0)
+  ) {
     errors.push(required('spec.selector'));
   } else if (!Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v)) {
-    errors.push(invalidValue('spec.template.metadata.labels', goMap(labels), '`selector` does not match template `labels`'));
+    errors.push(
+      invalidValue('spec.template.metadata.labels', goMap(labels), '`selector` does not match template `labels`'),
+    );
   }
   if (spec.replicas !== undefined && (!Number.isInteger(spec.replicas) || spec.replicas < 0))
     errors.push(invalidValue('spec.replicas', String(spec.replicas), 'must be greater than or equal to 0'));
@@ -154,18 +171,25 @@ function validateService(obj: KubeObject): FieldError[] {
   const errors: FieldError[] = [];
   const spec = (obj.spec ?? {}) as ServiceSpec;
   const ports = spec.ports ?? [];
-  if (ports.length === 0 && spec.clusterIP !== 'None' && spec.type !== 'ExternalName') errors.push(required('spec.ports'));
+  if (ports.length === 0 && spec.clusterIP !== 'None' && spec.type !== 'ExternalName')
+    errors.push(required('spec.ports'));
   const names = new Set<string>();
   ports.forEach((p, i) => {
     if (ports.length > 1 && !p.name) errors.push(required(`spec.ports[${i}].name`));
     if (p.name) {
-      if (names.has(p.name)) errors.push({ type: 'FieldValueDuplicate', field: `spec.ports[${i}].name`, value: goQuote(p.name) });
+      if (names.has(p.name))
+        errors.push({ type: 'FieldValueDuplicate', field: `spec.ports[${i}].name`, value: goQuote(p.name) });
       names.add(p.name);
     }
     if (p.port === undefined || !Number.isInteger(p.port) || p.port < 1 || p.port > 65535)
       errors.push(invalidValue(`spec.ports[${i}].port`, String(p.port ?? 0), 'must be between 1 and 65535, inclusive'));
     if (p.protocol && !['TCP', 'UDP', 'SCTP'].includes(p.protocol))
-      errors.push({ type: 'FieldValueNotSupported', field: `spec.ports[${i}].protocol`, value: goQuote(p.protocol), detail: 'supported values: "SCTP", "TCP", "UDP"' });
+      errors.push({
+        type: 'FieldValueNotSupported',
+        field: `spec.ports[${i}].protocol`,
+        value: goQuote(p.protocol),
+        detail: 'supported values: "SCTP", "TCP", "UDP"',
+      });
   });
   return errors;
 }
@@ -197,7 +221,8 @@ export function validateObject(type: ResourceType, obj: KubeObject, old: KubeObj
     errors.push(...validateService(obj));
     const before = (old?.spec as ServiceSpec | undefined)?.clusterIP;
     const after = (obj.spec as ServiceSpec | undefined)?.clusterIP;
-    if (old && before && after && before !== after) errors.push(invalidValue('spec.clusterIPs[0]', goQuote(after), 'may not change once set'));
+    if (old && before && after && before !== after)
+      errors.push(invalidValue('spec.clusterIPs[0]', goQuote(after), 'may not change once set'));
   }
   return errors;
 }

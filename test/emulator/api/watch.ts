@@ -40,13 +40,19 @@ export class WatchHub {
 
   serve(w: WatchRequest, res: ServerResponse): void {
     const { store } = this;
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+    res.writeHead(200, {
+      'Content-Type': 'application/json',
+      'Cache-Control': 'no-cache, private',
+      'Transfer-Encoding': 'chunked',
+    });
     res.flushHeaders();
     const send = (type: WatchEventType, object: unknown): void => {
       if (!res.writableEnded) res.write(`${JSON.stringify({ type, object })}\n`);
     };
     const inScope = (group: string, resource: string, obj: KubeObject): boolean =>
-      group === w.type.group && resource === w.type.resource && (w.namespace === undefined || obj.metadata.namespace === w.namespace);
+      group === w.type.group &&
+      resource === w.type.resource &&
+      (w.namespace === undefined || obj.metadata.namespace === w.namespace);
 
     const deliver = (e: RecordedEvent): void => {
       if (!inScope(e.group, e.resource, e.object)) return;
@@ -66,7 +72,8 @@ export class WatchHub {
     const rv = w.resourceVersion;
     const fromScratch = rv === undefined || rv === '' || rv === '0' || w.sendInitialEvents;
     if (fromScratch) {
-      for (const obj of store.list(w.type.group, w.type.resource, w.namespace)) if (w.matches(obj)) send('ADDED', w.present(obj));
+      for (const obj of store.list(w.type.group, w.type.resource, w.namespace))
+        if (w.matches(obj)) send('ADDED', w.present(obj));
       if (w.sendInitialEvents && w.allowBookmarks) {
         send('BOOKMARK', this.bookmark(w, { 'k8s.io/initial-events-end': 'true' }));
       }

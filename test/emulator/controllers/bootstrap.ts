@@ -7,7 +7,12 @@ export function bootstrapCluster(ctx: ControllerContext): void {
   const { objects, store, config } = ctx;
   const namespaces = builtIn(ctx, '', 'namespaces');
   for (const name of ['default', 'kube-node-lease', 'kube-public', 'kube-system']) {
-    objects.create(namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, CONTROLLER_WRITE);
+    objects.create(
+      namespaces,
+      undefined,
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name } },
+      CONTROLLER_WRITE,
+    );
   }
   const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   store.put('', 'nodes', {
@@ -23,9 +28,16 @@ export function bootstrapCluster(ctx: ControllerContext): void {
         'kubernetes.io/os': 'linux',
         'node-role.kubernetes.io/control-plane': '',
       },
-      annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'volumes.kubernetes.io/controller-managed-attach-detach': 'true' },
+      annotations: {
+        'node.alpha.kubernetes.io/ttl': '0',
+        'volumes.kubernetes.io/controller-managed-attach-detach': 'true',
+      },
     },
-    spec: { podCIDR: '10.244.0.0/16', podCIDRs: ['10.244.0.0/16'], providerID: `kind://docker/meshprobe/${config.nodeName}` },
+    spec: {
+      podCIDR: '10.244.0.0/16',
+      podCIDRs: ['10.244.0.0/16'],
+      providerID: `kind://docker/meshprobe/${config.nodeName}`,
+    },
     status: {
       addresses: [
         { type: 'InternalIP', address: config.hostIP },
@@ -34,10 +46,38 @@ export function bootstrapCluster(ctx: ControllerContext): void {
       allocatable: { cpu: '8', 'ephemeral-storage': '100Gi', memory: '16Gi', pods: '110' },
       capacity: { cpu: '8', 'ephemeral-storage': '100Gi', memory: '16Gi', pods: '110' },
       conditions: [
-        { type: 'MemoryPressure', status: 'False', lastHeartbeatTime: now, lastTransitionTime: now, reason: 'KubeletHasSufficientMemory', message: 'kubelet has sufficient memory available' },
-        { type: 'DiskPressure', status: 'False', lastHeartbeatTime: now, lastTransitionTime: now, reason: 'KubeletHasNoDiskPressure', message: 'kubelet has no disk pressure' },
-        { type: 'PIDPressure', status: 'False', lastHeartbeatTime: now, lastTransitionTime: now, reason: 'KubeletHasSufficientPID', message: 'kubelet has sufficient PID available' },
-        { type: 'Ready', status: 'True', lastHeartbeatTime: now, lastTransitionTime: now, reason: 'KubeletReady', message: 'kubelet is posting ready status' },
+        {
+          type: 'MemoryPressure',
+          status: 'False',
+          lastHeartbeatTime: now,
+          lastTransitionTime: now,
+          reason: 'KubeletHasSufficientMemory',
+          message: 'kubelet has sufficient memory available',
+        },
+        {
+          type: 'DiskPressure',
+          status: 'False',
+          lastHeartbeatTime: now,
+          lastTransitionTime: now,
+          reason: 'KubeletHasNoDiskPressure',
+          message: 'kubelet has no disk pressure',
+        },
+        {
+          type: 'PIDPressure',
+          status: 'False',
+          lastHeartbeatTime: now,
+          lastTransitionTime: now,
+          reason: 'KubeletHasSufficientPID',
+          message: 'kubelet has sufficient PID available',
+        },
+        {
+          type: 'Ready',
+          status: 'True',
+          lastHeartbeatTime: now,
+          lastTransitionTime: now,
+          reason: 'KubeletReady',
+          message: 'kubelet is posting ready status',
+        },
       ],
       daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
       nodeInfo: {
@@ -68,7 +108,11 @@ export function bootstrapCluster(ctx: ControllerContext): void {
   store.put('', 'endpoints', {
     apiVersion: 'v1',
     kind: 'Endpoints',
-    metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
+    metadata: {
+      name: 'kubernetes',
+      namespace: 'default',
+      labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' },
+    },
     subsets: [{ addresses: [{ ip: config.hostIP }], ports: [{ name: 'https', port: 6443, protocol: 'TCP' }] }],
   } as KubeObject);
   store.put('discovery.k8s.io', 'endpointslices', {

@@ -15,7 +15,9 @@ const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
 
 function isReady(pod: KubeObject): boolean {
-  return (((pod.status as Any | undefined)?.conditions ?? []) as Any[]).some((c) => c.type === 'Ready' && c.status === 'True');
+  return (((pod.status as Any | undefined)?.conditions ?? []) as Any[]).some(
+    (c) => c.type === 'Ready' && c.status === 'True',
+  );
 }
 
 function resolveTargetPort(pod: KubeObject, target: number | string | undefined, fallback: number): number | undefined {
@@ -39,16 +41,28 @@ export function startEndpointsController(ctx: ControllerContext): Controller {
   function reconcileNamespace(namespace: string): void {
     const ns = store.get('', 'namespaces', undefined, namespace);
     if (!ns) return;
-    const pods = store.list('', 'pods', namespace).filter((p) => (p.status as Any | undefined)?.podIP && !['Succeeded', 'Failed'].includes(String((p.status as Any | undefined)?.phase)));
+    const pods = store
+      .list('', 'pods', namespace)
+      .filter(
+        (p) =>
+          (p.status as Any | undefined)?.podIP &&
+          !['Succeeded', 'Failed'].includes(String((p.status as Any | undefined)?.phase)),
+      );
     const services = store.list('', 'services', namespace);
     for (const svc of services) {
       const spec = (svc.spec ?? {}) as Any;
       if (!spec.selector || Object.keys(spec.selector as object).length === 0) continue;
-      reconcileService(svc, pods.filter((p) => matchesMapSelector(spec.selector as Record<string, string>, p.metadata.labels)));
+      reconcileService(
+        svc,
+        pods.filter((p) => matchesMapSelector(spec.selector as Record<string, string>, p.metadata.labels)),
+      );
     }
     // Slices whose Service is gone are garbage-collected through their ownerReference; Endpoints by name.
     for (const ep of store.list('', 'endpoints', namespace)) {
-      if (ep.metadata.labels?.['endpoints.kubernetes.io/managed-by'] === 'endpoint-controller' && !services.some((s) => s.metadata.name === ep.metadata.name)) {
+      if (
+        ep.metadata.labels?.['endpoints.kubernetes.io/managed-by'] === 'endpoint-controller' &&
+        !services.some((s) => s.metadata.name === ep.metadata.name)
+      ) {
         store.remove('', 'endpoints', namespace, ep.metadata.name);
       }
     }
@@ -56,13 +70,18 @@ export function startEndpointsController(ctx: ControllerContext): Controller {
 
   function reconcileService(svc: KubeObject, selected: KubeObject[]): void {
     const namespace = svc.metadata.namespace ?? 'default';
-    const ports = (((svc.spec as Any).ports ?? []) as Any[]);
+    const ports = ((svc.spec as Any).ports ?? []) as Any[];
     // One subset per distinct set of resolved ports (the controller's RepackSubsets does the same grouping).
     const subsets = new Map<string, { addresses: Any[]; notReadyAddresses: Any[]; ports: Any[] }>();
     const slicePorts = new Map<string, Any[]>();
     const sliceEndpoints = new Map<string, Any[]>();
     for (const pod of selected) {
-      const resolved = ports.map((p) => ({ name: p.name, port: resolveTargetPort(pod, p.targetPort, Number(p.port)), protocol: p.protocol ?? 'TCP', appProtocol: p.appProtocol }));
+      const resolved = ports.map((p) => ({
+        name: p.name,
+        port: resolveTargetPort(pod, p.targetPort, Number(p.port)),
+        protocol: p.protocol ?? 'TCP',
+        appProtocol: p.appProtocol,
+      }));
       if (resolved.some((p) => p.port === undefined)) continue;
       const epPorts = resolved.map((p) => {
         const out: Any = { port: p.port, protocol: p.protocol };
@@ -81,7 +100,15 @@ export function startEndpointsController(ctx: ControllerContext): Controller {
       const terminating = Boolean(pod.metadata.deletionTimestamp);
       const ready = isReady(pod) && !terminating;
       (ready ? subset.addresses : subset.notReadyAddresses).push(address);
-      slicePorts.set(key, epPorts.map((p) => ({ name: p.name ?? '', port: p.port, protocol: p.protocol, ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}) })));
+      slicePorts.set(
+        key,
+        epPorts.map((p) => ({
+          name: p.name ?? '',
+          port: p.port,
+          protocol: p.protocol,
+          ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),
+        })),
+      );
       const list = sliceEndpoints.get(key) ?? [];
       list.push({
         addresses: [address.ip],
@@ -95,13 +122,16 @@ export function startEndpointsController(ctx: ControllerContext): Controller {
     const subsetList = [...subsets.values()].map((s) => {
       const out: Any = { ports: s.ports };
       if (s.addresses.length > 0) out.addresses = s.addresses.sort((a, b) => String(a.ip).localeCompare(String(b.ip)));
-      if (s.notReadyAddresses.length > 0) out.notReadyAddresses = s.notReadyAddresses.sort((a, b) => String(a.ip).localeCompare(String(b.ip)));
+      if (s.notReadyAddresses.length > 0)
+        out.notReadyAddresses = s.notReadyAddresses.sort((a, b) => String(a.ip).localeCompare(String(b.ip)));
       return out;
     });
     const existing = store.get('', 'endpoints', namespace, svc.metadata.name);
     const labels = { ...(svc.metadata.labels ?? {}), 'endpoints.kubernetes.io/managed-by': 'endpoint-controller' };
     if (!existing || !same((existing as Any).subsets ?? [], subsetList) || !same(existing.metadata.labels, labels)) {
-      const next: Any = existing ? thaw(existing) : { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: svc.metadata.name, namespace } };
+      const next: Any = existing
+        ? thaw(existing)
+        : { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: svc.metadata.name, namespace } };
       next.metadata.labels = labels;
       if (subsetList.length > 0) next.subsets = subsetList;
       else delete next.subsets;
@@ -109,17 +139,32 @@ export function startEndpointsController(ctx: ControllerContext): Controller {
     }
 
     // EndpointSlices: one per port set (an empty one when nothing is selected), owned by the Service.
-    const mine = store.list('discovery.k8s.io', 'endpointslices', namespace).filter((s) => s.metadata.labels?.[SERVICE_NAME_LABEL] === svc.metadata.name);
+    const mine = store
+      .list('discovery.k8s.io', 'endpointslices', namespace)
+      .filter((s) => s.metadata.labels?.[SERVICE_NAME_LABEL] === svc.metadata.name);
     const wanted = sliceEndpoints.size > 0 ? [...sliceEndpoints.keys()] : ['[]'];
     const used = new Set<string>();
     for (const key of wanted) {
-      const endpoints = (sliceEndpoints.get(key) ?? []).sort((a, b) => String(a.addresses[0]).localeCompare(String(b.addresses[0])));
+      const endpoints = (sliceEndpoints.get(key) ?? []).sort((a, b) =>
+        String(a.addresses[0]).localeCompare(String(b.addresses[0])),
+      );
       const portsOut = slicePorts.get(key) ?? [];
-      const match = mine.find((s) => !used.has(s.metadata.name) && same((s as Any).ports ?? [], portsOut)) ?? mine.find((s) => !used.has(s.metadata.name));
-      const sliceLabels = { ...(svc.metadata.labels ?? {}), [SERVICE_NAME_LABEL]: svc.metadata.name, [MANAGED_BY_LABEL]: 'endpointslice-controller.k8s.io' };
+      const match =
+        mine.find((s) => !used.has(s.metadata.name) && same((s as Any).ports ?? [], portsOut)) ??
+        mine.find((s) => !used.has(s.metadata.name));
+      const sliceLabels = {
+        ...(svc.metadata.labels ?? {}),
+        [SERVICE_NAME_LABEL]: svc.metadata.name,
+        [MANAGED_BY_LABEL]: 'endpointslice-controller.k8s.io',
+      };
       if (match) {
         used.add(match.metadata.name);
-        if (same((match as Any).endpoints ?? [], endpoints) && same((match as Any).ports ?? [], portsOut) && same(match.metadata.labels, sliceLabels)) continue;
+        if (
+          same((match as Any).endpoints ?? [], endpoints) &&
+          same((match as Any).ports ?? [], portsOut) &&
+          same(match.metadata.labels, sliceLabels)
+        )
+          continue;
         const next = thaw(match) as Any;
         next.endpoints = endpoints;
         next.ports = portsOut;
@@ -134,7 +179,16 @@ export function startEndpointsController(ctx: ControllerContext): Controller {
             namespace,
             generateName: `${svc.metadata.name}-`,
             labels: sliceLabels,
-            ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name: svc.metadata.name, uid: svc.metadata.uid ?? '', controller: true, blockOwnerDeletion: true } as never],
+            ownerReferences: [
+              {
+                apiVersion: 'v1',
+                kind: 'Service',
+                name: svc.metadata.name,
+                uid: svc.metadata.uid ?? '',
+                controller: true,
+                blockOwnerDeletion: true,
+              } as never,
+            ],
           },
           addressType: 'IPv4',
           endpoints,
@@ -142,7 +196,8 @@ export function startEndpointsController(ctx: ControllerContext): Controller {
         } as KubeObject);
       }
     }
-    for (const s of mine) if (!used.has(s.metadata.name)) store.remove('discovery.k8s.io', 'endpointslices', namespace, s.metadata.name);
+    for (const s of mine)
+      if (!used.has(s.metadata.name)) store.remove('discovery.k8s.io', 'endpointslices', namespace, s.metadata.name);
   }
 
   const unsubscribe = store.subscribe((e) => {

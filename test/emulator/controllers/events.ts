@@ -7,16 +7,35 @@ import { thaw, timestamp, type MemoryStore } from '../store.js';
 
 export type EventSource = { component: 'default-scheduler' | 'kubelet'; host?: string };
 
-export function recordEvent(store: MemoryStore, obj: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string, source: EventSource, fieldPath?: string): void {
+export function recordEvent(
+  store: MemoryStore,
+  obj: KubeObject,
+  type: 'Normal' | 'Warning',
+  reason: string,
+  message: string,
+  source: EventSource,
+  fieldPath?: string,
+): void {
   const namespace = obj.metadata.namespace ?? 'default';
-  if (!store.get('', 'namespaces', undefined, namespace) || store.get('', 'namespaces', undefined, namespace)?.metadata.deletionTimestamp) return;
+  if (
+    !store.get('', 'namespaces', undefined, namespace) ||
+    store.get('', 'namespaces', undefined, namespace)?.metadata.deletionTimestamp
+  )
+    return;
   const now = timestamp();
-  const existing = store
-    .list('', 'events', namespace)
-    .find((e) => {
-      const ev = e as KubeObject & { involvedObject?: { uid?: string; fieldPath?: string }; reason?: string; message?: string };
-      return ev.involvedObject?.uid === obj.metadata.uid && ev.reason === reason && ev.message === message && ev.involvedObject?.fieldPath === fieldPath;
-    });
+  const existing = store.list('', 'events', namespace).find((e) => {
+    const ev = e as KubeObject & {
+      involvedObject?: { uid?: string; fieldPath?: string };
+      reason?: string;
+      message?: string;
+    };
+    return (
+      ev.involvedObject?.uid === obj.metadata.uid &&
+      ev.reason === reason &&
+      ev.message === message &&
+      ev.involvedObject?.fieldPath === fieldPath
+    );
+  });
   if (existing) {
     const next = thaw(existing) as KubeObject & { count?: number; lastTimestamp?: string };
     next.count = Number(next.count ?? 1) + 1;

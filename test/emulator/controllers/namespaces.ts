@@ -18,7 +18,12 @@ export function startNamespaceController(ctx: ControllerContext): Controller {
   function populate(ns: KubeObject): void {
     const namespace = ns.metadata.name;
     if (!store.get('', 'serviceaccounts', namespace, 'default')) {
-      objects.create(serviceAccounts, namespace, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } }, CONTROLLER_WRITE);
+      objects.create(
+        serviceAccounts,
+        namespace,
+        { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } },
+        CONTROLLER_WRITE,
+      );
     }
     if (!store.get('', 'configmaps', namespace, 'kube-root-ca.crt')) {
       objects.create(
@@ -27,7 +32,13 @@ export function startNamespaceController(ctx: ControllerContext): Controller {
         {
           apiVersion: 'v1',
           kind: 'ConfigMap',
-          metadata: { name: 'kube-root-ca.crt', annotations: { 'kubernetes.io/description': 'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.' } },
+          metadata: {
+            name: 'kube-root-ca.crt',
+            annotations: {
+              'kubernetes.io/description':
+                'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.',
+            },
+          },
           data: { 'ca.crt': ctx.config.caPem },
         },
         CONTROLLER_WRITE,
@@ -70,7 +81,11 @@ export function startNamespaceController(ctx: ControllerContext): Controller {
       return;
     }
     const namespace = e.object.metadata.namespace;
-    if (e.type === 'DELETED' && namespace && store.get('', 'namespaces', undefined, namespace)?.metadata.deletionTimestamp) {
+    if (
+      e.type === 'DELETED' &&
+      namespace &&
+      store.get('', 'namespaces', undefined, namespace)?.metadata.deletionTimestamp
+    ) {
       terminating.add(namespace);
     }
   });
@@ -91,7 +106,9 @@ export function startGarbageCollector(ctx: ControllerContext): Controller {
         const type = registry.byGroupResource(d.group, d.resource);
         if (!type || d.object.metadata.deletionTimestamp) continue;
         try {
-          objects.delete(type, d.object.metadata.namespace, d.object.metadata.name, { propagationPolicy: 'Background' });
+          objects.delete(type, d.object.metadata.namespace, d.object.metadata.name, {
+            propagationPolicy: 'Background',
+          });
         } catch {
           // already gone
         }
@@ -117,18 +134,33 @@ export function startGarbageCollector(ctx: ControllerContext): Controller {
 export function startCrdController(ctx: ControllerContext): Controller {
   const { store } = ctx;
   const unsubscribe = store.subscribe((e) => {
-    if (e.group !== 'apiextensions.k8s.io' || e.resource !== 'customresourcedefinitions' || e.type === 'DELETED') return;
+    if (e.group !== 'apiextensions.k8s.io' || e.resource !== 'customresourcedefinitions' || e.type === 'DELETED')
+      return;
     const crd = e.object;
     const spec = (crd.spec ?? {}) as Any;
-    const established = (((crd.status as Any | undefined)?.conditions ?? []) as Any[]).some((c) => c.type === 'Established' && c.status === 'True');
+    const established = (((crd.status as Any | undefined)?.conditions ?? []) as Any[]).some(
+      (c) => c.type === 'Established' && c.status === 'True',
+    );
     if (established && JSON.stringify((crd.status as Any).acceptedNames) === JSON.stringify(spec.names)) return;
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
     const next = thaw(crd) as Any;
     const storage = ((spec.versions ?? []) as Any[]).find((v) => v.storage)?.name;
     next.status = {
       conditions: [
-        { type: 'NamesAccepted', status: 'True', lastTransitionTime: now, reason: 'NoConflicts', message: 'no conflicts found' },
-        { type: 'Established', status: 'True', lastTransitionTime: now, reason: 'InitialNamesAccepted', message: 'the initial names have been accepted' },
+        {
+          type: 'NamesAccepted',
+          status: 'True',
+          lastTransitionTime: now,
+          reason: 'NoConflicts',
+          message: 'no conflicts found',
+        },
+        {
+          type: 'Established',
+          status: 'True',
+          lastTransitionTime: now,
+          reason: 'InitialNamesAccepted',
+          message: 'the initial names have been accepted',
+        },
       ],
       acceptedNames: spec.names,
       storedVersions: storage ? [storage] : [],

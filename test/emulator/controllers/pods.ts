@@ -32,7 +32,7 @@ export class PodIpAllocator {
 }
 
 function containers(pod: KubeObject | Any, list: 'containers' | 'initContainers'): Any[] {
-  return (((pod.spec as Any | undefined)?.[list] ?? []) as Any[]);
+  return ((pod.spec as Any | undefined)?.[list] ?? []) as Any[];
 }
 
 function cond(type: string, status: 'True' | 'False', extra: Any = {}): Any {
@@ -54,7 +54,8 @@ function imageRef(image: string): { image: string; imageID: string } {
 function containerId(pod: KubeObject | Any, name: string): string {
   const seed = `${pod.metadata.uid ?? ''}/${name}`;
   let hex = '';
-  for (let i = 0; hex.length < 64; i++) hex += ((seed.charCodeAt(i % seed.length) * 2654435761 + i) >>> 0).toString(16).padStart(8, '0');
+  for (let i = 0; hex.length < 64; i++)
+    hex += ((seed.charCodeAt(i % seed.length) * 2654435761 + i) >>> 0).toString(16).padStart(8, '0');
   return `containerd://${hex.slice(0, 64)}`;
 }
 
@@ -75,7 +76,10 @@ export function startPodLifecycle(ctx: ControllerContext): Controller & { settle
   };
 
   /** Re-reads the pod and writes a changed copy, unless it is gone or was replaced. */
-  const update = (key: { namespace: string | undefined; name: string; uid: string }, change: (pod: Any) => void): KubeObject | undefined => {
+  const update = (
+    key: { namespace: string | undefined; name: string; uid: string },
+    change: (pod: Any) => void,
+  ): KubeObject | undefined => {
     const current = store.get('', 'pods', key.namespace, key.name);
     if (!current || current.metadata.uid !== key.uid) return undefined;
     const next = thaw(current) as Any;
@@ -91,7 +95,14 @@ export function startPodLifecycle(ctx: ControllerContext): Controller & { settle
       p.status = { ...(p.status ?? {}), phase: 'Pending', conditions: [cond('PodScheduled', 'True')] };
     });
     if (!bound) return;
-    recordEvent(store, bound, 'Normal', 'Scheduled', `Successfully assigned ${bound.metadata.namespace ?? ''}/${bound.metadata.name} to ${config.nodeName}`, { component: 'default-scheduler' });
+    recordEvent(
+      store,
+      bound,
+      'Normal',
+      'Scheduled',
+      `Successfully assigned ${bound.metadata.namespace ?? ''}/${bound.metadata.name} to ${config.nodeName}`,
+      { component: 'default-scheduler' },
+    );
     const inits = containers(bound, 'initContainers');
     const created = update(key, (p) => {
       const now = timestamp();
@@ -105,20 +116,49 @@ export function startPodLifecycle(ctx: ControllerContext): Controller & { settle
         startTime: now,
         conditions: keepTransition(p.status.conditions, [
           cond('PodReadyToStartContainers', 'True'),
-          cond('Initialized', inits.length > 0 ? 'False' : 'True', inits.length > 0 ? { reason: 'ContainersNotInitialized', message: `containers with incomplete status: [${inits.map((c) => c.name).join(' ')}]` } : {}),
-          cond('Ready', 'False', { reason: 'ContainersNotReady', message: `containers with unready status: [${containers(p, 'containers').map((c) => c.name).join(' ')}]` }),
-          cond('ContainersReady', 'False', { reason: 'ContainersNotReady', message: `containers with unready status: [${containers(p, 'containers').map((c) => c.name).join(' ')}]` }),
+          cond(
+            'Initialized',
+            inits.length > 0 ? 'False' : 'True',
+            inits.length > 0
+              ? {
+                  reason: 'ContainersNotInitialized',
+                  message: `containers with incomplete status: [${inits.map((c) => c.name).join(' ')}]`,
+                }
+              : {},
+          ),
+          cond('Ready', 'False', {
+            reason: 'ContainersNotReady',
+            message: `containers with unready status: [${containers(p, 'containers')
+              .map((c) => c.name)
+              .join(' ')}]`,
+          }),
+          cond('ContainersReady', 'False', {
+            reason: 'ContainersNotReady',
+            message: `containers with unready status: [${containers(p, 'containers')
+              .map((c) => c.name)
+              .join(' ')}]`,
+          }),
           cond('PodScheduled', 'True'),
         ]),
         containerStatuses: containers(p, 'containers').map((c) => ({
-          name: c.name, ...imageRef(String(c.image)), ready: false, restartCount: 0, started: false,
-          state: { waiting: { reason: 'ContainerCreating' } }, lastState: {},
+          name: c.name,
+          ...imageRef(String(c.image)),
+          ready: false,
+          restartCount: 0,
+          started: false,
+          state: { waiting: { reason: 'ContainerCreating' } },
+          lastState: {},
         })),
       };
       if (inits.length > 0) {
         p.status.initContainerStatuses = inits.map((c) => ({
-          name: c.name, ...imageRef(String(c.image)), ready: false, restartCount: 0, started: false,
-          state: { waiting: { reason: 'PodInitializing' } }, lastState: {},
+          name: c.name,
+          ...imageRef(String(c.image)),
+          ready: false,
+          restartCount: 0,
+          started: false,
+          state: { waiting: { reason: 'PodInitializing' } },
+          lastState: {},
         }));
       }
     });
@@ -133,10 +173,12 @@ export function startPodLifecycle(ctx: ControllerContext): Controller & { settle
     const check = (kind: 'secrets' | 'configmaps', name: unknown, optional: unknown, volume: string): void => {
       if (optional === true || typeof name !== 'string') return;
       if (!store.get('', kind, namespace, name)) {
-        missing.push(`MountVolume.SetUp failed for volume "${volume}" : ${kind === 'secrets' ? 'secret' : 'configmap'} "${name}" not found`);
+        missing.push(
+          `MountVolume.SetUp failed for volume "${volume}" : ${kind === 'secrets' ? 'secret' : 'configmap'} "${name}" not found`,
+        );
       }
     };
-    for (const v of (((pod.spec as Any | undefined)?.volumes ?? []) as Any[])) {
+    for (const v of ((pod.spec as Any | undefined)?.volumes ?? []) as Any[]) {
       if (v.secret) check('secrets', v.secret.secretName, v.secret.optional, v.name);
       if (v.configMap) check('configmaps', v.configMap.name, v.configMap.optional, v.name);
       for (const source of (v.projected?.sources ?? []) as Any[]) {
@@ -154,7 +196,8 @@ export function startPodLifecycle(ctx: ControllerContext): Controller & { settle
     const k = nsName(key.namespace, key.name);
     const missing = missingVolumes(pod);
     if (missing.length > 0) {
-      if (!waitingForVolumes.has(k)) for (const m of missing) recordEvent(store, pod, 'Warning', 'FailedMount', m, kubelet);
+      if (!waitingForVolumes.has(k))
+        for (const m of missing) recordEvent(store, pod, 'Warning', 'FailedMount', m, kubelet);
       waitingForVolumes.set(k, key);
       return;
     }
@@ -171,7 +214,12 @@ export function startPodLifecycle(ctx: ControllerContext): Controller & { settle
           (error: unknown) => {
             update(key, (p) => {
               for (const s of p.status.containerStatuses ?? []) {
-                s.state = { waiting: { reason: 'CreateContainerError', message: error instanceof Error ? error.message : String(error) } };
+                s.state = {
+                  waiting: {
+                    reason: 'CreateContainerError',
+                    message: error instanceof Error ? error.message : String(error),
+                  },
+                };
               }
             });
           },
@@ -185,7 +233,15 @@ export function startPodLifecycle(ctx: ControllerContext): Controller & { settle
     if (!pod || pod.metadata.uid !== key.uid || pod.metadata.deletionTimestamp) return;
     for (const c of [...containers(pod, 'initContainers'), ...containers(pod, 'containers')]) {
       const at = `spec.${containers(pod, 'initContainers').includes(c) ? 'initContainers' : 'containers'}{${String(c.name)}}`;
-      recordEvent(store, pod, 'Normal', 'Pulled', `Container image "${String(c.image)}" already present on machine`, kubelet, at);
+      recordEvent(
+        store,
+        pod,
+        'Normal',
+        'Pulled',
+        `Container image "${String(c.image)}" already present on machine`,
+        kubelet,
+        at,
+      );
       recordEvent(store, pod, 'Normal', 'Created', `Created container ${String(c.name)}`, kubelet, at);
       recordEvent(store, pod, 'Normal', 'Started', `Started container ${String(c.name)}`, kubelet, at);
     }
@@ -193,27 +249,64 @@ export function startPodLifecycle(ctx: ControllerContext): Controller & { settle
     try {
       fault = ctx.faults.podFault(pod);
     } catch (error) {
-      console.error(`emulator: pod ${key.namespace}/${key.name}: ${error instanceof Error ? error.message : String(error)}`);
+      console.error(
+        `emulator: pod ${key.namespace}/${key.name}: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
     const now = timestamp();
     const crashing = (c: Any): boolean => fault?.kind === 'crash-loop' && c.name !== SIDECAR;
     update(key, (p) => {
       p.status.phase = 'Running';
-      p.status.conditions = keepTransition(p.status.conditions, p.status.conditions.map((c: Any) => (c.type === 'Initialized' ? cond('Initialized', 'True') : c)));
+      p.status.conditions = keepTransition(
+        p.status.conditions,
+        p.status.conditions.map((c: Any) => (c.type === 'Initialized' ? cond('Initialized', 'True') : c)),
+      );
       if (p.status.initContainerStatuses) {
         p.status.initContainerStatuses = p.status.initContainerStatuses.map((s: Any) => ({
-          ...s, ready: true, started: false, containerID: containerId(p, s.name),
-          state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: now, finishedAt: now, containerID: containerId(p, s.name) } },
+          ...s,
+          ready: true,
+          started: false,
+          containerID: containerId(p, s.name),
+          state: {
+            terminated: {
+              exitCode: 0,
+              reason: 'Completed',
+              startedAt: now,
+              finishedAt: now,
+              containerID: containerId(p, s.name),
+            },
+          },
         }));
       }
       p.status.containerStatuses = containers(p, 'containers').map((c) => {
-        const base = { name: c.name, ...imageRef(String(c.image)), containerID: containerId(p, c.name), ready: false, restartCount: 0 };
+        const base = {
+          name: c.name,
+          ...imageRef(String(c.image)),
+          containerID: containerId(p, c.name),
+          ready: false,
+          restartCount: 0,
+        };
         if (crashing(c)) {
           const exitCode = fault?.kind === 'crash-loop' ? fault.exitCode : 1;
           return {
-            ...base, started: false, restartCount: 1,
-            state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off 10s restarting failed container=${c.name} pod=${p.metadata.name}_${p.metadata.namespace}(${p.metadata.uid})` } },
-            lastState: { terminated: { exitCode, reason: 'Error', startedAt: now, finishedAt: now, containerID: containerId(p, c.name) } },
+            ...base,
+            started: false,
+            restartCount: 1,
+            state: {
+              waiting: {
+                reason: 'CrashLoopBackOff',
+                message: `back-off 10s restarting failed container=${c.name} pod=${p.metadata.name}_${p.metadata.namespace}(${p.metadata.uid})`,
+              },
+            },
+            lastState: {
+              terminated: {
+                exitCode,
+                reason: 'Error',
+                startedAt: now,
+                finishedAt: now,
+                containerID: containerId(p, c.name),
+              },
+            },
           };
         }
         return { ...base, started: true, state: { running: { startedAt: now } }, lastState: {} };
@@ -221,7 +314,15 @@ export function startPodLifecycle(ctx: ControllerContext): Controller & { settle
     });
     if (fault?.kind === 'never-ready') {
       const probed = containers(pod, 'containers').find((c) => c.name !== SIDECAR) ?? containers(pod, 'containers')[0];
-      recordEvent(store, pod, 'Warning', 'Unhealthy', 'Readiness probe failed: HTTP probe failed with statuscode: 503', kubelet, `spec.containers{${String(probed?.name)}}`);
+      recordEvent(
+        store,
+        pod,
+        'Warning',
+        'Unhealthy',
+        'Readiness probe failed: HTTP probe failed with statuscode: 503',
+        kubelet,
+        `spec.containers{${String(probed?.name)}}`,
+      );
       return;
     }
     if (fault?.kind === 'crash-loop') {
@@ -238,7 +339,9 @@ export function startPodLifecycle(ctx: ControllerContext): Controller & { settle
       for (const s of p.status.containerStatuses ?? []) s.ready = true;
       p.status.conditions = keepTransition(
         p.status.conditions,
-        p.status.conditions.map((c: Any) => (c.type === 'Ready' || c.type === 'ContainersReady' ? cond(c.type, 'True') : c)),
+        p.status.conditions.map((c: Any) =>
+          c.type === 'Ready' || c.type === 'ContainersReady' ? cond(c.type, 'True') : c,
+        ),
       );
     });
   }
@@ -248,11 +351,26 @@ export function startPodLifecycle(ctx: ControllerContext): Controller & { settle
       const now = timestamp();
       for (const s of p.status.containerStatuses ?? []) {
         if (s.name === SIDECAR || !s.state?.waiting) continue;
-        recordEvent(store, p as KubeObject, 'Warning', 'BackOff', 'Back-off restarting failed container', kubelet, `spec.containers{${String(s.name)}}`);
+        recordEvent(
+          store,
+          p as KubeObject,
+          'Warning',
+          'BackOff',
+          'Back-off restarting failed container',
+          kubelet,
+          `spec.containers{${String(s.name)}}`,
+        );
         s.restartCount = Number(s.restartCount ?? 0) + 1;
         const backoff = Math.min(300, 10 * 2 ** Math.min(5, s.restartCount - 1));
-        s.state = { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${backoff < 60 ? `${backoff}s` : `${Math.floor(backoff / 60)}m${backoff % 60 ? `${backoff % 60}s` : ''}`} restarting failed container=${s.name} pod=${p.metadata.name}_${p.metadata.namespace}(${p.metadata.uid})` } };
-        s.lastState = { terminated: { exitCode, reason: 'Error', startedAt: now, finishedAt: now, containerID: s.containerID } };
+        s.state = {
+          waiting: {
+            reason: 'CrashLoopBackOff',
+            message: `back-off ${backoff < 60 ? `${backoff}s` : `${Math.floor(backoff / 60)}m${backoff % 60 ? `${backoff % 60}s` : ''}`} restarting failed container=${s.name} pod=${p.metadata.name}_${p.metadata.namespace}(${p.metadata.uid})`,
+          },
+        };
+        s.lastState = {
+          terminated: { exitCode, reason: 'Error', startedAt: now, finishedAt: now, containerID: s.containerID },
+        };
       }
     });
   }
@@ -265,9 +383,26 @@ export function startPodLifecycle(ctx: ControllerContext): Controller & { settle
     if (state) {
       state.stopping = true;
       for (const t of state.timers) timers.cancel(t);
-      if (thenRemove) for (const c of containers(pod, 'containers')) recordEvent(store, pod, 'Normal', 'Killing', `Stopping container ${String(c.name)}`, kubelet, `spec.containers{${String(c.name)}}`);
+      if (thenRemove)
+        for (const c of containers(pod, 'containers'))
+          recordEvent(
+            store,
+            pod,
+            'Normal',
+            'Killing',
+            `Stopping container ${String(c.name)}`,
+            kubelet,
+            `spec.containers{${String(c.name)}}`,
+          );
     }
-    const stopping = state?.started ? track(ctx.runtime().stopPod(pod).catch((error: unknown) => console.error(`emulator: stopPod ${k} failed:`, error))) : Promise.resolve();
+    const stopping = state?.started
+      ? track(
+          ctx
+            .runtime()
+            .stopPod(pod)
+            .catch((error: unknown) => console.error(`emulator: stopPod ${k} failed:`, error)),
+        )
+      : Promise.resolve();
     void stopping.then(() => {
       if (!thenRemove || stopped) {
         if (!thenRemove) states.delete(k);
@@ -275,7 +410,8 @@ export function startPodLifecycle(ctx: ControllerContext): Controller & { settle
       }
       timers.after(config.podTerminationMs, () => {
         const current = store.get('', 'pods', pod.metadata.namespace, pod.metadata.name);
-        if (current && current.metadata.uid === pod.metadata.uid) store.remove('', 'pods', pod.metadata.namespace, pod.metadata.name);
+        if (current && current.metadata.uid === pod.metadata.uid)
+          store.remove('', 'pods', pod.metadata.namespace, pod.metadata.name);
       });
     });
   }
@@ -283,7 +419,8 @@ export function startPodLifecycle(ctx: ControllerContext): Controller & { settle
   const unsubscribe = store.subscribe((e) => {
     if (stopped || e.group !== '') return;
     if ((e.resource === 'secrets' || e.resource === 'configmaps') && e.type === 'ADDED') {
-      for (const waiting of [...waitingForVolumes.values()]) if (waiting.namespace === e.object.metadata.namespace) timers.after(0, () => launch(waiting));
+      for (const waiting of [...waitingForVolumes.values()])
+        if (waiting.namespace === e.object.metadata.namespace) timers.after(0, () => launch(waiting));
       return;
     }
     if (e.resource !== 'pods') return;
@@ -308,7 +445,13 @@ export function startPodLifecycle(ctx: ControllerContext): Controller & { settle
       // A pod created already bound to this node skips the scheduler but still needs its kubelet.
       timers.after(0, () => {
         const current = store.get('', 'pods', pod.metadata.namespace, pod.metadata.name);
-        if (current && current.metadata.uid === pod.metadata.uid && !(current.status as Any | undefined)?.podIP && !current.metadata.deletionTimestamp) schedule(current);
+        if (
+          current &&
+          current.metadata.uid === pod.metadata.uid &&
+          !(current.status as Any | undefined)?.podIP &&
+          !current.metadata.deletionTimestamp
+        )
+          schedule(current);
       });
     }
   });

@@ -7,7 +7,8 @@ export class WorkQueue {
 
   constructor(
     private readonly reconcile: (key: string) => void,
-    private readonly onError: (key: string, error: unknown) => void = (key, error) => console.error(`emulator: reconciling ${key} failed:`, error),
+    private readonly onError: (key: string, error: unknown) => void = (key, error) =>
+      console.error(`emulator: reconciling ${key} failed:`, error),
   ) {}
 
   add(key: string): void {

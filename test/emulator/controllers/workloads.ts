@@ -24,7 +24,14 @@ function ownedBy(obj: KubeObject, owner: KubeObject): boolean {
 }
 
 function controllerRef(owner: KubeObject): NonNullable<KubeObject['metadata']['ownerReferences']>[number] {
-  return { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name, uid: owner.metadata.uid ?? '', controller: true, blockOwnerDeletion: true } as never;
+  return {
+    apiVersion: owner.apiVersion,
+    kind: owner.kind,
+    name: owner.metadata.name,
+    uid: owner.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  } as never;
 }
 
 function isReady(pod: KubeObject): boolean {
@@ -33,16 +40,29 @@ function isReady(pod: KubeObject): boolean {
 }
 
 function sameIgnoringTimes(a: unknown, b: unknown): boolean {
-  const strip = (v: unknown): unknown => JSON.parse(JSON.stringify(v ?? null, (k, val: unknown) => (k === 'lastUpdateTime' || k === 'lastTransitionTime' ? undefined : val)));
+  const strip = (v: unknown): unknown =>
+    JSON.parse(
+      JSON.stringify(v ?? null, (k, val: unknown) =>
+        k === 'lastUpdateTime' || k === 'lastTransitionTime' ? undefined : val,
+      ),
+    );
   return JSON.stringify(sortKeys(strip(a))) === JSON.stringify(sortKeys(strip(b)));
 }
 
 /** Keeps a condition's lastTransitionTime when its status did not change. */
-function condition(previous: Any[] | undefined, type: string, status: string, reason: string, message: string, withUpdateTime: boolean): Any {
+function condition(
+  previous: Any[] | undefined,
+  type: string,
+  status: string,
+  reason: string,
+  message: string,
+  withUpdateTime: boolean,
+): Any {
   const now = timestamp();
   const old = previous?.find((c) => c.type === type);
   const c: Any = { type, status, reason, message };
-  if (withUpdateTime) c.lastUpdateTime = old && old.status === status && old.reason === reason ? old.lastUpdateTime : now;
+  if (withUpdateTime)
+    c.lastUpdateTime = old && old.status === status && old.reason === reason ? old.lastUpdateTime : now;
   c.lastTransitionTime = old && old.status === status ? old.lastTransitionTime : now;
   return c;
 }
@@ -66,7 +86,8 @@ export function startWorkloadControllers(ctx: ControllerContext): Controller {
     const owned = store.list('apps', 'replicasets', namespace).filter((rs) => ownedBy(rs, d));
     const revisions = owned.map((rs) => Number(rs.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0));
     let current = owned.find((rs) => rs.metadata.name === rsName);
-    const revision = current?.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? String(Math.max(0, ...revisions) + 1);
+    const revision =
+      current?.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? String(Math.max(0, ...revisions) + 1);
     const rsAnnotations = {
       'deployment.kubernetes.io/desired-replicas': String(replicas),
       'deployment.kubernetes.io/max-replicas': String(replicas + Math.ceil(replicas * 0.25)),
@@ -74,23 +95,38 @@ export function startWorkloadControllers(ctx: ControllerContext): Controller {
     };
     if (!current) {
       const template = thaw(spec.template) as Any;
-      template.metadata = { ...(template.metadata ?? {}), labels: { ...(template.metadata?.labels ?? {}), [TEMPLATE_HASH_LABEL]: hash } };
+      template.metadata = {
+        ...(template.metadata ?? {}),
+        labels: { ...(template.metadata?.labels ?? {}), [TEMPLATE_HASH_LABEL]: hash },
+      };
       current = objects.create(
         replicasets,
         namespace,
         {
           apiVersion: 'apps/v1',
           kind: 'ReplicaSet',
-          metadata: { name: rsName, namespace, labels: template.metadata.labels, annotations: rsAnnotations, ownerReferences: [controllerRef(d)] },
+          metadata: {
+            name: rsName,
+            namespace,
+            labels: template.metadata.labels,
+            annotations: rsAnnotations,
+            ownerReferences: [controllerRef(d)],
+          },
           spec: {
             replicas,
-            selector: { ...(spec.selector ?? {}), matchLabels: { ...(spec.selector?.matchLabels ?? {}), [TEMPLATE_HASH_LABEL]: hash } },
+            selector: {
+              ...(spec.selector ?? {}),
+              matchLabels: { ...(spec.selector?.matchLabels ?? {}), [TEMPLATE_HASH_LABEL]: hash },
+            },
             template,
           },
         },
         CONTROLLER_WRITE,
       );
-    } else if (Number((current.spec as Any).replicas) !== replicas || current.metadata.annotations?.['deployment.kubernetes.io/desired-replicas'] !== String(replicas)) {
+    } else if (
+      Number((current.spec as Any).replicas) !== replicas ||
+      current.metadata.annotations?.['deployment.kubernetes.io/desired-replicas'] !== String(replicas)
+    ) {
       const next = thaw(current);
       (next.spec as Any).replicas = replicas;
       next.metadata.annotations = { ...(next.metadata.annotations ?? {}), ...rsAnnotations };
@@ -102,13 +138,19 @@ export function startWorkloadControllers(ctx: ControllerContext): Controller {
       (next.spec as Any).replicas = 0;
       objects.update(replicasets, namespace, next.metadata.name, next, CONTROLLER_WRITE);
     }
-    writeDeploymentStatus(d, current, store.list('apps', 'replicasets', namespace).filter((rs) => ownedBy(rs, d)), revision);
+    writeDeploymentStatus(
+      d,
+      current,
+      store.list('apps', 'replicasets', namespace).filter((rs) => ownedBy(rs, d)),
+      revision,
+    );
   }
 
   function writeDeploymentStatus(d: KubeObject, current: KubeObject, all: KubeObject[], revision: string): void {
     const spec = d.spec as Any;
     const replicas = Number(spec.replicas ?? 1);
-    const sum = (field: string): number => all.reduce((n, rs) => n + Number((rs.status as Any | undefined)?.[field] ?? 0), 0);
+    const sum = (field: string): number =>
+      all.reduce((n, rs) => n + Number((rs.status as Any | undefined)?.[field] ?? 0), 0);
     const updated = Number((current.status as Any | undefined)?.replicas ?? 0);
     const available = sum('availableReplicas');
     const previous = ((d.status as Any | undefined)?.conditions ?? []) as Any[];
@@ -121,14 +163,43 @@ export function startWorkloadControllers(ctx: ControllerContext): Controller {
       availableReplicas: available,
       conditions: [
         available >= replicas
-          ? condition(previous, 'Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.', true)
-          : condition(previous, 'Available', 'False', 'MinimumReplicasUnavailable', 'Deployment does not have minimum availability.', true),
+          ? condition(
+              previous,
+              'Available',
+              'True',
+              'MinimumReplicasAvailable',
+              'Deployment has minimum availability.',
+              true,
+            )
+          : condition(
+              previous,
+              'Available',
+              'False',
+              'MinimumReplicasUnavailable',
+              'Deployment does not have minimum availability.',
+              true,
+            ),
         complete
-          ? condition(previous, 'Progressing', 'True', 'NewReplicaSetAvailable', `ReplicaSet "${current.metadata.name}" has successfully progressed.`, true)
-          : condition(previous, 'Progressing', 'True', 'ReplicaSetUpdated', `ReplicaSet "${current.metadata.name}" is progressing.`, true),
+          ? condition(
+              previous,
+              'Progressing',
+              'True',
+              'NewReplicaSetAvailable',
+              `ReplicaSet "${current.metadata.name}" has successfully progressed.`,
+              true,
+            )
+          : condition(
+              previous,
+              'Progressing',
+              'True',
+              'ReplicaSetUpdated',
+              `ReplicaSet "${current.metadata.name}" is progressing.`,
+              true,
+            ),
       ],
     };
-    for (const k of ['replicas', 'updatedReplicas', 'readyReplicas', 'availableReplicas']) if (status[k] === 0) delete status[k];
+    for (const k of ['replicas', 'updatedReplicas', 'readyReplicas', 'availableReplicas'])
+      if (status[k] === 0) delete status[k];
     if (replicas - available > 0) status.unavailableReplicas = replicas - available;
     const revisionChanged = d.metadata.annotations?.['deployment.kubernetes.io/revision'] !== revision;
     if (!revisionChanged && sameIgnoringTimes(d.status, status)) return;
@@ -145,7 +216,11 @@ export function startWorkloadControllers(ctx: ControllerContext): Controller {
     const spec = rs.spec as Any;
     const want = Number(spec.replicas ?? 1);
     const mine = store.list('', 'pods', namespace).filter((p) => ownedBy(p, rs));
-    const active = mine.filter((p) => !p.metadata.deletionTimestamp && !['Succeeded', 'Failed'].includes(String((p.status as Any | undefined)?.phase)));
+    const active = mine.filter(
+      (p) =>
+        !p.metadata.deletionTimestamp &&
+        !['Succeeded', 'Failed'].includes(String((p.status as Any | undefined)?.phase)),
+    );
     let failure: string | undefined;
     for (let i = active.length; i < want; i++) {
       const template = thaw(spec.template ?? {}) as Any;
@@ -177,7 +252,11 @@ export function startWorkloadControllers(ctx: ControllerContext): Controller {
     if (active.length > want) {
       // Scale down: not-ready pods first, then the newest.
       const victims = [...active]
-        .sort((a, b) => Number(isReady(a)) - Number(isReady(b)) || String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)))
+        .sort(
+          (a, b) =>
+            Number(isReady(a)) - Number(isReady(b)) ||
+            String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)),
+        )
         .slice(0, active.length - want);
       for (const v of victims) {
         try {
@@ -196,7 +275,8 @@ export function startWorkloadControllers(ctx: ControllerContext): Controller {
       availableReplicas: ready,
       observedGeneration: rs.metadata.generation,
     };
-    for (const k of ['fullyLabeledReplicas', 'readyReplicas', 'availableReplicas']) if (status[k] === 0) delete status[k];
+    for (const k of ['fullyLabeledReplicas', 'readyReplicas', 'availableReplicas'])
+      if (status[k] === 0) delete status[k];
     if (failure) {
       const previous = ((rs.status as Any | undefined)?.conditions ?? []) as Any[];
       status.conditions = [condition(previous, 'ReplicaFailure', 'True', 'FailedCreate', failure, false)];
@@ -210,13 +290,16 @@ export function startWorkloadControllers(ctx: ControllerContext): Controller {
 
   const unsubscribe = store.subscribe((e) => {
     const ns = e.object.metadata.namespace;
-    if (e.group === 'apps' && e.resource === 'deployments' && e.type !== 'DELETED') deploymentQueue.add(nsName(ns, e.object.metadata.name));
+    if (e.group === 'apps' && e.resource === 'deployments' && e.type !== 'DELETED')
+      deploymentQueue.add(nsName(ns, e.object.metadata.name));
     if (e.group === 'apps' && e.resource === 'replicasets') {
       if (e.type !== 'DELETED') replicaSetQueue.add(nsName(ns, e.object.metadata.name));
-      for (const ref of e.object.metadata.ownerReferences ?? []) if (ref.kind === 'Deployment') deploymentQueue.add(nsName(ns, ref.name));
+      for (const ref of e.object.metadata.ownerReferences ?? [])
+        if (ref.kind === 'Deployment') deploymentQueue.add(nsName(ns, ref.name));
     }
     if (e.group === '' && e.resource === 'pods') {
-      for (const ref of e.object.metadata.ownerReferences ?? []) if (ref.kind === 'ReplicaSet') replicaSetQueue.add(nsName(ns, ref.name));
+      for (const ref of e.object.metadata.ownerReferences ?? [])
+        if (ref.kind === 'ReplicaSet') replicaSetQueue.add(nsName(ns, ref.name));
     }
     if (e.group === '' && e.resource === 'serviceaccounts' && e.type === 'ADDED') {
       // A pod refused for a missing ServiceAccount is retried once the account exists.

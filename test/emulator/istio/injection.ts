@@ -12,7 +12,13 @@ export const INJECT = 'sidecar.istio.io/inject';
 export const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
 
 /** The namespaces the webhook never touches (inject.IgnoredNamespaces). */
-const IGNORED_NAMESPACES = new Set(['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage', 'istio-system']);
+const IGNORED_NAMESPACES = new Set([
+  'kube-system',
+  'kube-public',
+  'kube-node-lease',
+  'local-path-storage',
+  'istio-system',
+]);
 
 export function shouldInject(flavor: Flavor, namespace: KubeObject | undefined, pod: KubeObject): boolean {
   const ns = namespace?.metadata.labels ?? {};
@@ -41,7 +47,8 @@ function workloadName(pod: KubeObject): { name: string; kind: string } {
   const owner = (pod.metadata.ownerReferences ?? []).find((r) => r.controller);
   if (!owner) return { name: pod.metadata.name, kind: 'pods' };
   const hash = pod.metadata.labels?.['pod-template-hash'];
-  if (owner.kind === 'ReplicaSet' && hash && owner.name.endsWith(`-${hash}`)) return { name: owner.name.slice(0, -hash.length - 1), kind: 'deployments' };
+  if (owner.kind === 'ReplicaSet' && hash && owner.name.endsWith(`-${hash}`))
+    return { name: owner.name.slice(0, -hash.length - 1), kind: 'deployments' };
   return { name: owner.name, kind: `${owner.kind.toLowerCase()}s` };
 }
 
@@ -52,14 +59,47 @@ function fieldEnv(name: string, fieldPath: string): Any {
 function modernSidecar(pod: Any, version: string, apps: Any[]): { init: Any; proxy: Any; volumes: Any[] } {
   const image = `docker.io/istio/proxyv2:${version}`;
   const workload = workloadName(pod as KubeObject);
-  const podPorts = apps.flatMap((c) => (c.ports ?? []) as Any[]).map((p) => ({ containerPort: p.containerPort, protocol: p.protocol ?? 'TCP', ...(p.name ? { name: p.name } : {}) }));
+  const podPorts = apps
+    .flatMap((c) => (c.ports ?? []) as Any[])
+    .map((p) => ({
+      containerPort: p.containerPort,
+      protocol: p.protocol ?? 'TCP',
+      ...(p.name ? { name: p.name } : {}),
+    }));
   const init = {
     name: 'istio-init',
     image,
     imagePullPolicy: 'IfNotPresent',
-    args: ['istio-iptables', '-p', '15001', '-z', '15006', '-u', '1337', '-m', 'REDIRECT', '-i', '*', '-x', '', '-b', '*', '-d', '15090,15021,15020', '--log_output_level=default:info'],
+    args: [
+      'istio-iptables',
+      '-p',
+      '15001',
+      '-z',
+      '15006',
+      '-u',
+      '1337',
+      '-m',
+      'REDIRECT',
+      '-i',
+      '*',
+      '-x',
+      '',
+      '-b',
+      '*',
+      '-d',
+      '15090,15021,15020',
+      '--log_output_level=default:info',
+    ],
     resources: { limits: { cpu: '2', memory: '1Gi' }, requests: { cpu: '100m', memory: '128Mi' } },
-    securityContext: { allowPrivilegeEscalation: false, capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] }, privileged: false, readOnlyRootFilesystem: false, runAsGroup: 0, runAsNonRoot: false, runAsUser: 0 },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] },
+      privileged: false,
+      readOnlyRootFilesystem: false,
+      runAsGroup: 0,
+      runAsNonRoot: false,
+      runAsUser: 0,
+    },
     terminationMessagePath: '/dev/termination-log',
     terminationMessagePolicy: 'File',
   };
@@ -67,7 +107,15 @@ function modernSidecar(pod: Any, version: string, apps: Any[]): { init: Any; pro
     name: 'istio-proxy',
     image,
     imagePullPolicy: 'IfNotPresent',
-    args: ['proxy', 'sidecar', '--domain', '$(POD_NAMESPACE).svc.cluster.local', '--proxyLogLevel=warning', '--proxyComponentLogLevel=misc:error', '--log_output_level=default:info'],
+    args: [
+      'proxy',
+      'sidecar',
+      '--domain',
+      '$(POD_NAMESPACE).svc.cluster.local',
+      '--proxyLogLevel=warning',
+      '--proxyComponentLogLevel=misc:error',
+      '--log_output_level=default:info',
+    ],
     env: [
       { name: 'PILOT_CERT_PROVIDER', value: 'istiod' },
       { name: 'CA_ADDR', value: 'istiod.istio-system.svc:15012' },
@@ -86,15 +134,38 @@ function modernSidecar(pod: Any, version: string, apps: Any[]): { init: Any; pro
       fieldEnv('ISTIO_META_NODE_NAME', 'spec.nodeName'),
       { name: 'ISTIO_META_INTERCEPTION_MODE', value: 'REDIRECT' },
       { name: 'ISTIO_META_WORKLOAD_NAME', value: workload.name },
-      { name: 'ISTIO_META_OWNER', value: `kubernetes://apis/${workload.kind === 'pods' ? 'v1' : 'apps/v1'}/namespaces/${String(pod.metadata.namespace)}/${workload.kind}/${workload.name}` },
+      {
+        name: 'ISTIO_META_OWNER',
+        value: `kubernetes://apis/${workload.kind === 'pods' ? 'v1' : 'apps/v1'}/namespaces/${String(pod.metadata.namespace)}/${workload.kind}/${workload.name}`,
+      },
       { name: 'ISTIO_META_MESH_ID', value: 'cluster.local' },
       { name: 'TRUST_DOMAIN', value: 'cluster.local' },
     ],
     ports: [{ containerPort: 15090, name: 'http-envoy-prom', protocol: 'TCP' }],
-    readinessProbe: { failureThreshold: 4, httpGet: { path: '/healthz/ready', port: 15021, scheme: 'HTTP' }, periodSeconds: 15, successThreshold: 1, timeoutSeconds: 3 },
-    startupProbe: { failureThreshold: 600, httpGet: { path: '/healthz/ready', port: 15021, scheme: 'HTTP' }, periodSeconds: 1, successThreshold: 1, timeoutSeconds: 3 },
+    readinessProbe: {
+      failureThreshold: 4,
+      httpGet: { path: '/healthz/ready', port: 15021, scheme: 'HTTP' },
+      periodSeconds: 15,
+      successThreshold: 1,
+      timeoutSeconds: 3,
+    },
+    startupProbe: {
+      failureThreshold: 600,
+      httpGet: { path: '/healthz/ready', port: 15021, scheme: 'HTTP' },
+      periodSeconds: 1,
+      successThreshold: 1,
+      timeoutSeconds: 3,
+    },
     resources: { limits: { cpu: '2', memory: '1Gi' }, requests: { cpu: '100m', memory: '128Mi' } },
-    securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, privileged: false, readOnlyRootFilesystem: true, runAsGroup: 1337, runAsNonRoot: true, runAsUser: 1337 },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      privileged: false,
+      readOnlyRootFilesystem: true,
+      runAsGroup: 1337,
+      runAsNonRoot: true,
+      runAsUser: 1337,
+    },
     terminationMessagePath: '/dev/termination-log',
     terminationMessagePolicy: 'File',
     volumeMounts: [
@@ -114,8 +185,23 @@ function modernSidecar(pod: Any, version: string, apps: Any[]): { init: Any; pro
     { name: 'workload-certs', emptyDir: {} },
     { name: 'istio-envoy', emptyDir: { medium: 'Memory' } },
     { name: 'istio-data', emptyDir: {} },
-    { name: 'istio-podinfo', downwardAPI: { defaultMode: 420, items: [{ fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.labels' }, path: 'labels' }, { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.annotations' }, path: 'annotations' }] } },
-    { name: 'istio-token', projected: { defaultMode: 420, sources: [{ serviceAccountToken: { audience: 'istio-ca', expirationSeconds: 43200, path: 'istio-token' } }] } },
+    {
+      name: 'istio-podinfo',
+      downwardAPI: {
+        defaultMode: 420,
+        items: [
+          { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.labels' }, path: 'labels' },
+          { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.annotations' }, path: 'annotations' },
+        ],
+      },
+    },
+    {
+      name: 'istio-token',
+      projected: {
+        defaultMode: 420,
+        sources: [{ serviceAccountToken: { audience: 'istio-ca', expirationSeconds: 43200, path: 'istio-token' } }],
+      },
+    },
     { name: 'istiod-ca-cert', configMap: { defaultMode: 420, name: 'istio-ca-root-cert' } },
   ];
   return { init, proxy, volumes };
@@ -130,7 +216,25 @@ function legacySidecar(pod: Any, version: string, apps: Any[]): { init: Any; pro
     name: 'istio-init',
     image,
     imagePullPolicy: 'IfNotPresent',
-    command: ['istio-iptables', '-p', '15001', '-z', '15006', '-u', '1337', '-m', 'REDIRECT', '-i', '*', '-x', '', '-b', ports.length > 0 ? ports.join(',') : '*', '-d', '15020'],
+    command: [
+      'istio-iptables',
+      '-p',
+      '15001',
+      '-z',
+      '15006',
+      '-u',
+      '1337',
+      '-m',
+      'REDIRECT',
+      '-i',
+      '*',
+      '-x',
+      '',
+      '-b',
+      ports.length > 0 ? ports.join(',') : '*',
+      '-d',
+      '15020',
+    ],
     resources: { limits: { cpu: '100m', memory: '50Mi' }, requests: { cpu: '10m', memory: '10Mi' } },
     securityContext: { capabilities: { add: ['NET_ADMIN'] }, runAsNonRoot: false, runAsUser: 0 },
     terminationMessagePath: '/dev/termination-log',
@@ -141,21 +245,61 @@ function legacySidecar(pod: Any, version: string, apps: Any[]): { init: Any; pro
     image,
     imagePullPolicy: 'IfNotPresent',
     args: [
-      'proxy', 'sidecar', '--domain', '$(POD_NAMESPACE).svc.cluster.local', '--configPath', '/etc/istio/proxy', '--binaryPath', '/usr/local/bin/envoy',
-      '--serviceCluster', `${app}.$(POD_NAMESPACE)`, '--drainDuration', '45s', '--parentShutdownDuration', '1m0s', '--discoveryAddress', 'istio-pilot.istio-system:15010',
-      '--zipkinAddress', 'zipkin.istio-system:9411', '--proxyLogLevel=warning', '--proxyComponentLogLevel=misc:error', '--connectTimeout', '10s',
-      '--proxyAdminPort', '15000', '--concurrency', '2', '--controlPlaneAuthPolicy', 'NONE', '--dnsRefreshRate', '300s', '--statusPort', '15020',
-      '--applicationPorts', ports.join(','), '--trust-domain=cluster.local',
+      'proxy',
+      'sidecar',
+      '--domain',
+      '$(POD_NAMESPACE).svc.cluster.local',
+      '--configPath',
+      '/etc/istio/proxy',
+      '--binaryPath',
+      '/usr/local/bin/envoy',
+      '--serviceCluster',
+      `${app}.$(POD_NAMESPACE)`,
+      '--drainDuration',
+      '45s',
+      '--parentShutdownDuration',
+      '1m0s',
+      '--discoveryAddress',
+      'istio-pilot.istio-system:15010',
+      '--zipkinAddress',
+      'zipkin.istio-system:9411',
+      '--proxyLogLevel=warning',
+      '--proxyComponentLogLevel=misc:error',
+      '--connectTimeout',
+      '10s',
+      '--proxyAdminPort',
+      '15000',
+      '--concurrency',
+      '2',
+      '--controlPlaneAuthPolicy',
+      'NONE',
+      '--dnsRefreshRate',
+      '300s',
+      '--statusPort',
+      '15020',
+      '--applicationPorts',
+      ports.join(','),
+      '--trust-domain=cluster.local',
     ],
     env: [
       fieldEnv('POD_NAME', 'metadata.name'),
-      { name: 'ISTIO_META_POD_PORTS', value: JSON.stringify(apps.flatMap((c) => (c.ports ?? []) as Any[]).map((p) => ({ containerPort: p.containerPort, protocol: p.protocol ?? 'TCP' }))) },
+      {
+        name: 'ISTIO_META_POD_PORTS',
+        value: JSON.stringify(
+          apps
+            .flatMap((c) => (c.ports ?? []) as Any[])
+            .map((p) => ({ containerPort: p.containerPort, protocol: p.protocol ?? 'TCP' })),
+        ),
+      },
       { name: 'ISTIO_META_CLUSTER_ID', value: 'Kubernetes' },
       fieldEnv('POD_NAMESPACE', 'metadata.namespace'),
       fieldEnv('INSTANCE_IP', 'status.podIP'),
       fieldEnv('SERVICE_ACCOUNT', 'spec.serviceAccountName'),
       { name: 'ISTIO_META_POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
-      { name: 'ISTIO_META_CONFIG_NAMESPACE', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } } },
+      {
+        name: 'ISTIO_META_CONFIG_NAMESPACE',
+        valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } },
+      },
       { name: 'SDS_ENABLED', value: 'false' },
       { name: 'ISTIO_META_INTERCEPTION_MODE', value: 'REDIRECT' },
       { name: 'ISTIO_META_INCLUDE_INBOUND_PORTS', value: ports.join(',') },
@@ -164,7 +308,14 @@ function legacySidecar(pod: Any, version: string, apps: Any[]): { init: Any; pro
       { name: 'ISTIO_META_MESH_ID', value: 'cluster.local' },
     ],
     ports: [{ containerPort: 15090, name: 'http-envoy-prom', protocol: 'TCP' }],
-    readinessProbe: { failureThreshold: 30, httpGet: { path: '/healthz/ready', port: 15020, scheme: 'HTTP' }, initialDelaySeconds: 1, periodSeconds: 2, successThreshold: 1, timeoutSeconds: 1 },
+    readinessProbe: {
+      failureThreshold: 30,
+      httpGet: { path: '/healthz/ready', port: 15020, scheme: 'HTTP' },
+      initialDelaySeconds: 1,
+      periodSeconds: 2,
+      successThreshold: 1,
+      timeoutSeconds: 1,
+    },
     resources: { limits: { cpu: '2', memory: '1Gi' }, requests: { cpu: '100m', memory: '128Mi' } },
     securityContext: { readOnlyRootFilesystem: true, runAsUser: 1337 },
     terminationMessagePath: '/dev/termination-log',
@@ -190,7 +341,8 @@ export function sidecarInjector(store: MemoryStore, flavor: Flavor, version: str
       if (!shouldInject(flavor, namespace, object)) return;
       const pod = object as Any;
       const apps = (pod.spec.containers ?? []) as Any[];
-      const { init, proxy, volumes } = flavor === 'modern' ? modernSidecar(pod, version, apps) : legacySidecar(pod, version, apps);
+      const { init, proxy, volumes } =
+        flavor === 'modern' ? modernSidecar(pod, version, apps) : legacySidecar(pod, version, apps);
       pod.spec.initContainers = [...((pod.spec.initContainers ?? []) as Any[]), init];
       pod.spec.containers = [...apps, proxy];
       pod.spec.volumes = [...((pod.spec.volumes ?? []) as Any[]), ...volumes];
@@ -200,7 +352,8 @@ export function sidecarInjector(store: MemoryStore, flavor: Flavor, version: str
       if (flavor === 'modern') {
         const workload = workloadName(object);
         labels['service.istio.io/canonical-name'] ??= labels['app.kubernetes.io/name'] ?? labels.app ?? workload.name;
-        labels['service.istio.io/canonical-revision'] ??= labels['app.kubernetes.io/version'] ?? labels.version ?? 'latest';
+        labels['service.istio.io/canonical-revision'] ??=
+          labels['app.kubernetes.io/version'] ?? labels.version ?? 'latest';
         annotations['istio.io/rev'] = 'default';
         const first = apps[0]?.name as string | undefined;
         if (first) {

@@ -80,13 +80,28 @@ export function installIstio(input: IstioInstallInput): Controller {
   const crdType = type(registry, 'apiextensions.k8s.io', 'customresourcedefinitions');
   for (const crd of istioCrds(flavor, version)) objects.create(crdType, undefined, crd, SYSTEM);
 
-  objects.create(type(registry, '', 'namespaces'), undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'istio-system' } }, SYSTEM);
+  objects.create(
+    type(registry, '', 'namespaces'),
+    undefined,
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'istio-system' } },
+    SYSTEM,
+  );
   const labels = { app: 'istiod', istio: 'pilot', 'istio.io/rev': 'default', release: 'istio' };
-  objects.create(type(registry, '', 'serviceaccounts'), 'istio-system', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'istiod', labels } }, SYSTEM);
+  objects.create(
+    type(registry, '', 'serviceaccounts'),
+    'istio-system',
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'istiod', labels } },
+    SYSTEM,
+  );
   objects.create(
     type(registry, '', 'configmaps'),
     'istio-system',
-    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', labels: { 'istio.io/rev': 'default', release: 'istio' } }, data: { mesh: meshConfig(flavor), meshNetworks: 'networks: {}' } },
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'istio', labels: { 'istio.io/rev': 'default', release: 'istio' } },
+      data: { mesh: meshConfig(flavor), meshNetworks: 'networks: {}' },
+    },
     SYSTEM,
   );
   objects.create(
@@ -113,7 +128,10 @@ export function installIstio(input: IstioInstallInput): Controller {
     {
       apiVersion: 'v1',
       kind: 'Service',
-      metadata: { name: 'istiod', labels: { app: 'istiod', istio: 'pilot', 'istio.io/rev': 'default', release: 'istio' } },
+      metadata: {
+        name: 'istiod',
+        labels: { app: 'istiod', istio: 'pilot', 'istio.io/rev': 'default', release: 'istio' },
+      },
       spec: {
         selector: { app: 'istiod', istio: 'pilot' },
         ports: [
@@ -137,25 +155,48 @@ export function installIstio(input: IstioInstallInput): Controller {
         replicas: 1,
         selector: { matchLabels: { istio: 'pilot' } },
         template: {
-          metadata: { labels: { ...labels, 'sidecar.istio.io/inject': 'false' }, annotations: { 'prometheus.io/port': '15014', 'prometheus.io/scrape': 'true', 'sidecar.istio.io/inject': 'false' } },
+          metadata: {
+            labels: { ...labels, 'sidecar.istio.io/inject': 'false' },
+            annotations: {
+              'prometheus.io/port': '15014',
+              'prometheus.io/scrape': 'true',
+              'sidecar.istio.io/inject': 'false',
+            },
+          },
           spec: {
             serviceAccountName: 'istiod',
             containers: [
               {
                 name: 'discovery',
                 image: `docker.io/istio/pilot:${version}`,
-                args: ['discovery', '--monitoringAddr=:15014', '--log_output_level=default:info', '--domain', 'cluster.local', '--keepaliveMaxServerConnectionAge', '30m'],
+                args: [
+                  'discovery',
+                  '--monitoringAddr=:15014',
+                  '--log_output_level=default:info',
+                  '--domain',
+                  'cluster.local',
+                  '--keepaliveMaxServerConnectionAge',
+                  '30m',
+                ],
                 ports: [
                   { containerPort: 8080, protocol: 'TCP' },
                   { containerPort: 15010, protocol: 'TCP' },
                   { containerPort: 15017, protocol: 'TCP' },
                 ],
-                readinessProbe: { httpGet: { path: '/ready', port: 8080 }, initialDelaySeconds: 1, periodSeconds: 3, timeoutSeconds: 5 },
+                readinessProbe: {
+                  httpGet: { path: '/ready', port: 8080 },
+                  initialDelaySeconds: 1,
+                  periodSeconds: 3,
+                  timeoutSeconds: 5,
+                },
                 env: [
                   { name: 'REVISION', value: 'default' },
                   { name: 'PILOT_CERT_PROVIDER', value: 'istiod' },
                   { name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
-                  { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } } },
+                  {
+                    name: 'POD_NAMESPACE',
+                    valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } },
+                  },
                 ],
               },
             ],
@@ -180,7 +221,10 @@ export function installIstio(input: IstioInstallInput): Controller {
           failurePolicy: 'Fail',
           matchPolicy: 'Equivalent',
           namespaceSelector: { matchLabels: { 'istio-injection': 'enabled' } },
-          objectSelector: flavor === 'modern' ? { matchExpressions: [{ key: 'sidecar.istio.io/inject', operator: 'NotIn', values: ['false'] }] } : {},
+          objectSelector:
+            flavor === 'modern'
+              ? { matchExpressions: [{ key: 'sidecar.istio.io/inject', operator: 'NotIn', values: ['false'] }] }
+              : {},
           reinvocationPolicy: 'Never',
           rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: '*' }],
           sideEffects: 'None',
@@ -196,14 +240,25 @@ export function installIstio(input: IstioInstallInput): Controller {
     {
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'ValidatingWebhookConfiguration',
-      metadata: { name: flavor === 'modern' ? 'istio-validator-istio-system' : 'istio-galley', labels: { app: 'istiod', 'istio.io/rev': 'default' } },
+      metadata: {
+        name: flavor === 'modern' ? 'istio-validator-istio-system' : 'istio-galley',
+        labels: { app: 'istiod', 'istio.io/rev': 'default' },
+      },
       webhooks: [
         {
           name: flavor === 'modern' ? 'rev.validation.istio.io' : 'pilot.validation.istio.io',
           admissionReviewVersions: ['v1beta1', 'v1'],
           clientConfig: webhookService('/validate'),
           failurePolicy: 'Ignore',
-          rules: [{ apiGroups: ['security.istio.io', 'networking.istio.io', 'authentication.istio.io'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['*'], scope: '*' }],
+          rules: [
+            {
+              apiGroups: ['security.istio.io', 'networking.istio.io', 'authentication.istio.io'],
+              apiVersions: ['*'],
+              operations: ['CREATE', 'UPDATE'],
+              resources: ['*'],
+              scope: '*',
+            },
+          ],
           sideEffects: 'None',
           timeoutSeconds: 10,
         },
@@ -216,7 +271,12 @@ export function installIstio(input: IstioInstallInput): Controller {
     objects.create(
       type(registry, 'authentication.istio.io', 'meshpolicies'),
       undefined,
-      { apiVersion: 'authentication.istio.io/v1alpha1', kind: 'MeshPolicy', metadata: { name: 'default', labels: { app: 'security', release: 'istio' } }, spec: { peers: [{ mtls: { mode: 'PERMISSIVE' } }] } },
+      {
+        apiVersion: 'authentication.istio.io/v1alpha1',
+        kind: 'MeshPolicy',
+        metadata: { name: 'default', labels: { app: 'security', release: 'istio' } },
+        spec: { peers: [{ mtls: { mode: 'PERMISSIVE' } }] },
+      },
       { ...SYSTEM, version: 'v1alpha1' },
     );
   }
@@ -238,7 +298,12 @@ export function installIstio(input: IstioInstallInput): Controller {
     objects.create(
       configMaps,
       namespace,
-      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio-ca-root-cert', labels: { 'istio.io/config': 'true' } }, data: { 'root-cert.pem': meshCA.certPem } },
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'istio-ca-root-cert', labels: { 'istio.io/config': 'true' } },
+        data: { 'root-cert.pem': meshCA.certPem },
+      },
       { manager: 'pilot-discovery', version: 'v1' },
     );
   };
@@ -247,7 +312,12 @@ export function installIstio(input: IstioInstallInput): Controller {
     flavor === 'modern'
       ? store.subscribe((e) => {
           if (e.group === '' && e.resource === 'namespaces' && e.type === 'ADDED') publish(e.object.metadata.name);
-          if (e.group === '' && e.resource === 'configmaps' && e.object.metadata.name === 'istio-ca-root-cert' && e.type !== 'ADDED') {
+          if (
+            e.group === '' &&
+            e.resource === 'configmaps' &&
+            e.object.metadata.name === 'istio-ca-root-cert' &&
+            e.type !== 'ADDED'
+          ) {
             publish(e.object.metadata.namespace ?? '');
           }
         })

@@ -14,7 +14,13 @@ function certDetail(pem: string, now: number) {
   const sans = (x.subjectAltName ?? '')
     .split(/,\s*/)
     .filter((s) => s.length > 0)
-    .map((s) => (s.startsWith('URI:') ? { uri: s.slice(4) } : s.startsWith('DNS:') ? { dns: s.slice(4) } : { ip_address: s.replace(/^IP Address:/, '') }));
+    .map((s) =>
+      s.startsWith('URI:')
+        ? { uri: s.slice(4) }
+        : s.startsWith('DNS:')
+          ? { dns: s.slice(4) }
+          : { ip_address: s.replace(/^IP Address:/, '') },
+    );
   return {
     path: '<inline>',
     serial_number: x.serialNumber.toLowerCase(),
@@ -57,7 +63,12 @@ export function startAdmin(mesh: Mesh, pod: PodNet): Promise<number> {
         const outbound = mesh.store.list('', 'services').flatMap((svc) =>
           servicePorts(svc).map((sp) => {
             const c = cfg.outbound(pod.ns, svc.metadata.namespace ?? 'default', svc.metadata.name, sp.port);
-            return { service: c?.fqdn, port: sp.port, drMode: c?.drMode ?? null, endpoints: c?.endpoints.map(describeEndpoint) ?? [] };
+            return {
+              service: c?.fqdn,
+              port: sp.port,
+              drMode: c?.drMode ?? null,
+              endpoints: c?.endpoints.map(describeEndpoint) ?? [],
+            };
           }),
         );
         const body = `${JSON.stringify({ version: cfg.version, flavor: cfg.inputs.flavor, autoMtls: cfg.inputs.autoMtls, inbound, outbound }, null, 2)}\n`;

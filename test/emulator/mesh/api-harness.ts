@@ -24,7 +24,11 @@ export class ApiCluster {
   ) {}
 
   static async start(flavor: Flavor, options: MeshRuntimeOptions = {}): Promise<ApiCluster> {
-    const emu = await startEmulator({ istio: flavor, runtime: meshRuntimeFactory({ propagationDelayMs: TEST_DELAY, ...options }), podReadyDelayMs: 50 });
+    const emu = await startEmulator({
+      istio: flavor,
+      runtime: meshRuntimeFactory({ propagationDelayMs: TEST_DELAY, ...options }),
+      podReadyDelayMs: 50,
+    });
     const kc = new KubeConfig();
     kc.loadFromString(emu.kubeconfig());
     return new ApiCluster(emu, kc);
@@ -32,10 +36,19 @@ export class ApiCluster {
 
   async kubectl(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-      const child = execFile('kubectl', args, { env: { ...process.env, KUBECONFIG: this.emu.kubeconfigPath }, timeout: 60_000 }, (error, stdout, stderr) => {
-        const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? ((error as { code: number }).code) : 1) : 0;
-        resolve({ code, stdout, stderr });
-      });
+      const child = execFile(
+        'kubectl',
+        args,
+        { env: { ...process.env, KUBECONFIG: this.emu.kubeconfigPath }, timeout: 60_000 },
+        (error, stdout, stderr) => {
+          const code = error
+            ? typeof (error as { code?: unknown }).code === 'number'
+              ? (error as { code: number }).code
+              : 1
+            : 0;
+          resolve({ code, stdout, stderr });
+        },
+      );
       if (stdin !== undefined) child.stdin?.end(stdin);
     });
   }
@@ -51,7 +64,9 @@ export class ApiCluster {
   }
 
   pods(ns: string, app?: string): KubeObject[] {
-    return this.emu.store.list('', 'pods', ns).filter((p) => !p.metadata.deletionTimestamp && (app === undefined || p.metadata.labels?.app === app));
+    return this.emu.store
+      .list('', 'pods', ns)
+      .filter((p) => !p.metadata.deletionTimestamp && (app === undefined || p.metadata.labels?.app === app));
   }
 
   /** Polls (bounded) until every pod of these namespaces is Ready. */
@@ -59,14 +74,25 @@ export class ApiCluster {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const pods = namespaces.flatMap((ns) => this.pods(ns));
-      const ready = pods.length > 0 && pods.every((p) => ((p.status as { conditions?: Array<{ type: string; status: string }> }).conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'));
+      const ready =
+        pods.length > 0 &&
+        pods.every((p) =>
+          ((p.status as { conditions?: Array<{ type: string; status: string }> }).conditions ?? []).some(
+            (c) => c.type === 'Ready' && c.status === 'True',
+          ),
+        );
       if (ready) return;
       if (Date.now() > deadline) throw new Error(`pods not ready in ${namespaces.join(',')}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
 
-  async exec(ns: string, pod: string, container: string, command: string[]): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  async exec(
+    ns: string,
+    pod: string,
+    container: string,
+    command: string[],
+  ): Promise<{ code: number | string; stdout: string; stderr: string }> {
     const stdout = new PassThrough();
     const stderr = new PassThrough();
     let out = '';
@@ -89,12 +115,18 @@ export class ApiCluster {
   }
 }
 
-export async function startApiHarness(flavor: Flavor, namespaces: NamespaceSpec[], options: MeshRuntimeOptions = {}): Promise<Harness & { cluster: ApiCluster }> {
+export async function startApiHarness(
+  flavor: Flavor,
+  namespaces: NamespaceSpec[],
+  options: MeshRuntimeOptions = {},
+): Promise<Harness & { cluster: ApiCluster }> {
   const c = await ApiCluster.start(flavor, options);
   // One `kubectl apply` for the whole topology: namespaces first, then each namespace's workloads.
   const docs: string[] = [];
   for (const n of namespaces) {
-    docs.push(`apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${n.ns}\n${n.injected ? '  labels:\n    istio-injection: enabled\n' : ''}`);
+    docs.push(
+      `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${n.ns}\n${n.injected ? '  labels:\n    istio-injection: enabled\n' : ''}`,
+    );
   }
   for (const n of namespaces) {
     if (n.workloads.includes('my-nginx')) docs.push(nginxSecretYaml(n.ns));
@@ -103,7 +135,9 @@ export async function startApiHarness(flavor: Flavor, namespaces: NamespaceSpec[
         const obj = doc.toJS() as KubeObject | null;
         if (!obj) continue;
         obj.metadata.namespace = n.ns;
-        if (n.forceInject) delete (obj as { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } }).spec?.template?.metadata?.annotations?.['sidecar.istio.io/inject'];
+        if (n.forceInject)
+          delete (obj as { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } }).spec
+            ?.template?.metadata?.annotations?.['sidecar.istio.io/inject'];
         docs.push(stringify(obj));
       }
     }
@@ -128,7 +162,16 @@ export async function startApiHarness(flavor: Flavor, namespaces: NamespaceSpec[
     },
     settle,
     curl: async (fromNs, url, opts = {}): Promise<CurlResult> => {
-      const r = await c.exec(fromNs, podOf(fromNs, 'sleep'), opts.container ?? 'sleep', ['curl', '-sS', '-m', '10', '-w', '\n%{http_code}', ...(opts.extra ?? []), url]);
+      const r = await c.exec(fromNs, podOf(fromNs, 'sleep'), opts.container ?? 'sleep', [
+        'curl',
+        '-sS',
+        '-m',
+        '10',
+        '-w',
+        '\n%{http_code}',
+        ...(opts.extra ?? []),
+        url,
+      ]);
       const nl = r.stdout.lastIndexOf('\n');
       return { exit: r.code, http: r.stdout.slice(nl + 1), body: r.stdout.slice(0, Math.max(nl, 0)), stderr: r.stderr };
     },
@@ -136,4 +179,3 @@ export async function startApiHarness(flavor: Flavor, namespaces: NamespaceSpec[
     stop: () => c.stop(),
   };
 }
-

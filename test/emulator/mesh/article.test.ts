@@ -28,9 +28,17 @@ interface Scenario {
   expect: (f: Flavor) => Matrix;
 }
 
-const A: Matrix = { test1: ['mtls', 'mtls', '503'], test2: ['mtls', 'mtls', '503'], test3: ['reset', 'reset', 'plain'] };
+const A: Matrix = {
+  test1: ['mtls', 'mtls', '503'],
+  test2: ['mtls', 'mtls', '503'],
+  test3: ['reset', 'reset', 'plain'],
+};
 const SCENARIOS: Scenario[] = [
-  { name: '(a) mesh-wide STRICT + DR *.local ISTIO_MUTUAL', objects: (f) => [meshStrict(f), globalDr], expect: () => A },
+  {
+    name: '(a) mesh-wide STRICT + DR *.local ISTIO_MUTUAL',
+    objects: (f) => [meshStrict(f), globalDr],
+    expect: () => A,
+  },
   {
     name: '(a) mesh-wide STRICT before the DestinationRule is applied',
     objects: (f) => [meshStrict(f)],
@@ -42,12 +50,20 @@ const SCENARIOS: Scenario[] = [
   {
     name: '(b) + DR httpbin.test3 DISABLE',
     objects: (f) => [meshStrict(f), globalDr, test3Disable],
-    expect: () => ({ test1: ['mtls', 'mtls', 'plain'], test2: ['mtls', 'mtls', 'plain'], test3: ['reset', 'reset', 'plain'] }),
+    expect: () => ({
+      test1: ['mtls', 'mtls', 'plain'],
+      test2: ['mtls', 'mtls', 'plain'],
+      test3: ['reset', 'reset', 'plain'],
+    }),
   },
   {
     name: '(c) + httpbin in test1 PERMISSIVE',
     objects: (f) => [meshStrict(f), globalDr, test3Disable, httpbinPermissive(f)],
-    expect: () => ({ test1: ['mtls', 'mtls', 'plain'], test2: ['mtls', 'mtls', 'plain'], test3: ['plain', 'reset', 'plain'] }),
+    expect: () => ({
+      test1: ['mtls', 'mtls', 'plain'],
+      test2: ['mtls', 'mtls', 'plain'],
+      test3: ['plain', 'reset', 'plain'],
+    }),
   },
   {
     // The article's productpage-tls, on httpbin in test2: a service-specific STRICT policy with its rule.
@@ -70,7 +86,12 @@ const SCENARIOS: Scenario[] = [
 async function observe(h: Harness, from: string, url: string): Promise<Cell | string> {
   const out = await h.curl(from, url);
   if (out.exit === 0 && out.http === '200') return out.body.includes('X-Forwarded-Client-Cert') ? 'mtls' : 'plain';
-  if (out.exit === 0 && out.http === '503' && out.body.startsWith('upstream connect error or disconnect/reset before headers.')) return '503';
+  if (
+    out.exit === 0 &&
+    out.http === '503' &&
+    out.body.startsWith('upstream connect error or disconnect/reset before headers.')
+  )
+    return '503';
   if (out.exit === 56 && out.http === '000') return 'reset';
   return `exit ${out.exit} http ${out.http}`;
 }
@@ -108,7 +129,10 @@ for (const flavor of ['legacy', 'modern'] as Flavor[]) {
 
     it('(e) port-level settings: ISTIO_MUTUAL on service port 9080 only', async () => {
       const dr = `apiVersion: networking.istio.io/v1alpha3\nkind: DestinationRule\nmetadata:\n  name: httpbin-2\n  namespace: istio-system\nspec:\n  host: httpbin.test1.svc.cluster.local\n  trafficPolicy:\n    tls:\n      mode: DISABLE\n    portLevelSettings:\n    - port:\n        number: 9080\n      tls:\n        mode: ISTIO_MUTUAL\n`;
-      const permissive = flavor === 'legacy' ? 'apiVersion: authentication.istio.io/v1alpha1\nkind: Policy\nmetadata:\n  name: default\n  namespace: test1\nspec:\n  peers:\n  - mtls:\n      mode: PERMISSIVE\n' : undefined;
+      const permissive =
+        flavor === 'legacy'
+          ? 'apiVersion: authentication.istio.io/v1alpha1\nkind: Policy\nmetadata:\n  name: default\n  namespace: test1\nspec:\n  peers:\n  - mtls:\n      mode: PERMISSIVE\n'
+          : undefined;
       const objects = [dr, ...(permissive ? [permissive] : [])];
       await h.apply(objects);
       try {

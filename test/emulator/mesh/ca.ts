@@ -48,7 +48,13 @@ export class MeshCA {
       notAfter: new Date(now + WORKLOAD_TTL_MS),
       issuer: this.issuer,
     });
-    return { ...issued, spiffeId, x509: new X509Certificate(issued.certPem), rootPem: this.rootPem, context: createSecureContext({ key: issued.keyPem, cert: issued.certPem, ca: this.rootPem }) };
+    return {
+      ...issued,
+      spiffeId,
+      x509: new X509Certificate(issued.certPem),
+      rootPem: this.rootPem,
+      context: createSecureContext({ key: issued.keyPem, cert: issued.certPem, ca: this.rootPem }),
+    };
   }
 }
 

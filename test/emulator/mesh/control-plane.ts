@@ -58,7 +58,10 @@ export class ProxyConfig {
     const key = `${podKey(pod)}:${port}`;
     let d = this.inboundCache.get(key);
     if (!d) {
-      d = this.inputs.flavor === 'modern' ? modernInboundMode(this.inputs, pod, port) : legacyInboundMode(this.inputs, pod, port);
+      d =
+        this.inputs.flavor === 'modern'
+          ? modernInboundMode(this.inputs, pod, port)
+          : legacyInboundMode(this.inputs, pod, port);
       this.inboundCache.set(key, d);
     }
     return d;
@@ -98,7 +101,13 @@ export class ProxyConfig {
   // pilot/pkg/xds/endpoints/mtls_checker.go checkMtlsEnabled: a DR's TLS is used as is; without one, auto
   // mTLS (when on) sends mTLS only to endpoints with a sidecar whose effective mode for that port is not
   // DISABLE, and plaintext to all endpoints when the service namespace's (or mesh) mode is DISABLE.
-  private originate(mode: DrTlsMode | undefined, by: string, serviceNs: string, pod: KubeObject, targetPort: number): { origination: Origination; by: string } {
+  private originate(
+    mode: DrTlsMode | undefined,
+    by: string,
+    serviceNs: string,
+    pod: KubeObject,
+    targetPort: number,
+  ): { origination: Origination; by: string } {
     switch (mode) {
       case 'ISTIO_MUTUAL':
         return { origination: 'istio-mutual', by };
@@ -113,9 +122,11 @@ export class ProxyConfig {
     }
     if (!this.inputs.autoMtls) return { origination: 'plaintext', by: `${by}; auto mTLS off` };
     if (!hasSidecar(pod)) return { origination: 'plaintext', by: `${by}; auto mTLS: endpoint without sidecar` };
-    if (this.inputs.flavor === 'legacy') return { origination: 'istio-mutual', by: `${by}; auto mTLS (endpoint has a sidecar)` };
+    if (this.inputs.flavor === 'legacy')
+      return { origination: 'istio-mutual', by: `${by}; auto mTLS (endpoint has a sidecar)` };
     const nsMode = namespaceMode(this.inputs, serviceNs);
-    if (nsMode.value === 'DISABLE') return { origination: 'plaintext', by: `${by}; auto mTLS: ${nsMode.by} is DISABLE` };
+    if (nsMode.value === 'DISABLE')
+      return { origination: 'plaintext', by: `${by}; auto mTLS: ${nsMode.by} is DISABLE` };
     const wl = this.inbound(pod, targetPort);
     if (wl.value === 'DISABLE') return { origination: 'plaintext', by: `${by}; auto mTLS: ${wl.by} is DISABLE` };
     return { origination: 'istio-mutual', by: `${by}; auto mTLS` };
@@ -268,7 +279,8 @@ export class ControlPlane {
 
 export function detectFlavor(store: ObjectStore): Flavor {
   const crds = store.list('apiextensions.k8s.io', 'customresourcedefinitions').map((c) => c.metadata.name);
-  if (crds.includes('meshpolicies.authentication.istio.io') && !crds.includes('peerauthentications.security.istio.io')) return 'legacy';
+  if (crds.includes('meshpolicies.authentication.istio.io') && !crds.includes('peerauthentications.security.istio.io'))
+    return 'legacy';
   return 'modern';
 }
 

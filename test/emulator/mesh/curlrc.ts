@@ -9,7 +9,16 @@
 import type { KubeObject } from '../contracts.js';
 import { startAdmin } from './admin.js';
 import type { DohServer } from './dns.js';
-import { labels, matchesLabels, podNamespace, resolveTargetPort, serviceSelector, servicePorts, SIDECAR_CONTAINER, type ServicePortSpec } from './k8s.js';
+import {
+  labels,
+  matchesLabels,
+  podNamespace,
+  resolveTargetPort,
+  serviceSelector,
+  servicePorts,
+  SIDECAR_CONTAINER,
+  type ServicePortSpec,
+} from './k8s.js';
 import { clusterIP, type Mesh, type PodNet } from './mesh.js';
 import { portProtocol } from './protocol.js';
 
@@ -38,7 +47,10 @@ export async function buildCurlrc(mesh: Mesh, doh: DohServer, pod: PodNet, conta
     local.set(ENVOY_ADMIN_PORT, await pod.admin);
   }
   for (const [port, to] of local) for (const h of ['localhost', '127.0.0.1']) out.push(line(h, port, to));
-  out.push(`connect-to = "localhost::127.0.0.1:${REFUSED_PORT}"`, `connect-to = "127.0.0.1::127.0.0.1:${REFUSED_PORT}"`);
+  out.push(
+    `connect-to = "localhost::127.0.0.1:${REFUSED_PORT}"`,
+    `connect-to = "127.0.0.1::127.0.0.1:${REFUSED_PORT}"`,
+  );
 
   for (const svc of mesh.store.list('', 'services')) {
     for (const sp of servicePorts(svc)) {
@@ -58,13 +70,27 @@ export async function buildCurlrc(mesh: Mesh, doh: DohServer, pod: PodNet, conta
   return `${out.join('\n')}\n`;
 }
 
-async function capturedServiceTarget(mesh: Mesh, client: PodNet, svc: KubeObject, sp: ServicePortSpec): Promise<number> {
+async function capturedServiceTarget(
+  mesh: Mesh,
+  client: PodNet,
+  svc: KubeObject,
+  sp: ServicePortSpec,
+): Promise<number> {
   const proto = portProtocol(sp);
   if (proto === 'http') return mesh.outboundListener(client, { kind: 'http-host', port: sp.port });
-  return mesh.outboundListener(client, { kind: 'fixed', dest: { kind: 'service', ns: podNamespace(svc), name: svc.metadata.name, port: sp.port }, sniff: proto === 'sniff' });
+  return mesh.outboundListener(client, {
+    kind: 'fixed',
+    dest: { kind: 'service', ns: podNamespace(svc), name: svc.metadata.name, port: sp.port },
+    sniff: proto === 'sniff',
+  });
 }
 
-async function capturedPodTarget(mesh: Mesh, client: PodNet, target: PodNet, port: number): Promise<number | undefined> {
+async function capturedPodTarget(
+  mesh: Mesh,
+  client: PodNet,
+  target: PodNet,
+  port: number,
+): Promise<number | undefined> {
   const dest = mesh.destinationFor(client.ns, target.ip, port);
   if (!dest) return undefined;
   const sp = mesh.servicePortForPod(target, port);
@@ -75,7 +101,9 @@ async function capturedPodTarget(mesh: Mesh, client: PodNet, target: PodNet, por
 
 /** kube-proxy: a random ready endpoint of the service, chosen per exec. */
 async function directServiceTarget(mesh: Mesh, svc: KubeObject, sp: ServicePortSpec): Promise<number | undefined> {
-  const candidates = mesh.runningPods().filter((p) => p.ns === podNamespace(svc) && matchesLabels(serviceSelector(svc), labels(p.pod)));
+  const candidates = mesh
+    .runningPods()
+    .filter((p) => p.ns === podNamespace(svc) && matchesLabels(serviceSelector(svc), labels(p.pod)));
   for (const p of candidates.sort(() => Math.random() - 0.5)) {
     const tp = resolveTargetPort(sp, p.pod);
     const port = tp === undefined ? undefined : await mesh.podPort(p, tp);

@@ -94,7 +94,11 @@ export class DohServer {
         return void res.end();
       }
       const body = answer(msg, q, this.resolve(clientNs, q.name));
-      res.writeHead(200, { 'content-type': 'application/dns-message', 'content-length': body.length, 'cache-control': 'max-age=0' });
+      res.writeHead(200, {
+        'content-type': 'application/dns-message',
+        'content-length': body.length,
+        'cache-control': 'max-age=0',
+      });
       res.end(body);
     });
   }

@@ -31,9 +31,11 @@ const BORINGSSL_CODES: Record<string, number> = {
 export function transportFailure(err: NodeJS.ErrnoException): string {
   const code = err.code ?? '';
   if (code === 'ECONNREFUSED') return 'delayed connect error: 111';
-  if (code === 'ECONNRESET' || code === 'EPIPE') return 'TLS_error:|SSL routines:OPENSSL_internal:Connection reset by peer:TLS_error_end';
+  if (code === 'ECONNRESET' || code === 'EPIPE')
+    return 'TLS_error:|SSL routines:OPENSSL_internal:Connection reset by peer:TLS_error_end';
   let reason = code.startsWith('ERR_SSL_') ? code.slice('ERR_SSL_'.length) : '';
-  if (!reason && /certificate|self.signed|unable to verify|SAN/i.test(err.message)) reason = 'CERTIFICATE_VERIFY_FAILED';
+  if (!reason && /certificate|self.signed|unable to verify|SAN/i.test(err.message))
+    reason = 'CERTIFICATE_VERIFY_FAILED';
   if (!reason) reason = code || 'UNKNOWN_ERROR';
   const num = BORINGSSL_CODES[reason];
   return `TLS_error:|${num !== undefined ? `${num}:` : ''}SSL routines:OPENSSL_internal:${reason}:TLS_error_end`;

@@ -12,7 +12,42 @@ import { findContainer, SIDECAR_CONTAINER } from './k8s.js';
 
 export type ImageKind = 'curl' | 'istio-proxy' | 'nginx' | 'distroless' | 'generic';
 
-const CORE = ['sh', 'cat', 'echo', 'printf', 'env', 'grep', 'sed', 'head', 'tail', 'tr', 'wc', 'date', 'ls', 'sleep', 'true', 'false', 'test', '[', 'cut', 'sort', 'uniq', 'xargs', 'id', 'mkdir', 'rm', 'touch', 'tee', 'expr', 'seq', 'timeout', 'basename', 'dirname', 'base64', 'awk'];
+const CORE = [
+  'sh',
+  'cat',
+  'echo',
+  'printf',
+  'env',
+  'grep',
+  'sed',
+  'head',
+  'tail',
+  'tr',
+  'wc',
+  'date',
+  'ls',
+  'sleep',
+  'true',
+  'false',
+  'test',
+  '[',
+  'cut',
+  'sort',
+  'uniq',
+  'xargs',
+  'id',
+  'mkdir',
+  'rm',
+  'touch',
+  'tee',
+  'expr',
+  'seq',
+  'timeout',
+  'basename',
+  'dirname',
+  'base64',
+  'awk',
+];
 
 const TOOLS: Record<ImageKind, string[]> = {
   curl: [...CORE, 'curl'],
@@ -94,7 +129,11 @@ export class ExecRunner {
 
   async exec(req: ExecRequest, ctx: ExecContext): Promise<ExecResult> {
     const container = findContainer(req.pod, req.container);
-    if (!container) return { kind: 'runtime-error', message: `container ${req.container} is not valid for pod ${req.pod.metadata.name}` };
+    if (!container)
+      return {
+        kind: 'runtime-error',
+        message: `container ${req.container} is not valid for pod ${req.pod.metadata.name}`,
+      };
     const kind = imageKind(req.container, container.image);
     const bin = await this.binDir(kind);
     const [cmd, ...args] = req.command;
@@ -108,7 +147,11 @@ export class ExecRunner {
     const file = join(bin, base);
     const plausiblePath = !cmd.includes('/') || /^\/(usr\/(local\/)?)?s?bin\/[^/]+$/.test(cmd);
     if (!plausiblePath || !existsSync(file)) {
-      return notFound(cmd.includes('/') ? `exec: "${cmd}": stat ${cmd}: no such file or directory` : `exec: "${cmd}": executable file not found in $PATH`);
+      return notFound(
+        cmd.includes('/')
+          ? `exec: "${cmd}": stat ${cmd}: no such file or directory`
+          : `exec: "${cmd}": executable file not found in $PATH`,
+      );
     }
 
     const home = await mkdtemp(join(this.workDir, `exec-${++this.seq}-`));
@@ -164,7 +207,14 @@ export class ExecRunner {
 }
 
 function signalNumber(signal: NodeJS.Signals): number {
-  const table: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15, SIGPIPE: 13 };
+  const table: Partial<Record<NodeJS.Signals, number>> = {
+    SIGHUP: 1,
+    SIGINT: 2,
+    SIGQUIT: 3,
+    SIGKILL: 9,
+    SIGTERM: 15,
+    SIGPIPE: 13,
+  };
   return table[signal] ?? 1;
 }
 

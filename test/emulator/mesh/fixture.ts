@@ -31,7 +31,12 @@ export class Cluster {
 
   static async start(flavor: Flavor, options: MeshRuntimeOptions = {}): Promise<Cluster> {
     const c = new Cluster();
-    c.runtime = await createMeshRuntimeWith({ store: c.store, flavor, propagationDelayMs: { min: 0, max: 0 }, ...options });
+    c.runtime = await createMeshRuntimeWith({
+      store: c.store,
+      flavor,
+      propagationDelayMs: { min: 0, max: 0 },
+      ...options,
+    });
     return c;
   }
 
@@ -39,7 +44,10 @@ export class Cluster {
     const [group, resource] = GROUPS[obj.kind] ?? [];
     if (resource === undefined || group === undefined) throw new Error(`fixture cannot store ${obj.kind}`);
     clock += 1000;
-    const meta = { ...obj.metadata, creationTimestamp: obj.metadata.creationTimestamp ?? new Date(clock).toISOString() };
+    const meta = {
+      ...obj.metadata,
+      creationTimestamp: obj.metadata.creationTimestamp ?? new Date(clock).toISOString(),
+    };
     this.store.put(group, resource, { ...obj, metadata: meta });
   }
 
@@ -66,21 +74,37 @@ export class Cluster {
 
   /** Applies a workload manifest in a namespace and starts one pod per Deployment. */
   async deploy(file: string, namespace: string, injected: boolean, forceInject = false): Promise<void> {
-    for (const doc of parseAllDocuments(readFileSync(new URL(`../../../manifests/workloads/${file}`, import.meta.url), 'utf8'))) {
+    for (const doc of parseAllDocuments(
+      readFileSync(new URL(`../../../manifests/workloads/${file}`, import.meta.url), 'utf8'),
+    )) {
       const obj = doc.toJS() as KubeObject;
       obj.metadata.namespace = namespace;
       if (obj.kind !== 'Deployment') {
         this.apply(obj);
         continue;
       }
-      const template = (obj.spec as { template: { metadata: { labels: Record<string, string>; annotations?: Record<string, string> }; spec: Record<string, unknown> } }).template;
+      const template = (
+        obj.spec as {
+          template: {
+            metadata: { labels: Record<string, string>; annotations?: Record<string, string> };
+            spec: Record<string, unknown>;
+          };
+        }
+      ).template;
       const optOut = !forceInject && template.metadata.annotations?.['sidecar.istio.io/inject'] === 'false';
       const spec = structuredClone(template.spec) as { containers: Array<Record<string, unknown>> };
       if (injected && !optOut) spec.containers.push({ name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.24.2' });
       const pod: KubeObject = {
         apiVersion: 'v1',
         kind: 'Pod',
-        metadata: { name: `${obj.metadata.name}-0`, namespace, labels: { ...template.metadata.labels, ...(injected && !optOut ? { 'security.istio.io/tlsMode': 'istio' } : {}) } },
+        metadata: {
+          name: `${obj.metadata.name}-0`,
+          namespace,
+          labels: {
+            ...template.metadata.labels,
+            ...(injected && !optOut ? { 'security.istio.io/tlsMode': 'istio' } : {}),
+          },
+        },
         spec,
         status: { phase: 'Running', podIP: `10.244.0.${this.ipSeq++}` },
       };
@@ -89,7 +113,12 @@ export class Cluster {
     }
   }
 
-  async exec(namespace: string, pod: string, container: string, command: string[]): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  async exec(
+    namespace: string,
+    pod: string,
+    container: string,
+    command: string[],
+  ): Promise<{ code: number | string; stdout: string; stderr: string }> {
     const stdout = new PassThrough();
     const stderr = new PassThrough();
     let out = '';
@@ -98,13 +127,35 @@ export class Cluster {
     stderr.on('data', (d: Buffer) => (err += d.toString()));
     const podObj = this.store.get('', 'pods', namespace, pod);
     if (!podObj) throw new Error(`no pod ${namespace}/${pod}`);
-    const r = await this.runtime.exec({ pod: podObj, container, command, stdin: null, stdout, stderr, tty: false, signal: new AbortController().signal });
+    const r = await this.runtime.exec({
+      pod: podObj,
+      container,
+      command,
+      stdin: null,
+      stdout,
+      stderr,
+      tty: false,
+      signal: new AbortController().signal,
+    });
     return { code: r.kind === 'exited' ? r.code : `runtime-error: ${r.message}`, stdout: out, stderr: err };
   }
 
   /** curl as meshprobe runs it: status code on stdout, exit code from the process. */
-  async curl(fromNs: string, url: string, extra: string[] = []): Promise<{ exit: number | string; http: string; body: string; stderr: string }> {
-    const r = await this.exec(fromNs, 'sleep-0', 'sleep', ['curl', '-sS', '-m', '10', '-w', '\n%{http_code}', ...extra, url]);
+  async curl(
+    fromNs: string,
+    url: string,
+    extra: string[] = [],
+  ): Promise<{ exit: number | string; http: string; body: string; stderr: string }> {
+    const r = await this.exec(fromNs, 'sleep-0', 'sleep', [
+      'curl',
+      '-sS',
+      '-m',
+      '10',
+      '-w',
+      '\n%{http_code}',
+      ...extra,
+      url,
+    ]);
     const nl = r.stdout.lastIndexOf('\n');
     return { exit: r.code, http: r.stdout.slice(nl + 1), body: r.stdout.slice(0, Math.max(nl, 0)), stderr: r.stderr };
   }

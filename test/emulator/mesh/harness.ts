@@ -23,7 +23,12 @@ export interface Harness {
   /** Waits longer than the largest propagation delay. */
   settle(): Promise<void>;
   curl(fromNs: string, url: string, opts?: { container?: string; extra?: string[] }): Promise<CurlResult>;
-  exec(ns: string, pod: string, container: string, command: string[]): Promise<{ code: number | string; stdout: string; stderr: string }>;
+  exec(
+    ns: string,
+    pod: string,
+    container: string,
+    command: string[],
+  ): Promise<{ code: number | string; stdout: string; stderr: string }>;
   stop(): Promise<void>;
 }
 
@@ -32,8 +37,13 @@ export const TEST_DELAY = { min: 20, max: 60 };
 /** The task's `kubectl create secret tls nginxsecret` with a fresh self-signed certificate for my-nginx. */
 export function nginxSecretYaml(ns: string): string {
   const now = Date.now();
-  const c = issueCertificate({ role: 'leaf', subject: { commonName: 'my-nginx', organization: 'my-nginx' }, altNames: { dns: ['my-nginx'] }, notBefore: new Date(now - 60_000), notAfter: new Date(now + 365 * 86_400_000) });
+  const c = issueCertificate({
+    role: 'leaf',
+    subject: { commonName: 'my-nginx', organization: 'my-nginx' },
+    altNames: { dns: ['my-nginx'] },
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + 365 * 86_400_000),
+  });
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   return `apiVersion: v1\nkind: Secret\ntype: kubernetes.io/tls\nmetadata:\n  name: nginxsecret\n  namespace: ${ns}\ndata:\n  tls.crt: ${b64(c.certPem)}\n  tls.key: ${b64(c.keyPem)}\n`;
 }
-

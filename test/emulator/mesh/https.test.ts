@@ -11,8 +11,13 @@ const WELCOME = '<h1>Welcome to nginx!</h1>';
 
 function mtlsOn(flavor: Flavor): string[] {
   return flavor === 'modern'
-    ? ['apiVersion: security.istio.io/v1beta1\nkind: PeerAuthentication\nmetadata:\n  name: default\n  namespace: istio-system\nspec:\n  mtls:\n    mode: STRICT\n']
-    : ['apiVersion: authentication.istio.io/v1alpha1\nkind: MeshPolicy\nmetadata:\n  name: default\nspec:\n  peers:\n  - mtls: {}\n', destinationRule('istio-system', 'default', '*.local', 'ISTIO_MUTUAL')];
+    ? [
+        'apiVersion: security.istio.io/v1beta1\nkind: PeerAuthentication\nmetadata:\n  name: default\n  namespace: istio-system\nspec:\n  mtls:\n    mode: STRICT\n',
+      ]
+    : [
+        'apiVersion: authentication.istio.io/v1alpha1\nkind: MeshPolicy\nmetadata:\n  name: default\nspec:\n  peers:\n  - mtls: {}\n',
+        destinationRule('istio-system', 'default', '*.local', 'ISTIO_MUTUAL'),
+      ];
 }
 
 for (const flavor of ['legacy', 'modern'] as Flavor[]) {

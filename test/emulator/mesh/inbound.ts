@@ -5,7 +5,12 @@
 // HTTP ports are proxied at L7 with X-Forwarded-Client-Cert (APPEND_FORWARD, with the peer's URI and the
 // SHA-256 of its certificate: listener_inbound.go buildSidecarInboundHTTPOpts); other ports are piped.
 import { randomUUID } from 'node:crypto';
-import { createServer as createHttpServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
@@ -25,7 +30,9 @@ interface PeerInfo {
 
 export async function createInboundListener(mesh: Mesh, pod: PodNet, port: number): Promise<number> {
   const peers = new WeakMap<object, PeerInfo>();
-  const http = pod.tracker.server(createHttpServer((req, res) => proxyToApp(mesh, pod, port, req, res, peers.get(req.socket))));
+  const http = pod.tracker.server(
+    createHttpServer((req, res) => proxyToApp(mesh, pod, port, req, res, peers.get(req.socket))),
+  );
   // Longer than the client sidecars' pooled-connection idle timeout (outbound.ts), as Envoy's hour is.
   http.keepAliveTimeout = 60_000;
 
@@ -44,7 +51,10 @@ export async function createInboundListener(mesh: Mesh, pod: PodNet, port: numbe
     const l7 = mesh.inboundProtocol(pod, port) !== 'tcp';
     if (mode === 'STRICT' && !first.tls) {
       mesh.log(`inbound ${pod.key}:${port} STRICT: plaintext connection reset`);
-      pod.appendLog('istio-proxy', `[${new Date().toISOString()}] "- - -" 0 NR filter_chain_not_found - "-" inbound|${port}|| STRICT: plaintext connection reset`);
+      pod.appendLog(
+        'istio-proxy',
+        `[${new Date().toISOString()}] "- - -" 0 NR filter_chain_not_found - "-" inbound|${port}|| STRICT: plaintext connection reset`,
+      );
       return void socket.resetAndDestroy();
     }
     if (mode === 'STRICT' || (mode === 'PERMISSIVE' && istioAlpn)) {
@@ -70,7 +80,10 @@ export async function createInboundListener(mesh: Mesh, pod: PodNet, port: numbe
     );
     tls.on('error', (e) => {
       mesh.log(`inbound ${pod.key}:${port} TLS: ${e.message}`);
-      pod.appendLog('istio-proxy', `[${new Date().toISOString()}] "- - -" 0 - - "-" inbound|${port}|| TLS error: ${e.message}`);
+      pod.appendLog(
+        'istio-proxy',
+        `[${new Date().toISOString()}] "- - -" 0 - - "-" inbound|${port}|| TLS error: ${e.message}`,
+      );
       tls.destroy();
     });
     tls.once('secure', () => {
@@ -102,9 +115,17 @@ export async function createInboundListener(mesh: Mesh, pod: PodNet, port: numbe
   return listen(server);
 }
 
-function proxyToApp(mesh: Mesh, pod: PodNet, port: number, req: IncomingMessage, res: ServerResponse, peer: PeerInfo | undefined): void {
+function proxyToApp(
+  mesh: Mesh,
+  pod: PodNet,
+  port: number,
+  req: IncomingMessage,
+  res: ServerResponse,
+  peer: PeerInfo | undefined,
+): void {
   const headers: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && k !== 'connection' && k !== 'keep-alive') headers[k] = v;
+  for (const [k, v] of Object.entries(req.headers))
+    if (v !== undefined && k !== 'connection' && k !== 'keep-alive') headers[k] = v;
   if (peer) {
     const current = `By=${pod.identity};Hash=${peer.hash};Subject="";URI=${peer.uri ?? ''}`;
     const prior = headers['x-forwarded-client-cert'];
@@ -116,28 +137,52 @@ function proxyToApp(mesh: Mesh, pod: PodNet, port: number, req: IncomingMessage,
   headers['x-request-id'] ??= randomUUID();
   const started = Date.now();
   res.once('finish', () =>
-    pod.appendLog('istio-proxy', accessLog({ method: req.method, path: req.url, status: res.statusCode, flags: res.statusCode === 503 && !upstreamAnswered ? 'UF' : '-', details: peer ? `mtls peer=${peer.uri ?? '-'}` : 'plaintext', authority: req.headers.host, upstream: `127.0.0.1:${port}`, cluster: `inbound|${port}||`, started })),
+    pod.appendLog(
+      'istio-proxy',
+      accessLog({
+        method: req.method,
+        path: req.url,
+        status: res.statusCode,
+        flags: res.statusCode === 503 && !upstreamAnswered ? 'UF' : '-',
+        details: peer ? `mtls peer=${peer.uri ?? '-'}` : 'plaintext',
+        authority: req.headers.host,
+        upstream: `127.0.0.1:${port}`,
+        cluster: `inbound|${port}||`,
+        started,
+      }),
+    ),
   );
   let upstreamAnswered = false;
   const appPort = pod.apps.get(port);
   if (appPort === undefined) {
-    return sendEnvoyError(res, 503, resetBody({ kind: 'connection-failure', transport: 'delayed connect error: 111' }, false));
+    return sendEnvoyError(
+      res,
+      503,
+      resetBody({ kind: 'connection-failure', transport: 'delayed connect error: 111' }, false),
+    );
   }
-  const up = httpRequest({ host: LOOPBACK, port: appPort, method: req.method, path: req.url, headers, agent: false }, (upRes) => {
-    const out: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(upRes.headers)) if (v !== undefined && k !== 'connection' && k !== 'keep-alive' && k !== 'transfer-encoding') out[k] = v;
-    upstreamAnswered = true;
-    out.server = 'istio-envoy';
-    out['x-envoy-upstream-service-time'] = String(Date.now() - started);
-    res.writeHead(upRes.statusCode ?? 502, out);
-    upRes.pipe(res);
-    upRes.on('error', () => res.destroy());
-  });
+  const up = httpRequest(
+    { host: LOOPBACK, port: appPort, method: req.method, path: req.url, headers, agent: false },
+    (upRes) => {
+      const out: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(upRes.headers))
+        if (v !== undefined && k !== 'connection' && k !== 'keep-alive' && k !== 'transfer-encoding') out[k] = v;
+      upstreamAnswered = true;
+      out.server = 'istio-envoy';
+      out['x-envoy-upstream-service-time'] = String(Date.now() - started);
+      res.writeHead(upRes.statusCode ?? 502, out);
+      upRes.pipe(res);
+      upRes.on('error', () => res.destroy());
+    },
+  );
   // Envoy sends no Connection header upstream; Node would add "Connection: close" without this.
   up.removeHeader('connection');
   up.on('socket', (s: Socket) => s.once('connect', () => mesh.noteSource(s, INBOUND_PASSTHROUGH_IP)));
   up.on('error', (e: NodeJS.ErrnoException) => {
-    const reason = e.code === 'ECONNREFUSED' ? resetBody({ kind: 'connection-failure', transport: 'delayed connect error: 111' }, false) : resetBody({ kind: 'connection-termination' }, false);
+    const reason =
+      e.code === 'ECONNREFUSED'
+        ? resetBody({ kind: 'connection-failure', transport: 'delayed connect error: 111' }, false)
+        : resetBody({ kind: 'connection-termination' }, false);
     sendEnvoyError(res, 503, reason);
   });
   req.pipe(up);

@@ -2,7 +2,14 @@
 // `createMeshRuntimeWith(options)` for tests that bring their own store and CA.
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import type { ContainerRuntime, ExecRequest, ExecResult, KubeObject, ObjectStore, RuntimeContext } from '../contracts.js';
+import type {
+  ContainerRuntime,
+  ExecRequest,
+  ExecResult,
+  KubeObject,
+  ObjectStore,
+  RuntimeContext,
+} from '../contracts.js';
 import { MeshCA } from './ca.js';
 import { buildCurlrc } from './curlrc.js';
 import { DohServer } from './dns.js';
@@ -91,10 +98,19 @@ export async function createMeshRuntimeWith(setup: MeshRuntimeSetup): Promise<Me
     },
     async exec(req: ExecRequest): Promise<ExecResult> {
       const net = mesh.podByKey(podKey(req.pod));
-      if (!net) return { kind: 'runtime-error', message: `container "${req.container}" in pod "${req.pod.metadata.name}" is not running` };
+      if (!net)
+        return {
+          kind: 'runtime-error',
+          message: `container "${req.container}" in pod "${req.pod.metadata.name}" is not running`,
+        };
       const env: Record<string, string> = {};
-      for (const e of findContainer(req.pod, req.container)?.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
-      return runner.exec(req, { podName: req.pod.metadata.name, env, curlrc: () => buildCurlrc(mesh, doh, net, req.container) });
+      for (const e of findContainer(req.pod, req.container)?.env ?? [])
+        if (e.value !== undefined) env[e.name] = e.value;
+      return runner.exec(req, {
+        podName: req.pod.metadata.name,
+        env,
+        curlrc: () => buildCurlrc(mesh, doh, net, req.container),
+      });
     },
     logs(pod: KubeObject, container: string): string {
       return mesh.podByKey(podKey(pod))?.logText(container) ?? '';

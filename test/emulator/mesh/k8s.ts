@@ -71,7 +71,10 @@ export function podKey(pod: KubeObject): string {
   return `${podNamespace(pod)}/${pod.metadata.name}`;
 }
 
-export function matchesLabels(selector: Record<string, string> | undefined, objLabels: Record<string, string>): boolean {
+export function matchesLabels(
+  selector: Record<string, string> | undefined,
+  objLabels: Record<string, string>,
+): boolean {
   if (!selector) return false;
   return Object.entries(selector).every(([k, v]) => objLabels[k] === v);
 }

@@ -88,7 +88,17 @@ export class PodNet {
 }
 
 /** Envoy's default access log format, reduced: start time, request line, code, flags, upstream, cluster. */
-export function accessLog(f: { method?: string; path?: string; status: number; flags: string; details: string; authority?: string; upstream: string; cluster: string; started: number }): string {
+export function accessLog(f: {
+  method?: string;
+  path?: string;
+  status: number;
+  flags: string;
+  details: string;
+  authority?: string;
+  upstream: string;
+  cluster: string;
+  started: number;
+}): string {
   return `[${new Date(f.started).toISOString()}] "${f.method ?? '-'} ${f.path ?? '-'} HTTP/1.1" ${f.status} ${f.flags} ${f.details} "${f.authority ?? '-'}" "${f.upstream}" ${f.cluster} duration=${Date.now() - f.started}ms`;
 }
 
@@ -149,7 +159,9 @@ export class Mesh {
       for (const port of net.apps.keys()) await this.podPort(net, port);
     }
     this.cp.podsChanged();
-    this.log(`pod ${net.key} ip ${net.ip} sidecar=${net.sidecar} apps=${[...net.apps.entries()].map(([p, h]) => `${p}->${h}`).join(',')}`);
+    this.log(
+      `pod ${net.key} ip ${net.ip} sidecar=${net.sidecar} apps=${[...net.apps.entries()].map(([p, h]) => `${p}->${h}`).join(',')}`,
+    );
     return net;
   }
 
@@ -181,7 +193,8 @@ export class Mesh {
   }
 
   async outboundListener(client: PodNet, spec: OutboundListenerSpec): Promise<number> {
-    const key = spec.kind === 'http-host' ? `http:${spec.port}` : `${spec.sniff ? 'sniff' : 'tcp'}:${JSON.stringify(spec.dest)}`;
+    const key =
+      spec.kind === 'http-host' ? `http:${spec.port}` : `${spec.sniff ? 'sniff' : 'tcp'}:${JSON.stringify(spec.dest)}`;
     let p = client.outbound.get(key);
     if (!p) {
       p = createOutboundListener(this, client, spec);
@@ -240,7 +253,12 @@ export class Mesh {
     if (parts.length === 1) [name, ns] = [parts[0], clientNs];
     else if (parts.length === 2) [name, ns] = parts;
     else if (parts.length === 3 && parts[2] === 'svc') [name, ns] = parts;
-    else if (parts.length === 3 + domain.length && parts[2] === 'svc' && parts.slice(3).join('.') === this.clusterDomain) [name, ns] = parts;
+    else if (
+      parts.length === 3 + domain.length &&
+      parts[2] === 'svc' &&
+      parts.slice(3).join('.') === this.clusterDomain
+    )
+      [name, ns] = parts;
     if (!name || !ns) return undefined;
     return this.store.get('', 'services', ns, name);
   }
@@ -302,5 +320,5 @@ export function clusterIP(svc: KubeObject): string {
   if (assigned) return assigned;
   let h = 2166136261;
   for (const ch of `${podNamespace(svc)}/${svc.metadata.name}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
-  return `10.${96 + ((h >>> 16) & 0x0f)}.${(h >>> 8) & 0xff}.${(h & 0xff) || 1}`;
+  return `10.${96 + ((h >>> 16) & 0x0f)}.${(h >>> 8) & 0xff}.${h & 0xff || 1}`;
 }

@@ -4,7 +4,13 @@
 // wrapped in Istio mTLS when the cluster says so: TLS in TLS for an HTTPS app). Failures surface as Envoy
 // shows them: a 503 with the reset reason on HTTP, a closed connection on TCP.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Agent, createServer as createHttpServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  Agent,
+  createServer as createHttpServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
@@ -20,7 +26,8 @@ import { peek, Replayed } from './tls-peek.js';
 // retriable-status-codes (pilot/pkg/networking/core/route/retry/retry.go); a reset after connect is not retried.
 const RETRIES = 2;
 
-export type OutboundListenerSpec = { kind: 'http-host'; port: number } | { kind: 'fixed'; dest: Destination; sniff: boolean };
+export type OutboundListenerSpec =
+  { kind: 'http-host'; port: number } | { kind: 'fixed'; dest: Destination; sniff: boolean };
 
 class UpstreamError extends Error {
   constructor(readonly reason: ResetReason) {
@@ -31,7 +38,12 @@ class UpstreamError extends Error {
 export async function createOutboundListener(mesh: Mesh, client: PodNet, spec: OutboundListenerSpec): Promise<number> {
   const fixed = spec.kind === 'fixed' ? spec.dest : undefined;
   const listenerPort = spec.kind === 'http-host' ? spec.port : spec.dest.port;
-  const http = client.tracker.server(createHttpServer((req, res) => void proxyHttp(mesh, client, req, res, fixed ?? mesh.resolveHost(client.ns, req.headers.host, listenerPort))));
+  const http = client.tracker.server(
+    createHttpServer(
+      (req, res) =>
+        void proxyHttp(mesh, client, req, res, fixed ?? mesh.resolveHost(client.ns, req.headers.host, listenerPort)),
+    ),
+  );
   http.keepAliveTimeout = 5_000;
   if (spec.kind === 'http-host') return listen(http);
 
@@ -44,7 +56,8 @@ export async function createOutboundListener(mesh: Mesh, client: PodNet, spec: O
           const first = await peek(socket);
           if (!first) return void socket.destroy();
           head = first.head;
-          if (looksLikeHttp(head)) return void http.emit('connection', client.tracker.socket(new Replayed(socket, head)));
+          if (looksLikeHttp(head))
+            return void http.emit('connection', client.tracker.socket(new Replayed(socket, head)));
         }
         socket.pause();
         await proxyTcp(mesh, client, socket, head, spec.dest);
@@ -54,12 +67,27 @@ export async function createOutboundListener(mesh: Mesh, client: PodNet, spec: O
   return listen(server);
 }
 
-function pickEndpoints(mesh: Mesh, client: PodNet, dest: Destination): { cluster?: OutboundCluster; endpoints: Endpoint[] } | undefined {
+function pickEndpoints(
+  mesh: Mesh,
+  client: PodNet,
+  dest: Destination,
+): { cluster?: OutboundCluster; endpoints: Endpoint[] } | undefined {
   if (dest.kind === 'pod') {
     // A pod IP that no service fronts: Envoy's PassthroughCluster, plaintext to the original destination.
     const target = mesh.podByIp(dest.ip);
     if (!target) return { endpoints: [] };
-    return { endpoints: [{ pod: target.pod, ip: dest.ip, targetPort: dest.port, origination: 'plaintext', identity: target.identity, by: 'PassthroughCluster' }] };
+    return {
+      endpoints: [
+        {
+          pod: target.pod,
+          ip: dest.ip,
+          targetPort: dest.port,
+          origination: 'plaintext',
+          identity: target.identity,
+          by: 'PassthroughCluster',
+        },
+      ],
+    };
   }
   const cluster = mesh.cp.configFor(client.pod).outbound(client.ns, dest.ns, dest.name, dest.port);
   if (!cluster) return undefined;
@@ -85,7 +113,9 @@ const poolsByMesh = new WeakMap<Mesh, Map<string, { key: string; agent: Agent }>
 
 function agentFor(mesh: Mesh, client: PodNet, ep: Endpoint, cluster: OutboundCluster | undefined): Agent {
   const target = mesh.podByIp(ep.ip);
-  const serverMode = target?.sidecar ? mesh.cp.configFor(target.pod).inbound(target.pod, ep.targetPort).value : 'no-sidecar';
+  const serverMode = target?.sidecar
+    ? mesh.cp.configFor(target.pod).inbound(target.pod, ep.targetPort).value
+    : 'no-sidecar';
   const base = `${client.key}|${ep.ip}:${ep.targetPort}|${cluster?.fqdn ?? ''}:${cluster?.port.port ?? ''}`;
   const key = `${ep.origination}|${ep.identity}|${ep.sni ?? ''}|${serverMode}`;
   let pools = poolsByMesh.get(mesh);
@@ -96,7 +126,9 @@ function agentFor(mesh: Mesh, client: PodNet, ep: Endpoint, cluster: OutboundClu
   // Idle connections close before the upstream sidecar's keep-alive timeout (60 s, see inbound.ts), so a
   // reused one is alive; Envoy's own idle timeout is an hour.
   const agent = new Agent({ keepAlive: true, timeout: 30_000, maxFreeSockets: 4 });
-  (agent as unknown as { createConnection: (o: unknown, cb: (e: Error | null, s?: Duplex) => void) => undefined }).createConnection = (_o, cb) => {
+  (
+    agent as unknown as { createConnection: (o: unknown, cb: (e: Error | null, s?: Duplex) => void) => undefined }
+  ).createConnection = (_o, cb) => {
     connectUpstream(mesh, client, ep, cluster).then(
       (sock) => cb(null, sock),
       (e: Error) => cb(e),
@@ -114,10 +146,16 @@ function dropPool(mesh: Mesh, client: PodNet, ep: Endpoint, cluster: OutboundClu
 }
 
 /** Connects to an endpoint and originates TLS as the cluster says; rejects with Envoy's reset reason. */
-async function connectUpstream(mesh: Mesh, client: PodNet, ep: Endpoint, cluster: OutboundCluster | undefined): Promise<Duplex> {
+async function connectUpstream(
+  mesh: Mesh,
+  client: PodNet,
+  ep: Endpoint,
+  cluster: OutboundCluster | undefined,
+): Promise<Duplex> {
   const target = mesh.podByIp(ep.ip);
   const port = target ? await mesh.podPort(target, ep.targetPort) : undefined;
-  if (port === undefined) throw new UpstreamError({ kind: 'connection-failure', transport: 'delayed connect error: 111' });
+  if (port === undefined)
+    throw new UpstreamError({ kind: 'connection-failure', transport: 'delayed connect error: 111' });
   let raw: Socket;
   try {
     raw = client.tracker.socket(await connectLoopback(port));
@@ -143,7 +181,11 @@ async function connectUpstream(mesh: Mesh, client: PodNet, ep: Endpoint, cluster
             ALPNProtocols: ['istio-peer-exchange', 'istio'],
             rejectUnauthorized: true,
             checkServerIdentity: (_host: string, peer: { subjectaltname?: string }) =>
-              uriSans(peer.subjectaltname).includes(ep.identity) ? undefined : Object.assign(new Error(`SAN mismatch: want ${ep.identity}`), { code: 'ERR_SSL_CERTIFICATE_VERIFY_FAILED' }),
+              uriSans(peer.subjectaltname).includes(ep.identity)
+                ? undefined
+                : Object.assign(new Error(`SAN mismatch: want ${ep.identity}`), {
+                    code: 'ERR_SSL_CERTIFICATE_VERIFY_FAILED',
+                  }),
           }
         : { servername: ep.sni ?? fqdn, rejectUnauthorized: false }),
     }),
@@ -162,12 +204,32 @@ async function connectUpstream(mesh: Mesh, client: PodNet, ep: Endpoint, cluster
   });
 }
 
-async function proxyHttp(mesh: Mesh, client: PodNet, req: IncomingMessage, res: ServerResponse, dest: Destination | undefined): Promise<void> {
+async function proxyHttp(
+  mesh: Mesh,
+  client: PodNet,
+  req: IncomingMessage,
+  res: ServerResponse,
+  dest: Destination | undefined,
+): Promise<void> {
   const picked = dest ? pickEndpoints(mesh, client, dest) : undefined;
   const log = { flags: '-', details: 'via_upstream', upstream: '-', started: Date.now() };
-  const cluster = picked?.cluster ? `outbound|${picked.cluster.port.port}||${picked.cluster.fqdn}` : dest?.kind === 'pod' ? 'PassthroughCluster' : '-';
+  const cluster = picked?.cluster
+    ? `outbound|${picked.cluster.port.port}||${picked.cluster.fqdn}`
+    : dest?.kind === 'pod'
+      ? 'PassthroughCluster'
+      : '-';
   res.once('finish', () =>
-    client.appendLog('istio-proxy', accessLog({ method: req.method, path: req.url, status: res.statusCode, authority: req.headers.host, cluster, ...log })),
+    client.appendLog(
+      'istio-proxy',
+      accessLog({
+        method: req.method,
+        path: req.url,
+        status: res.statusCode,
+        authority: req.headers.host,
+        cluster,
+        ...log,
+      }),
+    ),
   );
   if (!picked) {
     Object.assign(log, { flags: 'NR', details: 'route_not_found' });
@@ -181,7 +243,8 @@ async function proxyHttp(mesh: Mesh, client: PodNet, req: IncomingMessage, res: 
   }
 
   const headers: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && k !== 'connection' && k !== 'keep-alive' && k !== 'proxy-connection') headers[k] = v;
+  for (const [k, v] of Object.entries(req.headers))
+    if (v !== undefined && k !== 'connection' && k !== 'keep-alive' && k !== 'proxy-connection') headers[k] = v;
   // The sidecar's outbound HCM sanitizes a client-supplied XFCC and adds the usual Envoy request headers.
   delete headers['x-forwarded-client-cert'];
   headers['x-forwarded-proto'] ??= 'http';
@@ -200,37 +263,77 @@ async function proxyHttp(mesh: Mesh, client: PodNet, req: IncomingMessage, res: 
     const ep = picked.endpoints[attempt % picked.endpoints.length]!;
     log.upstream = `${ep.ip}:${ep.targetPort} ${ep.origination} (${ep.by})`;
     headers['x-envoy-attempt-count'] = String(attempt + 1);
-    let outcome = await forward(agentFor(mesh, client, ep, picked.cluster), ep, req, res, headers, Buffer.concat(body), started);
+    let outcome = await forward(
+      agentFor(mesh, client, ep, picked.cluster),
+      ep,
+      req,
+      res,
+      headers,
+      Buffer.concat(body),
+      started,
+    );
     if (outcome.kind === 'reset' && outcome.reused) {
       // A pooled connection the upstream had already closed: Envoy tries a fresh one, as do we.
       dropPool(mesh, client, ep, picked.cluster);
-      outcome = await forward(agentFor(mesh, client, ep, picked.cluster), ep, req, res, headers, Buffer.concat(body), started);
+      outcome = await forward(
+        agentFor(mesh, client, ep, picked.cluster),
+        ep,
+        req,
+        res,
+        headers,
+        Buffer.concat(body),
+        started,
+      );
     }
     if (outcome.kind === 'done') return;
     if (outcome.kind === 'connect') {
       last = outcome.reason;
-      mesh.log(`outbound ${client.key} -> ${ep.ip}:${ep.targetPort} (${ep.origination}, ${ep.by}): ${resetBody(last, false)}`);
+      mesh.log(
+        `outbound ${client.key} -> ${ep.ip}:${ep.targetPort} (${ep.origination}, ${ep.by}): ${resetBody(last, false)}`,
+      );
       continue;
     }
-    Object.assign(log, { flags: attempt > 0 ? 'UC,URX' : 'UC', details: 'upstream_reset_before_response_started{connection_termination}' });
+    Object.assign(log, {
+      flags: attempt > 0 ? 'UC,URX' : 'UC',
+      details: 'upstream_reset_before_response_started{connection_termination}',
+    });
     return sendEnvoyError(res, 503, resetBody({ kind: 'connection-termination' }, attempt > 0));
   }
-  Object.assign(log, { flags: 'UF,URX', details: `upstream_reset_before_response_started{${resetBody(last, false).replace(/^.*reset reason: /, '')}}` });
+  Object.assign(log, {
+    flags: 'UF,URX',
+    details: `upstream_reset_before_response_started{${resetBody(last, false).replace(/^.*reset reason: /, '')}}`,
+  });
   sendEnvoyError(res, 503, resetBody(last, true));
 }
 
 type Forwarded = { kind: 'done' } | { kind: 'reset'; reused: boolean } | { kind: 'connect'; reason: ResetReason };
 
-function forward(agent: Agent, ep: Endpoint, req: IncomingMessage, res: ServerResponse, headers: Record<string, string | string[]>, body: Buffer, started: number): Promise<Forwarded> {
+function forward(
+  agent: Agent,
+  ep: Endpoint,
+  req: IncomingMessage,
+  res: ServerResponse,
+  headers: Record<string, string | string[]>,
+  body: Buffer,
+  started: number,
+): Promise<Forwarded> {
   return new Promise((resolve) => {
     let responded = false;
     const withBody = body.length > 0 || (req.method !== 'GET' && req.method !== 'HEAD');
     const up = httpRequest(
-      { agent, host: ep.ip, port: ep.targetPort, method: req.method, path: req.url, headers: withBody ? { ...headers, 'content-length': String(body.length) } : headers },
+      {
+        agent,
+        host: ep.ip,
+        port: ep.targetPort,
+        method: req.method,
+        path: req.url,
+        headers: withBody ? { ...headers, 'content-length': String(body.length) } : headers,
+      },
       (upRes) => {
         responded = true;
         const out: Record<string, string | string[]> = {};
-        for (const [k, v] of Object.entries(upRes.headers)) if (v !== undefined && k !== 'connection' && k !== 'keep-alive' && k !== 'transfer-encoding') out[k] = v;
+        for (const [k, v] of Object.entries(upRes.headers))
+          if (v !== undefined && k !== 'connection' && k !== 'keep-alive' && k !== 'transfer-encoding') out[k] = v;
         out.server = 'envoy';
         out['x-envoy-upstream-service-time'] = String(Date.now() - started);
         res.writeHead(upRes.statusCode ?? 502, out);
@@ -253,7 +356,13 @@ function forward(agent: Agent, ep: Endpoint, req: IncomingMessage, res: ServerRe
   });
 }
 
-async function proxyTcp(mesh: Mesh, client: PodNet, downstream: Socket, head: Buffer, dest: Destination): Promise<void> {
+async function proxyTcp(
+  mesh: Mesh,
+  client: PodNet,
+  downstream: Socket,
+  head: Buffer,
+  dest: Destination,
+): Promise<void> {
   const picked = pickEndpoints(mesh, client, dest);
   const ep = picked?.endpoints[0];
   if (!ep) {

@@ -24,14 +24,20 @@ for (const flavor of ['modern', 'legacy'] as Flavor[]) {
         const clientNs = r.clientSidecar ? 'meshed' : 'naked';
         const objects: string[] = [];
         if (r.serverMode) objects.push(serverModePolicy(flavor, serverNs, r.serverMode, r.modeLevel));
-        if (r.clientDr && r.clientDr !== 'none') objects.push(destinationRule(clientNs, 'httpbin', `httpbin.${serverNs}.svc.cluster.local`, r.clientDr));
+        if (r.clientDr && r.clientDr !== 'none')
+          objects.push(destinationRule(clientNs, 'httpbin', `httpbin.${serverNs}.svc.cluster.local`, r.clientDr));
         await h.apply(objects);
         try {
           await h.settle();
           const out = await h.curl(clientNs, `http://httpbin.${serverNs}:8000/headers`);
           expect({ exit: out.exit, http: out.http }).toEqual({ exit: e.exit, http: e.http });
           if (e.xfcc !== undefined) expect(out.body.includes('X-Forwarded-Client-Cert')).toBe(e.xfcc);
-          if (e.xfcc) expect(out.body).toMatch(new RegExp(`By=spiffe://cluster\\.local/ns/${serverNs}/sa/httpbin;Hash=[0-9a-f]{64};Subject=\\\\"\\\\";URI=spiffe://cluster\\.local/ns/${clientNs}/sa/sleep`));
+          if (e.xfcc)
+            expect(out.body).toMatch(
+              new RegExp(
+                `By=spiffe://cluster\\.local/ns/${serverNs}/sa/httpbin;Hash=[0-9a-f]{64};Subject=\\\\"\\\\";URI=spiffe://cluster\\.local/ns/${clientNs}/sa/sleep`,
+              ),
+            );
           if (e.bodyPrefix) expect(out.body.startsWith(e.bodyPrefix)).toBe(true);
           if (e.exit === 56) expect(out.stderr).toContain('Connection reset by peer');
         } finally {

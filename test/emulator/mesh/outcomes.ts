@@ -28,7 +28,11 @@ export interface TableRow {
 const OK_PLAIN: Expect = { exit: 0, http: '200', xfcc: false };
 const OK_MTLS: Expect = { exit: 0, http: '200', xfcc: true };
 const RESET: Expect = { exit: 56, http: '000' };
-const UPSTREAM_503: Expect = { exit: 0, http: '503', bodyPrefix: 'upstream connect error or disconnect/reset before headers.' };
+const UPSTREAM_503: Expect = {
+  exit: 0,
+  http: '503',
+  bodyPrefix: 'upstream connect error or disconnect/reset before headers.',
+};
 const both = (e: Expect): Record<Flavor, Expect> => ({ legacy: e, modern: e });
 
 export const OUTCOME_TABLE: TableRow[] = [
@@ -39,27 +43,108 @@ export const OUTCOME_TABLE: TableRow[] = [
   { row: 5, clientSidecar: true, serverSidecar: false, clientDr: 'ISTIO_MUTUAL', expect: both(UPSTREAM_503) },
   { row: 6, clientSidecar: true, serverSidecar: false, clientDr: 'DISABLE', expect: both(OK_PLAIN) },
   { row: 7, clientSidecar: true, serverSidecar: false, clientDr: 'none', expect: both(OK_PLAIN) },
-  { row: 8, clientSidecar: true, serverSidecar: true, serverMode: 'STRICT', clientDr: 'ISTIO_MUTUAL', expect: both(OK_MTLS) },
-  { row: 9, clientSidecar: true, serverSidecar: true, serverMode: 'STRICT', clientDr: 'DISABLE', expect: both(UPSTREAM_503) },
-  { row: 10, clientSidecar: true, serverSidecar: true, serverMode: 'STRICT', clientDr: 'none', expect: { legacy: UPSTREAM_503, modern: OK_MTLS } },
-  { row: 11, clientSidecar: true, serverSidecar: true, serverMode: 'PERMISSIVE', clientDr: 'ISTIO_MUTUAL', expect: both(OK_MTLS) },
-  { row: 12, clientSidecar: true, serverSidecar: true, serverMode: 'PERMISSIVE', clientDr: 'DISABLE', expect: both(OK_PLAIN) },
-  { row: 13, clientSidecar: true, serverSidecar: true, serverMode: 'PERMISSIVE', clientDr: 'none', expect: { legacy: OK_PLAIN, modern: OK_MTLS } },
-  { row: 14, clientSidecar: true, serverSidecar: true, serverMode: 'DISABLE', clientDr: 'ISTIO_MUTUAL', expect: both(UPSTREAM_503) },
-  { row: 15, clientSidecar: true, serverSidecar: true, serverMode: 'DISABLE', clientDr: 'DISABLE', expect: both(OK_PLAIN) },
-  { row: 16, clientSidecar: true, serverSidecar: true, serverMode: 'DISABLE', clientDr: 'none', expect: both(OK_PLAIN) },
+  {
+    row: 8,
+    clientSidecar: true,
+    serverSidecar: true,
+    serverMode: 'STRICT',
+    clientDr: 'ISTIO_MUTUAL',
+    expect: both(OK_MTLS),
+  },
+  {
+    row: 9,
+    clientSidecar: true,
+    serverSidecar: true,
+    serverMode: 'STRICT',
+    clientDr: 'DISABLE',
+    expect: both(UPSTREAM_503),
+  },
+  {
+    row: 10,
+    clientSidecar: true,
+    serverSidecar: true,
+    serverMode: 'STRICT',
+    clientDr: 'none',
+    expect: { legacy: UPSTREAM_503, modern: OK_MTLS },
+  },
+  {
+    row: 11,
+    clientSidecar: true,
+    serverSidecar: true,
+    serverMode: 'PERMISSIVE',
+    clientDr: 'ISTIO_MUTUAL',
+    expect: both(OK_MTLS),
+  },
+  {
+    row: 12,
+    clientSidecar: true,
+    serverSidecar: true,
+    serverMode: 'PERMISSIVE',
+    clientDr: 'DISABLE',
+    expect: both(OK_PLAIN),
+  },
+  {
+    row: 13,
+    clientSidecar: true,
+    serverSidecar: true,
+    serverMode: 'PERMISSIVE',
+    clientDr: 'none',
+    expect: { legacy: OK_PLAIN, modern: OK_MTLS },
+  },
+  {
+    row: 14,
+    clientSidecar: true,
+    serverSidecar: true,
+    serverMode: 'DISABLE',
+    clientDr: 'ISTIO_MUTUAL',
+    expect: both(UPSTREAM_503),
+  },
+  {
+    row: 15,
+    clientSidecar: true,
+    serverSidecar: true,
+    serverMode: 'DISABLE',
+    clientDr: 'DISABLE',
+    expect: both(OK_PLAIN),
+  },
+  {
+    row: 16,
+    clientSidecar: true,
+    serverSidecar: true,
+    serverMode: 'DISABLE',
+    clientDr: 'none',
+    expect: both(OK_PLAIN),
+  },
   // Row 16, modern, with the DISABLE from a workload-level PeerAuthentication: 200 from Istio 1.12 on.
-  { row: 16, clientSidecar: true, serverSidecar: true, serverMode: 'DISABLE', modeLevel: 'workload', clientDr: 'none', expect: both(OK_PLAIN) },
+  {
+    row: 16,
+    clientSidecar: true,
+    serverSidecar: true,
+    serverMode: 'DISABLE',
+    modeLevel: 'workload',
+    clientDr: 'none',
+    expect: both(OK_PLAIN),
+  },
 ];
 
 /** The server-mode policy for a namespace, in each flavor's API. */
-export function serverModePolicy(flavor: Flavor, ns: string, mode: ServerMode, level: 'namespace' | 'workload' = 'namespace'): string {
+export function serverModePolicy(
+  flavor: Flavor,
+  ns: string,
+  mode: ServerMode,
+  level: 'namespace' | 'workload' = 'namespace',
+): string {
   if (flavor === 'modern') {
     const selector = level === 'workload' ? '  selector:\n    matchLabels:\n      app: httpbin\n' : '';
     return `apiVersion: security.istio.io/v1beta1\nkind: PeerAuthentication\nmetadata:\n  name: ${level === 'workload' ? 'httpbin' : 'default'}\n  namespace: ${ns}\nspec:\n${selector}  mtls:\n    mode: ${mode}\n`;
   }
   // Legacy: STRICT is `mtls: {}`, PERMISSIVE is mode PERMISSIVE, and no peers at all is mTLS off.
-  const peers = mode === 'STRICT' ? '  peers:\n  - mtls: {}\n' : mode === 'PERMISSIVE' ? '  peers:\n  - mtls:\n      mode: PERMISSIVE\n' : '';
+  const peers =
+    mode === 'STRICT'
+      ? '  peers:\n  - mtls: {}\n'
+      : mode === 'PERMISSIVE'
+        ? '  peers:\n  - mtls:\n      mode: PERMISSIVE\n'
+        : '';
   const targets = level === 'workload' ? '  targets:\n  - name: httpbin\n' : '';
   const body = targets + peers;
   const name = level === 'workload' ? 'httpbin' : 'default';

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiHarness as startHarness } from './api-harness.js';
 import type { Harness } from './harness.js';
 
-const STRICT_TEST1 = 'apiVersion: security.istio.io/v1beta1\nkind: PeerAuthentication\nmetadata:\n  name: default\n  namespace: test1\nspec:\n  mtls:\n    mode: STRICT\n';
+const STRICT_TEST1 =
+  'apiVersion: security.istio.io/v1beta1\nkind: PeerAuthentication\nmetadata:\n  name: default\n  namespace: test1\nspec:\n  mtls:\n    mode: STRICT\n';
 // Wide enough that kubectl apply plus one probe fits in the minimum delay even on a loaded CI machine.
 const DELAY = { min: 1200, max: 1500 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -26,7 +26,11 @@ describe('scale', () => {
     const before = handles();
     const rssBefore = process.memoryUsage().rss;
     const started = Date.now();
-    const namespaces = Array.from({ length: 30 }, (_, i) => ({ ns: `ns${i}`, injected: i % 3 !== 2, workloads: ['httpbin', 'sleep'] as Array<'httpbin' | 'sleep'> }));
+    const namespaces = Array.from({ length: 30 }, (_, i) => ({
+      ns: `ns${i}`,
+      injected: i % 3 !== 2,
+      workloads: ['httpbin', 'sleep'] as Array<'httpbin' | 'sleep'>,
+    }));
     const h = await startHarness('modern', namespaces);
     const startup = Date.now() - started;
     let served = 0;
@@ -37,12 +41,18 @@ describe('scale', () => {
         const to = (i + 1) % 30;
         const out = await h.curl(`ns${i}`, `http://httpbin.ns${to}:8000/headers`);
         expect({ from: i, to, exit: out.exit, http: out.http }).toEqual({ from: i, to, exit: 0, http: '200' });
-        expect({ from: i, to, xfcc: out.body.includes('X-Forwarded-Client-Cert') }).toEqual({ from: i, to, xfcc: namespaces[i]!.injected && namespaces[to]!.injected });
+        expect({ from: i, to, xfcc: out.body.includes('X-Forwarded-Client-Cert') }).toEqual({
+          from: i,
+          to,
+          xfcc: namespaces[i]!.injected && namespaces[to]!.injected,
+        });
         served++;
       }
       const probeMs = Date.now() - probeStart;
       const rss = process.memoryUsage().rss;
-      console.log(`scale: emulator + kubectl apply + 60 pods Ready + one propagation settle in ${startup} ms; 30 probes in ${probeMs} ms; RSS ${(rss / 2 ** 20).toFixed(0)} MiB (+${((rss - rssBefore) / 2 ** 20).toFixed(0)} MiB over the test process before start)`);
+      console.log(
+        `scale: emulator + kubectl apply + 60 pods Ready + one propagation settle in ${startup} ms; 30 probes in ${probeMs} ms; RSS ${(rss / 2 ** 20).toFixed(0)} MiB (+${((rss - rssBefore) / 2 ** 20).toFixed(0)} MiB over the test process before start)`,
+      );
       expect(startup).toBeLessThan(30_000);
     } finally {
       await h.stop();
@@ -50,7 +60,8 @@ describe('scale', () => {
     expect(served).toBe(30);
     await new Promise((r) => setTimeout(r, 100));
     const after = handles();
-    for (const kind of ['TCPServerWrap', 'TCPSocketWrap', 'TLSWrap', 'ProcessWrap', 'PipeWrap']) expect({ kind, n: after[kind] ?? 0 }).toEqual({ kind, n: before[kind] ?? 0 });
+    for (const kind of ['TCPServerWrap', 'TCPSocketWrap', 'TLSWrap', 'ProcessWrap', 'PipeWrap'])
+      expect({ kind, n: after[kind] ?? 0 }).toEqual({ kind, n: before[kind] ?? 0 });
     expect(children()).toEqual([]);
   });
 });

@@ -85,7 +85,10 @@ function parseClientHello(hs: Buffer): { alpn: string[]; sni?: string } {
  * native handle and would never see bytes already read into JavaScript, so TLS is layered on this instead.
  */
 export class Replayed extends Duplex {
-  constructor(private readonly inner: Socket, head: Buffer) {
+  constructor(
+    private readonly inner: Socket,
+    head: Buffer,
+  ) {
     super();
     if (head.length > 0) this.push(head);
     inner.on('data', (d: Buffer) => {

@@ -8,8 +8,18 @@ import { MemoryStore } from '../store.js';
 import { containerEnv, execFailure, PlainRuntime } from './plain.js';
 
 const store = new MemoryStore();
-store.put('', 'configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg', namespace: 'ns' }, data: { colour: 'blue', size: 'L' } });
-store.put('', 'secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sec', namespace: 'ns' }, data: { password: Buffer.from('hunter2').toString('base64') } });
+store.put('', 'configmaps', {
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name: 'cfg', namespace: 'ns' },
+  data: { colour: 'blue', size: 'L' },
+});
+store.put('', 'secrets', {
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: { name: 'sec', namespace: 'ns' },
+  data: { password: Buffer.from('hunter2').toString('base64') },
+});
 
 const pod: KubeObject = {
   apiVersion: 'v1',
@@ -58,11 +68,24 @@ function collect(): { stream: Writable; text: () => string } {
   };
 }
 
-async function run(command: string[], stdin?: string, signal = new AbortController().signal): Promise<{ result: ExecResult; stdout: string; stderr: string }> {
+async function run(
+  command: string[],
+  stdin?: string,
+  signal = new AbortController().signal,
+): Promise<{ result: ExecResult; stdout: string; stderr: string }> {
   const out = collect();
   const err = collect();
   const input = stdin === undefined ? null : new PassThrough();
-  const pending = runtime.exec({ pod, container: 'c', command, stdin: input, stdout: out.stream, stderr: err.stream, tty: false, signal });
+  const pending = runtime.exec({
+    pod,
+    container: 'c',
+    command,
+    stdin: input,
+    stdout: out.stream,
+    stderr: err.stream,
+    tty: false,
+    signal,
+  });
   input?.end(stdin);
   const result = await pending;
   return { result, stdout: out.text(), stderr: err.text() };
@@ -72,7 +95,16 @@ describe('plain runtime', () => {
   it('builds the environment the kubelet would', () => {
     const env = containerEnv(pod, 'c', store);
     expect(env).toMatchObject({
-      HOSTNAME: 'p-1', A: 'a', B: 'a-b', POD: 'p-1', APP: 'web', IP: '10.244.0.9', COLOUR: 'blue', PASSWORD: 'hunter2', CFG_colour: 'blue', CFG_size: 'L',
+      HOSTNAME: 'p-1',
+      A: 'a',
+      B: 'a-b',
+      POD: 'p-1',
+      APP: 'web',
+      IP: '10.244.0.9',
+      COLOUR: 'blue',
+      PASSWORD: 'hunter2',
+      CFG_colour: 'blue',
+      CFG_size: 'L',
       PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     });
   });
@@ -87,13 +119,21 @@ describe('plain runtime', () => {
     expect((await run(['echo', '$HOME; *'])).stdout).toBe('$HOME; *\n');
   });
 
-  it('answers an unknown or unrunnable executable with containerd\'s message', async () => {
-    expect((await run(['no-such-binary'])).result).toEqual({ kind: 'runtime-error', message: execFailure('no-such-binary', 'not-found') });
-    expect(execFailure('no-such-binary', 'not-found')).toBe('OCI runtime exec failed: exec failed: unable to start container process: exec: "no-such-binary": executable file not found in $PATH: unknown');
+  it("answers an unknown or unrunnable executable with containerd's message", async () => {
+    expect((await run(['no-such-binary'])).result).toEqual({
+      kind: 'runtime-error',
+      message: execFailure('no-such-binary', 'not-found'),
+    });
+    expect(execFailure('no-such-binary', 'not-found')).toBe(
+      'OCI runtime exec failed: exec failed: unable to start container process: exec: "no-such-binary": executable file not found in $PATH: unknown',
+    );
     const script = join(work, 'not-executable.sh');
     writeFileSync(script, '#!/bin/sh\necho hi\n');
     chmodSync(script, 0o644);
-    expect((await run([script])).result).toEqual({ kind: 'runtime-error', message: execFailure(script, 'permission-denied') });
+    expect((await run([script])).result).toEqual({
+      kind: 'runtime-error',
+      message: execFailure(script, 'permission-denied'),
+    });
   });
 
   it('kills the whole process group when the exec is aborted', async () => {

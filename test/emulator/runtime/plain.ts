@@ -6,7 +6,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ContainerRuntime, ExecRequest, ExecResult, KubeObject, ObjectStore, RuntimeContext } from '../contracts.js';
+import type {
+  ContainerRuntime,
+  ExecRequest,
+  ExecResult,
+  KubeObject,
+  ObjectStore,
+  RuntimeContext,
+} from '../contracts.js';
 
 type Any = Record<string, any>; // loosely typed pod specs
 
@@ -14,7 +21,12 @@ export const CONTAINER_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin
 
 /** containerd's message for an exec whose executable cannot be started, as kubectl users see it. */
 export function execFailure(executable: string, reason: 'not-found' | 'permission-denied' | 'not-directory'): string {
-  const why = reason === 'not-found' ? 'executable file not found in $PATH' : reason === 'permission-denied' ? 'permission denied' : 'not a directory';
+  const why =
+    reason === 'not-found'
+      ? 'executable file not found in $PATH'
+      : reason === 'permission-denied'
+        ? 'permission denied'
+        : 'not a directory';
   return `OCI runtime exec failed: exec failed: unable to start container process: exec: "${executable}": ${why}: unknown`;
 }
 
@@ -34,9 +46,16 @@ function fieldValue(pod: KubeObject, path: string): string {
 }
 
 /** The environment a container's processes see, resolved the way the kubelet resolves it. */
-export function containerEnv(pod: KubeObject, container: string, store: ObjectStore | undefined): Record<string, string> {
+export function containerEnv(
+  pod: KubeObject,
+  container: string,
+  store: ObjectStore | undefined,
+): Record<string, string> {
   const spec = (pod.spec ?? {}) as Any;
-  const c = [...((spec.containers ?? []) as Any[]), ...((spec.initContainers ?? []) as Any[])].find((x) => x.name === container) ?? {};
+  const c =
+    [...((spec.containers ?? []) as Any[]), ...((spec.initContainers ?? []) as Any[])].find(
+      (x) => x.name === container,
+    ) ?? {};
   const namespace = pod.metadata.namespace ?? 'default';
   const env: Record<string, string> = { PATH: CONTAINER_PATH, HOSTNAME: pod.metadata.name };
   for (const from of (c.envFrom ?? []) as Any[]) {
@@ -47,7 +66,8 @@ export function containerEnv(pod: KubeObject, container: string, store: ObjectSt
     }
     if (from.secretRef && store) {
       const s = store.get('', 'secrets', namespace, String(from.secretRef.name));
-      for (const [k, v] of Object.entries((s?.data ?? {}) as Record<string, string>)) env[prefix + k] = Buffer.from(v, 'base64').toString('utf8');
+      for (const [k, v] of Object.entries((s?.data ?? {}) as Record<string, string>))
+        env[prefix + k] = Buffer.from(v, 'base64').toString('utf8');
     }
   }
   for (const e of (c.env ?? []) as Any[]) {
@@ -156,7 +176,12 @@ export class PlainRuntime implements ContainerRuntime {
 
   async close(): Promise<void> {
     for (const child of this.children) killTree(child);
-    const waiting = [...this.children].map((c) => new Promise<void>((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : c.once('close', () => resolve()))));
+    const waiting = [...this.children].map(
+      (c) =>
+        new Promise<void>((resolve) =>
+          c.exitCode !== null || c.signalCode !== null ? resolve() : c.once('close', () => resolve()),
+        ),
+    );
     await Promise.all(waiting);
     this.children.clear();
     this.byPod.clear();
@@ -179,7 +204,16 @@ function killTree(child: ChildProcess): void {
 }
 
 function signalNumber(signal: NodeJS.Signals | null): number {
-  const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };
+  const numbers: Partial<Record<NodeJS.Signals, number>> = {
+    SIGHUP: 1,
+    SIGINT: 2,
+    SIGQUIT: 3,
+    SIGABRT: 6,
+    SIGKILL: 9,
+    SIGPIPE: 13,
+    SIGALRM: 14,
+    SIGTERM: 15,
+  };
   return signal ? (numbers[signal] ?? 0) : 0;
 }
 

@@ -39,7 +39,10 @@ function origin(req: IncomingMessage, opts: HttpbinOptions): string {
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   const text = `${JSON.stringify(body, null, 2)}\n`;
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
@@ -57,7 +60,9 @@ export function httpbinHandler(opts: HttpbinOptions = {}) {
     const chunks: Buffer[] = [];
     const started = Date.now();
     res.once('finish', () =>
-      opts.log?.(`time="${new Date().toISOString()}" status=${res.statusCode} method="${req.method}" uri="${req.url}" size_bytes=${res.getHeader('content-length') ?? 0} duration_ms=${Date.now() - started} user_agent="${req.headers['user-agent'] ?? ''}" client_ip=${origin(req, opts)}`),
+      opts.log?.(
+        `time="${new Date().toISOString()}" status=${res.statusCode} method="${req.method}" uri="${req.url}" size_bytes=${res.getHeader('content-length') ?? 0} duration_ms=${Date.now() - started} user_agent="${req.headers['user-agent'] ?? ''}" client_ip=${origin(req, opts)}`,
+      ),
     );
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -66,15 +71,34 @@ export function httpbinHandler(opts: HttpbinOptions = {}) {
       if (path === '/user-agent') return json(res, 200, { 'user-agent': req.headers['user-agent'] ?? '' });
       if (path === '/get') {
         if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed(res);
-        return json(res, 200, { args, headers: requestHeaders(req), method: req.method, origin: origin(req, opts), url: fullUrl });
+        return json(res, 200, {
+          args,
+          headers: requestHeaders(req),
+          method: req.method,
+          origin: origin(req, opts),
+          url: fullUrl,
+        });
       }
       if (path === '/anything' || path.startsWith('/anything/')) {
         const data = Buffer.concat(chunks).toString('utf8');
-        return json(res, 200, { args, headers: requestHeaders(req), method: req.method, origin: origin(req, opts), url: fullUrl, data, files: {}, form: {}, json: null });
+        return json(res, 200, {
+          args,
+          headers: requestHeaders(req),
+          method: req.method,
+          origin: origin(req, opts),
+          url: fullUrl,
+          data,
+          files: {},
+          form: {},
+          json: null,
+        });
       }
       const status = /^\/status\/([\d,]+)$/.exec(path);
       if (status) {
-        const codes = status[1]!.split(',').filter((c) => c.length > 0).map(Number);
+        const codes = status[1]!
+          .split(',')
+          .filter((c) => c.length > 0)
+          .map(Number);
         const code = codes[Math.floor(Math.random() * codes.length)] ?? 0;
         if (!(code >= 100 && code <= 599)) return plain(res, 400, 'Invalid status code\n');
         const body = STATUS_BODIES[code] ?? '';
@@ -87,12 +111,23 @@ export function httpbinHandler(opts: HttpbinOptions = {}) {
       const delay = /^\/delay\/(\d+(?:\.\d+)?)$/.exec(path);
       if (delay) {
         const ms = Math.min(Number(delay[1]) * 1000, 10_000);
-        const t = setTimeout(() => json(res, 200, { args, headers: requestHeaders(req), method: req.method, origin: origin(req, opts), url: fullUrl }), ms);
+        const t = setTimeout(
+          () =>
+            json(res, 200, {
+              args,
+              headers: requestHeaders(req),
+              method: req.method,
+              origin: origin(req, opts),
+              url: fullUrl,
+            }),
+          ms,
+        );
         res.on('close', () => clearTimeout(t));
         return;
       }
       if (path === '/') {
-        const html = '<!DOCTYPE html>\n<html>\n<head><title>go-httpbin</title></head>\n<body><h1>go-httpbin</h1><p>A reasonably complete and well-tested golang port of httpbin.</p></body>\n</html>\n';
+        const html =
+          '<!DOCTYPE html>\n<html>\n<head><title>go-httpbin</title></head>\n<body><h1>go-httpbin</h1><p>A reasonably complete and well-tested golang port of httpbin.</p></body>\n</html>\n';
         res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(html) });
         return void res.end(html);
       }
@@ -102,7 +137,11 @@ export function httpbinHandler(opts: HttpbinOptions = {}) {
 }
 
 function plain(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff', 'Content-Length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'X-Content-Type-Options': 'nosniff',
+    'Content-Length': Buffer.byteLength(body),
+  });
   res.end(body);
 }
 

@@ -20,7 +20,9 @@ export function appKind(image: string | undefined): AppKind {
 }
 
 function declaredPorts(c: ContainerSpec, fallback: number): number[] {
-  const ports = (c.ports ?? []).filter((p) => (p.protocol ?? 'TCP').toUpperCase() === 'TCP').map((p) => p.containerPort);
+  const ports = (c.ports ?? [])
+    .filter((p) => (p.protocol ?? 'TCP').toUpperCase() === 'TCP')
+    .map((p) => p.containerPort);
   return ports.length > 0 ? ports : [fallback];
 }
 
@@ -43,9 +45,11 @@ function tlsSecretName(pod: KubeObject, c: ContainerSpec, mesh: Mesh, ns: string
 }
 
 function secretPems(mesh: Mesh, ns: string, name: string): { key: string; cert: string } | undefined {
-  const s = mesh.store.get('', 'secrets', ns, name) as (KubeObject & { data?: Record<string, string>; stringData?: Record<string, string> }) | undefined;
+  const s = mesh.store.get('', 'secrets', ns, name) as
+    (KubeObject & { data?: Record<string, string>; stringData?: Record<string, string> }) | undefined;
   if (!s) return undefined;
-  const read = (k: string) => (s.data?.[k] !== undefined ? Buffer.from(s.data[k]!, 'base64').toString('utf8') : s.stringData?.[k]);
+  const read = (k: string) =>
+    s.data?.[k] !== undefined ? Buffer.from(s.data[k]!, 'base64').toString('utf8') : s.stringData?.[k];
   const cert = read('tls.crt');
   const key = read('tls.key');
   return cert && key ? { cert, key } : undefined;
@@ -56,7 +60,10 @@ function nginxLogged(net: PodNet, container: string) {
   return (req: IncomingMessage, res: ServerResponse) => {
     res.once('finish', () => {
       const t = new Date().toUTCString();
-      net.appendLog(container, `127.0.0.1 - - [${t}] "${req.method} ${req.url} HTTP/${req.httpVersion}" ${res.statusCode} ${res.getHeader('content-length') ?? 0} "-" "${req.headers['user-agent'] ?? '-'}"`);
+      net.appendLog(
+        container,
+        `127.0.0.1 - - [${t}] "${req.method} ${req.url} HTTP/${req.httpVersion}" ${res.statusCode} ${res.getHeader('content-length') ?? 0} "-" "${req.headers['user-agent'] ?? '-'}"`,
+      );
     });
     nginxHandler(req, res);
   };
@@ -69,7 +76,9 @@ export async function startApps(mesh: Mesh, net: PodNet): Promise<void> {
       // go-httpbin serves on 8080; the python httpbin images of Istio <= 1.20 on 80.
       const fallback = (c.image ?? '').includes('go-httpbin') ? 8080 : 80;
       for (const port of declaredPorts(c, fallback)) {
-        const server = net.tracker.server(createHttpbin({ originOf: (p) => mesh.sourceOf(p), log: (l) => net.appendLog(c.name, l) }));
+        const server = net.tracker.server(
+          createHttpbin({ originOf: (p) => mesh.sourceOf(p), log: (l) => net.appendLog(c.name, l) }),
+        );
         net.apps.set(port, await listen(server));
       }
     } else if (kind === 'nginx') {
@@ -81,7 +90,12 @@ export async function startApps(mesh: Mesh, net: PodNet): Promise<void> {
           const https = createHttpsServer(pems ?? {}, nginxLogged(net, c.name));
           // A rotated Secret reaches the mounted files (and nginx on reload); here it applies at once.
           const unsubscribe = mesh.store.subscribe((e) => {
-            if (e.resource !== 'secrets' || e.object.metadata.namespace !== net.ns || e.object.metadata.name !== secretName) return;
+            if (
+              e.resource !== 'secrets' ||
+              e.object.metadata.namespace !== net.ns ||
+              e.object.metadata.name !== secretName
+            )
+              return;
             const next = secretPems(mesh, net.ns, secretName);
             if (next) https.setSecureContext(next);
           });

@@ -57,7 +57,12 @@ function mostSpecific(drs: KubeObject[], fqdn: string, domain: string): KubeObje
   return best;
 }
 
-export function findDestinationRule(inputs: ConfigInputs, clientNs: string, serviceNs: string, fqdn: string): KubeObject | undefined {
+export function findDestinationRule(
+  inputs: ConfigInputs,
+  clientNs: string,
+  serviceNs: string,
+  fqdn: string,
+): KubeObject | undefined {
   const namespaces = [clientNs, serviceNs, inputs.rootNamespace].filter((ns, i, a) => a.indexOf(ns) === i);
   for (const ns of namespaces) {
     const candidates = inputs.destinationRules.filter((dr) => podNamespace(dr) === ns && visibleFrom(dr, clientNs));

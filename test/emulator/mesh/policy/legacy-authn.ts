@@ -5,7 +5,15 @@
 // no matching policy at all means mTLS off. Where several service policies match Istio picks one at random;
 // the emulator picks the oldest so that runs are reproducible.
 import type { KubeObject } from '../../contracts.js';
-import { matchesLabels, labels, oldestFirst, podNamespace, resolveTargetPort, serviceSelector, servicePorts } from '../k8s.js';
+import {
+  matchesLabels,
+  labels,
+  oldestFirst,
+  podNamespace,
+  resolveTargetPort,
+  serviceSelector,
+  servicePorts,
+} from '../k8s.js';
 import { describe, type ConfigInputs, type Decided, type InboundMode } from './types.js';
 
 interface LegacySpec {
@@ -34,7 +42,9 @@ function covers(inputs: ConfigInputs, policy: KubeObject, pod: KubeObject, port:
     if (!svc || !matchesLabels(serviceSelector(svc), labels(pod))) continue;
     if (!target.ports || target.ports.length === 0) return true;
     for (const tp of target.ports) {
-      const sp = servicePorts(svc).find((p) => (tp.number !== undefined && p.port === tp.number) || (tp.name !== undefined && p.name === tp.name));
+      const sp = servicePorts(svc).find(
+        (p) => (tp.number !== undefined && p.port === tp.number) || (tp.name !== undefined && p.name === tp.name),
+      );
       if (sp && resolveTargetPort(sp, pod) === port) return true;
     }
   }
@@ -46,7 +56,9 @@ export function legacyInboundMode(inputs: ConfigInputs, pod: KubeObject, port: n
   const policies = oldestFirst(inputs.policies);
   const service = policies.find((p) => (spec(p).targets ?? []).length > 0 && covers(inputs, p, pod, port));
   if (service) return { value: legacyPeerMode(service), by: describe(service) };
-  const nsDefault = policies.find((p) => podNamespace(p) === ns && p.metadata.name === 'default' && (spec(p).targets ?? []).length === 0);
+  const nsDefault = policies.find(
+    (p) => podNamespace(p) === ns && p.metadata.name === 'default' && (spec(p).targets ?? []).length === 0,
+  );
   if (nsDefault) return { value: legacyPeerMode(nsDefault), by: describe(nsDefault) };
   const mesh = inputs.meshPolicies.find((p) => p.metadata.name === 'default' && (spec(p).targets ?? []).length === 0);
   if (mesh) return { value: legacyPeerMode(mesh), by: describe(mesh) };

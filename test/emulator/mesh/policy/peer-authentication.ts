@@ -38,10 +38,13 @@ export function paLevels(inputs: ConfigInputs, ns: string, podLabels?: Record<st
   const out: PaLevels = {};
   const mesh = all.find((pa) => podNamespace(pa) === inputs.rootNamespace && !hasSelector(pa));
   if (mesh) out.mesh = mesh;
-  const nsLevel = ns === inputs.rootNamespace ? undefined : all.find((pa) => podNamespace(pa) === ns && !hasSelector(pa));
+  const nsLevel =
+    ns === inputs.rootNamespace ? undefined : all.find((pa) => podNamespace(pa) === ns && !hasSelector(pa));
   if (nsLevel) out.namespace = nsLevel;
   if (podLabels && ns !== inputs.rootNamespace) {
-    const wl = all.find((pa) => podNamespace(pa) === ns && hasSelector(pa) && matchesLabels(spec(pa).selector?.matchLabels, podLabels));
+    const wl = all.find(
+      (pa) => podNamespace(pa) === ns && hasSelector(pa) && matchesLabels(spec(pa).selector?.matchLabels, podLabels),
+    );
     if (wl) out.workload = wl;
   }
   // In the root namespace a namespace-wide policy *is* the mesh-wide one.

@@ -28,5 +28,7 @@ export interface ConfigInputs {
 }
 
 export function describe(obj: KubeObject): string {
-  return obj.metadata.namespace ? `${obj.kind} ${obj.metadata.namespace}/${obj.metadata.name}` : `${obj.kind} ${obj.metadata.name}`;
+  return obj.metadata.namespace
+    ? `${obj.kind} ${obj.metadata.namespace}/${obj.metadata.name}`
+    : `${obj.kind} ${obj.metadata.name}`;
 }
