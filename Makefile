@@ -26,7 +26,10 @@ chromium: ## Install Chromium for the HTML report test, if missing (needs root a
 	  echo "make: Chromium is missing and cannot be installed without root: the HTML report test will fail. Run: sudo apt-get install -y chromium"; \
 	fi
 
-test: build chromium ## Run the test suite (unit, emulator and end-to-end on the emulated cluster)
+test: build chromium ## Run lint, format check, type check and the test suite (unit, emulator, end-to-end on the emulated cluster)
+	npm run lint
+	npm run format:check
+	npm run typecheck
 	npm test
 
 ISTIO ?= modern legacy
