@@ -176,7 +176,7 @@ describe('exec faults', () => {
     const r = await kubectl(emu.kubeconfigPath, ['exec', '-n', 'faults', pod, '--', 'true']);
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe(
-      'Error from server (InternalError): Internal error occurred: error dialing backend: dial tcp 172.18.0.2:10250: connect: connection refused',
+      'Error from server: error dialing backend: dial tcp 172.18.0.2:10250: connect: connection refused',
     );
     emu.faults.clear();
     expect((await execStatus(pod, ['true'])).status).toEqual({ metadata: {}, status: 'Success' });

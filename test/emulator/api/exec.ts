@@ -180,6 +180,8 @@ export interface ExecSession {
   faults: Faults;
   /** Looks the pod up again at stream start (it may have stopped since the upgrade was accepted). */
   currentPod: () => KubeObject | undefined;
+  /** A kubelet-side failure (an exec-status fault): this Status ends the stream after `delayMs`. */
+  failure?: { status: object; delayMs: number };
 }
 
 /** Owns the WebSocket side of every exec: upgrades, the frame protocol, and teardown on stop(). */
@@ -266,7 +268,18 @@ export class ExecStreams {
 
     let status: object;
     const pod = session.currentPod();
-    if (!pod || !containerRunning(pod, container)) {
+    if (session.failure) {
+      // The API server is still dialling the kubelet; nothing but the Status comes.
+      if (session.failure.delayMs > 0)
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, session.failure?.delayMs);
+          abort.signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      status = session.failure.status;
+    } else if (!pod || !containerRunning(pod, container)) {
       status = streamStatusOf(
         internalError(`unable to upgrade connection: container not found ("${container}")`).status,
       );

@@ -6,6 +6,7 @@
 // Rates draw from a seeded generator per fault, so a given seed and request order repeat exactly.
 import type { KubeObject } from '../contracts.js';
 import { seededRng } from '../rng.js';
+import { EXEC_STATUS_PRESETS, reasonless, type ExecStatusFault, type ExecStatusPreset } from './exec-status.js';
 import { parseLabelSelector } from './selectors.js';
 import { ApiError, internalError, serviceUnavailable, timeout, tooManyRequests, type Status } from './status.js';
 
@@ -34,6 +35,7 @@ export type FaultSpec =
   | ({ kind: 'api-error'; code?: number; retryAfterSeconds?: number; message?: string } & FaultMatch & Rated)
   | ({ kind: 'exec-reject'; code?: number } & FaultMatch & Rated)
   | ({ kind: 'exec-drop'; afterMs?: number; afterBytes?: number } & FaultMatch & Rated)
+  | ({ kind: 'exec-status' } & ExecStatusFault & FaultMatch & Rated)
   | ({ kind: 'never-ready' } & FaultMatch)
   | ({ kind: 'slow-ready'; delayMs: number } & FaultMatch)
   | ({ kind: 'crash-loop'; exitCode?: number } & FaultMatch);
@@ -122,9 +124,27 @@ export class Faults {
     for (const a of this.armed) {
       if (a.spec.kind !== 'exec-reject' || !matchesPod(a.spec, pod) || !this.fire(a)) continue;
       const code = a.spec.code ?? 500;
+      // The upgrade-aware proxy's dial error is a plain error: a 500 Status without a reason
+      // (apimachinery/pkg/util/proxy/upgradeaware.go `dial`, "error dialing backend: %v").
       if (code === 500)
-        return internalError('error dialing backend: dial tcp 172.18.0.2:10250: connect: connection refused');
+        return reasonless('error dialing backend: dial tcp 172.18.0.2:10250: connect: connection refused');
       return apiErrorFor({ code });
+    }
+    return undefined;
+  }
+
+  /** The kubelet-side failure this exec meets, if an exec-status fault fires (see exec-status.ts). */
+  execStatus(pod: KubeObject): ExecStatusFault | undefined {
+    for (const a of this.armed) {
+      if (a.spec.kind !== 'exec-status' || !matchesPod(a.spec, pod) || !this.fire(a)) continue;
+      const { preset, code, reason, message, delayMs } = a.spec;
+      return {
+        ...(preset !== undefined ? { preset } : {}),
+        ...(code !== undefined ? { code } : {}),
+        ...(reason !== undefined ? { reason } : {}),
+        ...(message !== undefined ? { message } : {}),
+        ...(delayMs !== undefined ? { delayMs } : {}),
+      };
     }
     return undefined;
   }
@@ -174,6 +194,17 @@ function validateSpec(spec: FaultSpec): void {
     throw new Error(`fault ${spec.kind}: rate must be between 0 and 1, got ${rate}`);
   if (spec.kind === 'slow-ready' && !(spec.delayMs >= 0))
     throw new Error('fault slow-ready: delayMs must be a non-negative number');
+  if (spec.kind === 'exec-status') {
+    if (spec.preset !== undefined && !EXEC_STATUS_PRESETS.includes(spec.preset))
+      throw new Error(`fault exec-status: unknown preset "${spec.preset}": use ${EXEC_STATUS_PRESETS.join(', ')}`);
+    if (
+      spec.preset !== undefined &&
+      (spec.code !== undefined || spec.reason !== undefined || spec.message !== undefined)
+    )
+      throw new Error('fault exec-status: give either a preset or code/reason/message, not both');
+    if (spec.preset === undefined && spec.message === undefined)
+      throw new Error(`fault exec-status: give a preset (${EXEC_STATUS_PRESETS.join(', ')}) or a message`);
+  }
 }
 
 function matchesRequest(spec: FaultMatch, t: RequestFaultTarget): boolean {
@@ -257,7 +288,7 @@ export function parseDuration(text: string): number {
  * `exec-drop after=200ms`, `slow-ready delay=5s namespaces=test1 selector=app=httpbin`.
  */
 export function parseFaultSpec(text: string): FaultSpec {
-  const [kind, ...pairs] = text.trim().split(/\s+/);
+  const [kind, ...pairs] = tokenize(text);
   const opts = new Map<string, string>();
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
@@ -308,6 +339,8 @@ export function parseFaultSpec(text: string): FaultSpec {
     'after-bytes',
     'delay',
     'exit-code',
+    'preset',
+    'reason',
   ]);
   for (const key of opts.keys()) if (!known.has(key)) throw new Error(`fault "${text}": unknown option "${key}"`);
   let spec: FaultSpec;
@@ -324,6 +357,21 @@ export function parseFaultSpec(text: string): FaultSpec {
     case 'exec-reject':
       spec = { kind, ...match, code: num('code') ?? 500 };
       break;
+    case 'exec-status': {
+      const s: FaultSpec = { kind, ...match };
+      const preset = opts.get('preset');
+      if (preset) s.preset = preset as ExecStatusPreset;
+      const code = num('code');
+      if (code !== undefined) s.code = code;
+      const reason = opts.get('reason');
+      if (reason) s.reason = reason;
+      const message = opts.get('message');
+      if (message) s.message = message;
+      const delay = opts.get('delay');
+      if (delay) s.delayMs = parseDuration(delay);
+      spec = s;
+      break;
+    }
     case 'exec-drop': {
       const s: FaultSpec = { kind, ...match };
       const after = opts.get('after');
@@ -344,9 +392,36 @@ export function parseFaultSpec(text: string): FaultSpec {
       break;
     default:
       throw new Error(
-        `unknown fault kind "${kind ?? ''}": use api-error, exec-reject, exec-drop, never-ready, slow-ready or crash-loop`,
+        `unknown fault kind "${kind ?? ''}": use api-error, exec-reject, exec-status, exec-drop, never-ready, slow-ready or crash-loop`,
       );
   }
   validateSpec(spec);
   return spec;
+}
+
+/** Splits a CLI fault on spaces, keeping `key="a value with spaces"` (or single quotes) as one word. */
+function tokenize(text: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  let quote: string | undefined;
+  let started = false;
+  for (const c of text.trim()) {
+    if (quote) {
+      if (c === quote) quote = undefined;
+      else word += c;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      started = true;
+    } else if (/\s/.test(c)) {
+      if (started) words.push(word);
+      word = '';
+      started = false;
+    } else {
+      word += c;
+      started = true;
+    }
+  }
+  if (quote) throw new Error(`fault "${text}": unclosed ${quote}`);
+  if (started) words.push(word);
+  return words;
 }

@@ -27,20 +27,13 @@ import {
   apiVersions,
   wantsAggregated,
 } from './discovery.js';
-import {
-  chooseProtocol,
-  containerRunning,
-  ExecStreams,
-  parseExecQuery,
-  rejectUpgrade,
-  rejectUpgradePlain,
-  resolveExecTarget,
-  V4,
-} from './exec.js';
+import { resolveExecTarget } from './exec.js';
+import { ExecUpgrades } from './exec-upgrade.js';
 import type { Faults } from './faults.js';
 import { ObjectService, PATCH_CONTENT_TYPES, type DeleteOptions } from './objects.js';
 import { OpenApiV3 } from './openapi.js';
 import { apiVersionOf, type ResourceRegistry, type ResourceType } from './resources.js';
+import { parseRequestInfo, resourceAttributes, type RequestInfo, type ResourcePath } from './request-info.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import {
   ApiError,
@@ -69,27 +62,6 @@ export interface ApiServerOptions {
   bookmarkIntervalMs: number;
 }
 
-/**
- * A REST path taken apart as the API server's RequestInfoFactory does it, before anything is looked up
- * (authorization runs on this, so a forbidden user gets 403 even for a resource that is not served).
- */
-interface RequestInfo {
-  group: string;
-  version: string;
-  resource: string;
-  /** For /api/v1/namespaces/NAME the namespace is NAME too, as in the API server. */
-  namespace: string | undefined;
-  name: string | undefined;
-  subresource: string | undefined;
-  /** The deprecated /watch/ path prefix. */
-  watchPrefix: boolean;
-}
-
-/** A request path resolved to a served type. */
-interface ResourcePath extends RequestInfo {
-  type: ResourceType;
-}
-
 const MAX_BODY = 3 * 1024 * 1024;
 
 /** EMULATOR_DEBUG=1 logs every request and its status to stderr. */
@@ -97,19 +69,12 @@ const DEBUG = Boolean(process.env.EMULATOR_DEBUG);
 
 const ANONYMOUS: UserInfo = { name: 'system:anonymous', groups: ['system:unauthenticated'], admin: false, rules: [] };
 
-/** An exec upgrade refused by a fault, kept so kubectl's SPDY retry of the same exec gets the same answer. */
-interface RecentRejection {
-  error: ApiError;
-  at: number;
-}
-
 export class ApiServer {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly watches: WatchHub;
-  private readonly execs = new ExecStreams();
+  private readonly execs: ExecUpgrades;
   private readonly openapi: OpenApiV3;
-  private readonly recentRejections = new Map<string, RecentRejection>();
   private address: AddressInfo | undefined;
 
   constructor(private readonly o: ApiServerOptions) {
@@ -118,8 +83,17 @@ export class ApiServer {
     this.server = createServer({ cert: o.tls.certPem, key: o.tls.keyPem }, (req, res) => {
       void this.handle(req, res);
     });
+    this.execs = new ExecUpgrades({
+      authenticate: (req, method, path) => this.authenticate(req, method, path),
+      authorize: (user, attributes) => this.authorize(user, attributes),
+      resolve: (info) => this.resolve(info),
+      objects: o.objects,
+      faults: o.faults,
+      runtime: o.runtime,
+      audit: o.audit,
+    });
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      this.handleUpgrade(req, socket, head);
+      this.execs.handle(req, socket, head);
     });
     this.server.on('secureConnection', (socket: Socket) => {
       this.sockets.add(socket);
@@ -170,7 +144,7 @@ export class ApiServer {
         this.authorize(user, this.nonResourceAttributes(method, url.pathname));
         return this.serveNonResource(req, res, url);
       }
-      const attributes = this.resourceAttributes(method, url, info);
+      const attributes = resourceAttributes(method, url, info);
       const injected = this.o.faults.apiError({
         verb: attributes.verb,
         apiGroup: attributes.apiGroup,
@@ -196,7 +170,7 @@ export class ApiServer {
       if (audit) this.recordAudit(req, res, audit);
       if (DEBUG)
         process.stderr.write(
-          `emulator: ${method} ${req.url ?? ''} -> ${res.statusCode} (${req.headers['user-agent'] ?? ''})\n`,
+          `emulator: ${method} ${req.url ?? ''} -> ${res.statusCode} (${req.headers['user-agent'] ?? ''}; content-type ${req.headers['content-type'] ?? '-'}; accept ${req.headers.accept ?? '-'})\n`,
         );
     }
   }
@@ -230,42 +204,6 @@ export class ApiServer {
       namespace: '',
       name: '',
       path,
-    };
-  }
-
-  private resourceAttributes(method: string, url: URL, p: RequestInfo): RequestAttributes {
-    const watching = p.watchPrefix || ['true', '1'].includes(url.searchParams.get('watch') ?? '');
-    let verb: string;
-    switch (method) {
-      case 'GET':
-      case 'HEAD':
-        verb = p.name === undefined ? (watching ? 'watch' : 'list') : watching ? 'watch' : 'get';
-        break;
-      case 'POST':
-        verb = 'create';
-        break;
-      case 'PUT':
-        verb = 'update';
-        break;
-      case 'PATCH':
-        verb = 'patch';
-        break;
-      case 'DELETE':
-        verb = p.name === undefined ? 'deletecollection' : 'delete';
-        break;
-      default:
-        verb = method.toLowerCase();
-    }
-    return {
-      verb,
-      resourceRequest: true,
-      apiGroup: p.group,
-      apiVersion: p.version,
-      resource: p.resource,
-      subresource: p.subresource ?? '',
-      namespace: p.namespace ?? '',
-      name: p.name ?? '',
-      path: url.pathname,
     };
   }
 
@@ -724,150 +662,6 @@ export class ApiServer {
     for (const [k, v] of Object.entries(apiError?.headers ?? {})) res.setHeader(k, v);
     this.sendObject(res, status.code ?? 500, status, accept);
   }
-
-  // ---------------------------------------------------------------------------------------------
-  // Upgrades (exec)
-
-  private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy());
-    const url = new URL(req.url ?? '/', 'https://127.0.0.1');
-    const method = (req.method ?? 'GET').toUpperCase();
-    const websocket = (req.headers.upgrade ?? '').toLowerCase() === 'websocket';
-    let audit: { attributes: RequestAttributes; user: UserInfo; code: number } | undefined;
-    try {
-      const user = this.authenticate(req, method, url.pathname);
-      const info = parseRequestInfo(url.pathname);
-      if (
-        !info ||
-        info.group !== '' ||
-        info.resource !== 'pods' ||
-        info.subresource !== 'exec' ||
-        !info.namespace ||
-        !info.name
-      ) {
-        throw badRequest(
-          `upgrade is only served for pods/exec; the emulator does not serve ${url.pathname} over ${req.headers.upgrade ?? '?'}`,
-        );
-      }
-      // Since 1.31 a WebSocket exec (a GET) needs `create` on pods/exec too, like the SPDY POST.
-      const attributes: RequestAttributes = { ...this.resourceAttributes('POST', url, info), verb: 'create' };
-      audit = { attributes, user, code: 0 };
-      const injected = this.o.faults.apiError({
-        verb: 'create',
-        apiGroup: '',
-        resource: 'pods',
-        subresource: 'exec',
-        namespace: info.namespace,
-        name: info.name,
-      });
-      if (injected) throw injected;
-      this.authorize(user, attributes);
-      const p = this.resolve(info);
-      if (!p.namespace || !p.name) throw pathNotFound();
-      const params = parseExecQuery(url.searchParams);
-      const pod = this.o.objects.find(p.type, p.namespace, p.name);
-      const container = resolveExecTarget(pod, p.name, params.container);
-      if (!pod) throw new Error('unreachable: resolveExecTarget checks the pod');
-      const rejectionKey = `${p.namespace}/${p.name}/${container}/${params.command.join('\u0000')}`;
-      if (!websocket) {
-        // kubectl retries over SPDY after a refused WebSocket upgrade; answer it as the first attempt was answered.
-        const recent = this.recentRejections.get(rejectionKey);
-        if (recent && Date.now() - recent.at < 10_000) {
-          this.recentRejections.delete(rejectionKey);
-          throw recent.error;
-        }
-        throw badRequest(
-          'the emulated API server serves exec over WebSocket only (v5.channel.k8s.io, v4.channel.k8s.io); SPDY is not emulated',
-        );
-      }
-      const protocol = chooseProtocol(req.headers['sec-websocket-protocol']);
-      if (!protocol)
-        throw badRequest(
-          'unable to upgrade: unsupported subprotocol, the emulator serves v5.channel.k8s.io and v4.channel.k8s.io',
-        );
-      if (params.command.length === 0) throw badRequest('you must specify at least one command for the container');
-      if (!params.stdout && !params.stderr && !params.stdin)
-        throw badRequest('you must specify at least one of stdin, stdout, stderr');
-      const rejected = this.o.faults.execReject(pod);
-      if (rejected) {
-        this.recentRejections.set(rejectionKey, { error: rejected, at: Date.now() });
-        throw rejected;
-      }
-      if (protocol === V4 && !containerRunning(pod, container)) {
-        // The v4 path is proxied to the kubelet, whose refusal comes back as its plain-text 500.
-        audit.code = 500;
-        return rejectUpgradePlain(socket, 500, `container not found ("${container}")`);
-      }
-      audit.code = 101;
-      this.execs.upgrade(req, socket, head, {
-        pod,
-        container,
-        params,
-        protocol,
-        runtime: this.o.runtime(),
-        faults: this.o.faults,
-        currentPod: () => this.o.objects.find(p.type, p.namespace, p.name ?? ''),
-      });
-    } catch (error) {
-      const apiError = error instanceof ApiError ? error : undefined;
-      if (!apiError) console.error('emulator: unexpected error during an upgrade:', error);
-      const e = apiError ?? badRequest(String(error));
-      if (audit) audit.code = e.code;
-      rejectUpgrade(socket, e);
-    } finally {
-      if (audit) {
-        const entry: Parameters<AuditLog['record']>[0] = {
-          time: new Date().toISOString(),
-          verb: 'create',
-          user: audit.user.name,
-          apiGroup: '',
-          apiVersion: 'v1',
-          resource: 'pods',
-          subresource: 'exec',
-          namespace: audit.attributes.namespace,
-          name: audit.attributes.name,
-          code: audit.code,
-          requestURI: req.url ?? '',
-        };
-        if (req.headers['user-agent']) entry.userAgent = req.headers['user-agent'];
-        this.o.audit.record(entry);
-      }
-    }
-  }
-}
-
-export function parseRequestInfo(pathname: string): RequestInfo | undefined {
-  const segments = pathname
-    .split('/')
-    .filter((s) => s.length > 0)
-    .map(decodeURIComponent);
-  let group: string;
-  let version: string;
-  let rest: string[];
-  if (segments[0] === 'api' && segments.length >= 3) {
-    group = '';
-    version = segments[1] ?? '';
-    rest = segments.slice(2);
-  } else if (segments[0] === 'apis' && segments.length >= 4) {
-    group = segments[1] ?? '';
-    version = segments[2] ?? '';
-    rest = segments.slice(3);
-  } else {
-    return undefined;
-  }
-  let watchPrefix = false;
-  if (rest[0] === 'watch') {
-    watchPrefix = true;
-    rest = rest.slice(1);
-  }
-  let namespace: string | undefined;
-  if (rest[0] === 'namespaces' && rest.length >= 2) {
-    namespace = rest[1];
-    if (rest.length > 2 && rest[2] !== 'status' && rest[2] !== 'finalize') rest = rest.slice(2);
-  }
-  const [resource, name, subresource, ...extra] = rest;
-  if (!resource || extra.length > 0) throw pathNotFound();
-  return { group, version, resource, namespace, name, subresource, watchPrefix };
 }
 
 function mediaType(header: string | undefined): string {
