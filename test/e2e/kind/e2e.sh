@@ -2,6 +2,7 @@
 # make e2e: every scenario on a local kind cluster with a pinned Istio, with JUnit and JSON artifacts.
 # Creates the kind cluster if absent and deletes it afterwards if this run created it (KEEP_CLUSTER=1 keeps
 # it); installs Istio with istioctl when on PATH, else with Helm, unless istiod is already there.
+# Runs under bash 3.2 (macOS's /bin/bash) as well as 5.x.
 set -euo pipefail
 
 CLUSTER="${KIND_CLUSTER:-meshprobe-e2e}"
@@ -43,8 +44,19 @@ for tool in docker kind kubectl; do
 done
 docker info >/dev/null 2>&1 || die "the Docker engine is not running (docker info failed); start it, or use make demo"
 
+# The client's version. `--short` prints "client version: X" since Istio 1.23 and a bare "X" before
+# (istio/istio pkg/version/cobra.go); the JSON form has been {"clientVersion": {"version": "X", ...}} all
+# along. Parsed with bash alone: a fresh machine has no jq.
+istioctl_version() {
+  local json re='"clientVersion": *[{][^}]*"version": *"([^"]*)"'
+  json=$(istioctl version --remote=false -o json 2>/dev/null) || return 0
+  json=${json//$'\n'/ }
+  if [[ $json =~ $re ]]; then printf '%s' "${BASH_REMATCH[1]}"; fi
+}
+
 CONTEXT="kind-$CLUSTER"
 CREATED=0
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
   local rc=$?
   if [ "$CREATED" = 1 ] && [ "$KEEP_CLUSTER" != 1 ]; then
@@ -66,8 +78,8 @@ fi
 if kubectl --context "$CONTEXT" -n istio-system get deployment istiod >/dev/null 2>&1; then
   log "Istio already installed in $CONTEXT"
 elif command -v istioctl >/dev/null; then
-  have=$(istioctl version --remote=false --short 2>/dev/null || true)
-  [ "$have" = "$ISTIO_VERSION" ] || die "istioctl on PATH is $have, not $ISTIO_VERSION: put istioctl $ISTIO_VERSION first on PATH, or remove it to install with Helm"
+  have=$(istioctl_version)
+  [ "$have" = "$ISTIO_VERSION" ] || die "istioctl on PATH is ${have:-of unknown version (istioctl version --remote=false -o json failed)}, not $ISTIO_VERSION: put istioctl $ISTIO_VERSION first on PATH, or remove it to install with Helm"
   log "installing Istio $ISTIO_VERSION with istioctl (minimal profile)"
   istioctl --context "$CONTEXT" install --set profile=minimal -y >&2
 else
@@ -83,7 +95,8 @@ mkdir -p "$ARTIFACTS"
 log "running meshprobe against $CONTEXT; artifacts in $ARTIFACTS"
 set +e
 # shellcheck disable=SC2086 # MESHPROBE is a command line ("node dist/cli/main.js")
-$MESHPROBE --context "$CONTEXT" run --allow-cluster-wide --report-dir "$ARTIFACTS" "${EXTRA[@]}"
+# ${EXTRA[@]+...}: bash before 4.4 (macOS's /bin/bash is 3.2) calls an empty array unbound under set -u.
+$MESHPROBE --context "$CONTEXT" run --allow-cluster-wide --report-dir "$ARTIFACTS" ${EXTRA[@]+"${EXTRA[@]}"}
 rc=$?
 set -e
 log "meshprobe exited $rc"
