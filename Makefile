@@ -2,10 +2,12 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help install build chromium test demo e2e bench
+.PHONY: help install build chromium shellcheck test demo e2e bench
 
+# Every target with a `## ` description; names may hold digits (e2e). test/tooling/make-help.test.ts checks
+# that each target of this file is listed.
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -26,7 +28,18 @@ chromium: ## Install Chromium for the HTML report test, if missing (needs root a
 	  echo "make: Chromium is missing and cannot be installed without root: the HTML report test will fail. Run: sudo apt-get install -y chromium"; \
 	fi
 
-test: build chromium ## Run lint, format check, type check and the test suite (unit, emulator, end-to-end on the emulated cluster)
+# The shell-script test runs Debian's shellcheck on every shell script in the repository. Installed here when
+# missing and apt-get can run (root); otherwise that test fails, naming the install command.
+shellcheck: ## Install shellcheck for the shell-script test, if missing (needs root and apt-get)
+	@if command -v shellcheck >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "make: installing shellcheck for the shell-script test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null; \
+	else \
+	  echo "make: shellcheck is missing and cannot be installed without root: the shell-script test will fail. Run: sudo apt-get install -y shellcheck"; \
+	fi
+
+test: build chromium shellcheck ## Run lint, format check, type check and the test suite (unit, emulator, end-to-end on the emulated cluster)
 	npm run lint
 	npm run format:check
 	npm run typecheck
