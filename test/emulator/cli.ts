@@ -1,5 +1,5 @@
 // `npm run emulator -- --kubeconfig FILE [--istio modern|legacy|none] [--port N] [--runtime plain|mesh]
-//  [--ready-delay MS] [--seed N] [--fault SPEC]... [--user NAME:TOKEN[:RULES]]... [--audit FILE]`
+//  [--propagation MIN-MAX] [--ready-delay MS] [--seed N] [--fault SPEC]... [--user NAME:TOKEN[:RULES]]... [--audit FILE]`
 // Prints one line with `ready` and the kubeconfig path once serving; stops cleanly on SIGINT/SIGTERM.
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -7,6 +7,7 @@ import type { RuntimeFactory } from './contracts.js';
 import { parseFaultSpec, type FaultSpec } from './api/faults.js';
 import { parseUserSpec, type UserSpec } from './api/auth.js';
 import { createPlainRuntime } from './runtime/plain.js';
+import { parsePropagation, type DelayRange } from './mesh/propagation.js';
 import { startEmulator, type EmulatorOptions } from './index.js';
 
 function integer(name: string, min = 0) {
@@ -27,20 +28,24 @@ function collect<T>(parse: (v: string) => T) {
   };
 }
 
-async function meshRuntime(): Promise<RuntimeFactory> {
+type MeshModule = {
+  meshRuntimeFactory?: (options: { propagationDelayMs?: DelayRange; seed?: number }) => RuntimeFactory;
+};
+
+async function meshRuntime(options: { propagationDelayMs?: DelayRange; seed?: number }): Promise<RuntimeFactory> {
   const modulePath = './mesh/index.js';
-  let mod: { createMeshRuntime?: RuntimeFactory };
+  let mod: MeshModule;
   try {
-    mod = (await import(modulePath)) as { createMeshRuntime?: RuntimeFactory };
+    mod = (await import(modulePath)) as MeshModule;
   } catch (error) {
     throw new Error(
       `--runtime mesh: cannot load test/emulator/mesh/index.ts (${error instanceof Error ? error.message : String(error)}); use --runtime plain until the mesh runtime exists`,
       { cause: error },
     );
   }
-  if (typeof mod.createMeshRuntime !== 'function')
-    throw new Error('--runtime mesh: test/emulator/mesh/index.ts does not export createMeshRuntime(ctx)');
-  return mod.createMeshRuntime;
+  if (typeof mod.meshRuntimeFactory !== 'function')
+    throw new Error('--runtime mesh: test/emulator/mesh/index.ts does not export meshRuntimeFactory(options)');
+  return mod.meshRuntimeFactory(options);
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -55,8 +60,19 @@ async function main(argv: string[]): Promise<void> {
     .addOption(
       new Option('--runtime <kind>', 'container runtime behind exec').choices(['plain', 'mesh']).default('mesh'),
     )
+    .option(
+      '--propagation <min-max>',
+      'mesh runtime: delay from a config change to each proxy applying it, per proxy and per push, e.g. "500ms-2s" (default), "15s-25s" (a busy istiod)',
+      (v: string) => {
+        try {
+          return parsePropagation(v);
+        } catch (error) {
+          throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+        }
+      },
+    )
     .option('--ready-delay <ms>', 'pods become Ready this long after they started', integer('--ready-delay'))
-    .option('--seed <n>', 'seed for fault rates', integer('--seed'))
+    .option('--seed <n>', 'seed for fault rates and propagation delays', integer('--seed'))
     .option(
       '--fault <spec>',
       'inject a fault, repeatable: "api-error code=429 rate=0.3 retry-after=2 verbs=get,list resources=pods", "exec-reject", "exec-status preset=container-not-found", "exec-drop after=200ms", "never-ready namespaces=test1", "slow-ready delay=5s", "crash-loop selector=app=httpbin"',
@@ -77,6 +93,7 @@ async function main(argv: string[]): Promise<void> {
     istio: 'modern' | 'legacy' | 'none';
     port: number;
     runtime: 'plain' | 'mesh';
+    propagation?: DelayRange;
     readyDelay?: number;
     seed?: number;
     fault?: FaultSpec[];
@@ -99,7 +116,14 @@ async function main(argv: string[]): Promise<void> {
   if (o.readyDelay !== undefined) options.podReadyDelayMs = o.readyDelay;
   if (o.seed !== undefined) options.seed = o.seed;
   if (o.audit) options.auditFile = o.audit;
-  options.runtime = o.runtime === 'mesh' ? await meshRuntime() : createPlainRuntime;
+  if (o.propagation && o.runtime !== 'mesh') throw new Error('--propagation applies to --runtime mesh only');
+  options.runtime =
+    o.runtime === 'mesh'
+      ? await meshRuntime({
+          ...(o.propagation ? { propagationDelayMs: o.propagation } : {}),
+          ...(o.seed !== undefined ? { seed: o.seed } : {}),
+        })
+      : createPlainRuntime;
 
   const emulator = await startEmulator(options);
   let stopping = false;

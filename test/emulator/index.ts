@@ -40,6 +40,11 @@ export interface EmulatorOptions {
   istio?: IstioFlavor;
   /** Builds the container runtime; default: the emulated Istio mesh (mesh/index.ts); createPlainRuntime runs commands on the host. */
   runtime?: RuntimeFactory;
+  /**
+   * The default mesh runtime's per-proxy delay from a config change to the proxy applying it, in ms; default
+   * 500–2000 (or MESH_PROPAGATION_DELAY_MS). With `runtime`, pass it to meshRuntimeFactory instead.
+   */
+  propagationDelayMs?: { min: number; max: number };
   /** How long after the runtime started a pod it becomes Ready; default 300 ms. */
   podReadyDelayMs?: number;
   /** How long a gracefully deleted pod stays Terminating after it was stopped; default 100 ms. */
@@ -49,7 +54,7 @@ export interface EmulatorOptions {
   /** Extra users with RBAC-style rules, besides the admin. */
   users?: UserSpec[];
   faults?: FaultSpec[];
-  /** Seeds the fault generators; default 1. */
+  /** Seeds the fault generators (and the default mesh runtime's propagation delays); default 1. */
   seed?: number;
   /** The Kubernetes version served by /version; default '1.32.4' (kubectl's dispatcher then runs kubectl 1.32). */
   kubeVersion?: string;
@@ -148,7 +153,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     clusterDomain: 'cluster.local',
     workDir,
   };
-  const runtime = await (options.runtime ?? createMeshRuntime)(runtimeContext);
+  if (options.runtime && options.propagationDelayMs)
+    throw new Error(
+      'propagationDelayMs applies to the default mesh runtime: pass it to meshRuntimeFactory({ propagationDelayMs })',
+    );
+  const meshOptions = {
+    ...(options.propagationDelayMs ? { propagationDelayMs: options.propagationDelayMs } : {}),
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+  };
+  const runtime = await (options.runtime ?? ((ctx: RuntimeContext) => createMeshRuntime(ctx, meshOptions)))(
+    runtimeContext,
+  );
 
   const controllerContext: ControllerContext = {
     store,

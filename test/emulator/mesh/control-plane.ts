@@ -20,6 +20,8 @@ import {
   type ServicePortSpec,
 } from './k8s.js';
 import type { Rng } from '../rng.js';
+import { PushQueue } from './push-queue.js';
+import { mergePush, pushedTypes, pushVersion, type ChangeKind, type PushRequest, type SynczProxy } from './xds.js';
 import { drTlsForPort, findDestinationRule } from './policy/destination-rule.js';
 import { legacyInboundMode } from './policy/legacy-authn.js';
 import { modernInboundMode, namespaceMode } from './policy/peer-authentication.js';
@@ -145,33 +147,36 @@ export interface ControlPlaneOptions {
   log?: (line: string) => void;
 }
 
-interface ProxyHandle {
-  config: ProxyConfig;
-  timers: Set<NodeJS.Timeout>;
-}
-
-const WATCHED = new Set([
-  '/services',
-  '/pods',
-  '/namespaces',
-  '/configmaps',
-  'security.istio.io/peerauthentications',
-  'networking.istio.io/destinationrules',
-  'authentication.istio.io/meshpolicies',
-  'authentication.istio.io/policies',
-  'apiextensions.k8s.io/customresourcedefinitions',
-]);
+/** The istiod event each watched resource stands for (the kind its PushRequest names). */
+const WATCHED: Record<string, ChangeKind> = {
+  '/services': 'ServiceEntry',
+  '/pods': 'ServiceEntry',
+  '/configmaps': 'Global',
+  'security.istio.io/peerauthentications': 'PeerAuthentication',
+  'networking.istio.io/destinationrules': 'DestinationRule',
+  'security.istio.io/authorizationpolicies': 'AuthorizationPolicy',
+  // Istio 1.4 pushed everything on any change.
+  'authentication.istio.io/meshpolicies': 'Global',
+  'authentication.istio.io/policies': 'Global',
+  'apiextensions.k8s.io/customresourcedefinitions': 'Global',
+};
 
 export class ControlPlane {
   private version = 0;
   private current: ProxyConfig;
-  private readonly proxies = new Map<string, ProxyHandle>();
+  private readonly queue: PushQueue<ProxyConfig>;
   private readonly unsubscribe: () => void;
   private debounce: NodeJS.Timeout | undefined;
+  private pending: PushRequest | undefined;
+  private pushCounter = 0;
+  /** The current push context's version (nonces start with it). */
+  private pushContextVersion: string;
   private closed = false;
 
   constructor(private readonly opts: ControlPlaneOptions) {
+    this.queue = new PushQueue({ delayMs: opts.delayMs, rng: opts.rng, ...(opts.log ? { log: opts.log } : {}) });
     this.current = this.compute();
+    this.pushContextVersion = this.nextVersion();
     this.unsubscribe = opts.store.subscribe((e) => this.onEvent(e));
   }
 
@@ -181,43 +186,49 @@ export class ControlPlane {
 
   /** The configuration a proxy has received so far. */
   configFor(pod: KubeObject): ProxyConfig {
-    return this.proxies.get(podKey(pod))?.config ?? this.current;
+    return this.queue.applied(pod) ?? this.current;
   }
 
   /** A new proxy gets the current configuration at start, as a sidecar is not ready before its first push. */
   addProxy(pod: KubeObject): void {
     this.recomputeNow();
-    this.proxies.set(podKey(pod), { config: this.current, timers: new Set() });
+    this.queue.connect(pod, this.current, this.pushContextVersion);
   }
 
   removeProxy(pod: KubeObject): void {
-    const h = this.proxies.get(podKey(pod));
-    if (h) for (const t of h.timers) clearTimeout(t);
-    this.proxies.delete(podKey(pod));
+    this.queue.disconnect(pod);
   }
 
-  /** Pods started or stopped: endpoints changed. */
+  /** Pods started or stopped: endpoints changed (an incremental EDS push). */
   podsChanged(): void {
-    this.schedule();
+    this.schedule({ full: false, kinds: new Set(['ServiceEntry']) });
+  }
+
+  /** The proxies connected to this istiod with their xDS state, for `/debug/syncz`. */
+  syncz(): SynczProxy[] {
+    return this.queue.syncz();
   }
 
   close(): void {
     this.closed = true;
     this.unsubscribe();
     if (this.debounce) clearTimeout(this.debounce);
-    for (const h of this.proxies.values()) for (const t of h.timers) clearTimeout(t);
-    this.proxies.clear();
+    this.queue.close();
   }
 
   private onEvent(e: StoreEvent): void {
-    if (!WATCHED.has(`${e.group}/${e.resource}`)) return;
+    const kind = WATCHED[`${e.group}/${e.resource}`];
+    if (!kind) return;
     if (e.resource === 'configmaps' && e.object.metadata.name !== 'istio') return;
-    this.schedule();
+    // Pods reach proxies as endpoints: an incremental EDS push.
+    this.schedule({ full: e.resource !== 'pods', kinds: new Set([kind]) });
   }
 
   // A short debounce, like PILOT_DEBOUNCE_AFTER, so that a multi-document apply becomes one push.
-  private schedule(): void {
-    if (this.closed || this.debounce) return;
+  private schedule(req: PushRequest): void {
+    if (this.closed) return;
+    this.pending = mergePush(this.pending, req);
+    if (this.debounce) return;
     this.debounce = setTimeout(() => {
       this.debounce = undefined;
       this.push();
@@ -234,21 +245,19 @@ export class ControlPlane {
 
   private push(): void {
     if (this.closed) return;
+    const req = this.pending ?? { full: true, kinds: new Set<ChangeKind>(['Global']) };
+    this.pending = undefined;
     const next = this.compute();
     this.current = next;
-    const { min, max } = this.opts.delayMs;
-    for (const [key, h] of this.proxies) {
-      const delay = min + (max - min) * this.opts.rng();
-      const timer = setTimeout(() => {
-        h.timers.delete(timer);
-        if (h.config.version < next.version) {
-          h.config = next;
-          this.opts.log?.(`proxy ${key} got config v${next.version} after ${Math.round(delay)} ms`);
-        }
-      }, delay);
-      timer.unref?.();
-      h.timers.add(timer);
-    }
+    // pilot/pkg/xds/discovery.go Push: a full push gets a new push context (and version); an incremental
+    // one reuses the current one.
+    if (req.full) this.pushContextVersion = this.nextVersion();
+    const types = pushedTypes(req);
+    if (types.length > 0) this.queue.push(next, this.pushContextVersion, types);
+  }
+
+  private nextVersion(): string {
+    return pushVersion(new Date(), ++this.pushCounter);
   }
 
   private compute(): ProxyConfig {

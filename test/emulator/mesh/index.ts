@@ -17,10 +17,11 @@ import { ExecRunner, makeWorkDir } from './exec.js';
 import { findContainer, podKey } from './k8s.js';
 import { Mesh } from './mesh.js';
 import type { Flavor } from './policy/types.js';
+import { parsePropagation, type DelayRange } from './propagation.js';
 
 export interface MeshRuntimeOptions {
-  /** Per-proxy configuration delivery delay range in ms; default 500–2000, as a small real mesh. */
-  propagationDelayMs?: { min: number; max: number };
+  /** Per-proxy configuration delivery delay range in ms; default 500–2000, as a small real mesh (15000–25000: a busy istiod). */
+  propagationDelayMs?: DelayRange;
   /** Seed for the delays (reproducible runs). */
   seed?: number;
   /** Where diagnostics go (one line per event); silent by default. MESH_DEBUG=1 logs to stderr. */
@@ -45,12 +46,11 @@ function defaultLog(): ((line: string) => void) | undefined {
   return process.env.MESH_DEBUG ? (l) => process.stderr.write(`mesh: ${l}\n`) : undefined;
 }
 
-/** MESH_PROPAGATION_DELAY_MS="min-max" (or one number) sets the delay range for runs that cannot pass options. */
-function delayFromEnv(): { min: number; max: number } | undefined {
-  const m = /^\s*(\d+)\s*(?:-\s*(\d+))?\s*$/.exec(process.env.MESH_PROPAGATION_DELAY_MS ?? '');
-  if (!m) return undefined;
-  const min = Number(m[1]);
-  return { min, max: m[2] !== undefined ? Math.max(min, Number(m[2])) : min };
+/** MESH_PROPAGATION_DELAY_MS="min-max" (ms, or with units: "15s-25s") sets the range for runs that cannot pass options. */
+function delayFromEnv(): DelayRange | undefined {
+  const text = process.env.MESH_PROPAGATION_DELAY_MS;
+  if (text === undefined || text.trim() === '') return undefined;
+  return parsePropagation(text, 'MESH_PROPAGATION_DELAY_MS');
 }
 
 export function createMeshRuntime(ctx: RuntimeContext, options: MeshRuntimeOptions = {}): Promise<MeshRuntime> {

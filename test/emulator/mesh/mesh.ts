@@ -27,6 +27,7 @@ import { createOutboundListener, type OutboundListenerSpec } from './outbound.js
 import type { Flavor } from './policy/types.js';
 import { portProtocol, type PortProtocol } from './protocol.js';
 import { seededRng } from '../rng.js';
+import { DEFAULT_PROPAGATION } from './propagation.js';
 
 export type Destination =
   | { kind: 'service'; ns: string; name: string; port: number; pinnedIp?: string }
@@ -122,7 +123,7 @@ export class Mesh {
     this.cp = new ControlPlane({
       store: opts.store,
       ...(opts.flavor ? { flavor: opts.flavor } : {}),
-      delayMs: opts.propagationDelayMs ?? { min: 500, max: 2000 },
+      delayMs: opts.propagationDelayMs ?? DEFAULT_PROPAGATION,
       rng: seededRng(opts.seed ?? 1),
       runningPods: () => [...this.pods.values()].map((p) => p.pod),
       log: (l) => this.log(l),

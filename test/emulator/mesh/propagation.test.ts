@@ -1,4 +1,6 @@
 // Configuration reaches each proxy after its own delay: right after an apply the old behaviour, later the new.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiHarness as startHarness } from './api-harness.js';
 import type { Harness } from './harness.js';
@@ -42,5 +44,20 @@ describe('propagation delay', () => {
     await sleep(DELAY.max + 150);
     const open = await probe();
     expect({ exit: open.exit, http: open.http }).toEqual({ exit: 0, http: '200' });
+  });
+});
+
+describe('--propagation on the command line', () => {
+  it('refuses a reversed range with one line naming the fix, before starting anything', () => {
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    const r = spawnSync(
+      `${root}node_modules/.bin/tsx`,
+      ['test/emulator/cli.ts', '--kubeconfig', '/tmp/never-written', '--propagation', '25s-15s'],
+      { cwd: root },
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr.toString().trim().split('\n')[0]).toBe(
+      `error: option '--propagation <min-max>' argument '25s-15s' is invalid. --propagation "25s-15s": MIN is larger than MAX; write MIN-MAX with ms or s, e.g. "500ms-2s" or "15s-25s"`,
+    );
   });
 });
