@@ -71,7 +71,9 @@ export function startAdmin(mesh: Mesh, pod: PodNet): Promise<number> {
             };
           }),
         );
-        const body = `${JSON.stringify({ version: cfg.version, flavor: cfg.inputs.flavor, autoMtls: cfg.inputs.autoMtls, inbound, outbound }, null, 2)}\n`;
+        // The RBAC filters this proxy holds, named as Envoy names their policies (ns[NS]-policy[NAME]-rule[N]).
+        const authorization = cfg.authz(pod.pod);
+        const body = `${JSON.stringify({ version: cfg.version, flavor: cfg.inputs.flavor, autoMtls: cfg.inputs.autoMtls, inbound, outbound, authorization }, null, 2)}\n`;
         res.writeHead(200, { 'content-type': 'application/json' });
         return void res.end(body);
       }

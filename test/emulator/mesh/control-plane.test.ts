@@ -59,6 +59,9 @@ function inputs(over: Partial<ConfigInputs>): ConfigInputs {
     destinationRules: [],
     meshPolicies: [],
     policies: [],
+    authorizationPolicies: [],
+    trustDomainAliases: [],
+    extensionProviders: [],
     ...over,
   };
 }

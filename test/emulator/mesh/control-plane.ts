@@ -22,6 +22,7 @@ import {
 import type { Rng } from '../rng.js';
 import { PushQueue } from './push-queue.js';
 import { mergePush, pushedTypes, pushVersion, type ChangeKind, type PushRequest, type SynczProxy } from './xds.js';
+import { workloadAuthz, type ExtensionProvider, type WorkloadAuthz } from './policy/authorization.js';
 import { drTlsForPort, findDestinationRule } from './policy/destination-rule.js';
 import { legacyInboundMode } from './policy/legacy-authn.js';
 import { modernInboundMode, namespaceMode } from './policy/peer-authentication.js';
@@ -50,6 +51,7 @@ export interface OutboundCluster {
 export class ProxyConfig {
   private readonly inboundCache = new Map<string, Decided<InboundMode>>();
   private readonly outboundCache = new Map<string, OutboundCluster>();
+  private readonly authzCache = new Map<string, WorkloadAuthz>();
 
   constructor(
     readonly version: number,
@@ -67,6 +69,17 @@ export class ProxyConfig {
       this.inboundCache.set(key, d);
     }
     return d;
+  }
+
+  /** The RBAC filters of this workload's inbound (policy/authorization.ts). */
+  authz(pod: KubeObject): WorkloadAuthz {
+    const key = podKey(pod);
+    let a = this.authzCache.get(key);
+    if (!a) {
+      a = workloadAuthz(this.inputs, pod);
+      this.authzCache.set(key, a);
+    }
+    return a;
   }
 
   identity(pod: KubeObject): string {
@@ -279,6 +292,9 @@ export class ControlPlane {
       // Istio 1.6+ ignores the v1alpha1 policies, so the modern flavor never reads them.
       meshPolicies: flavor === 'legacy' ? store.list('authentication.istio.io', 'meshpolicies') : [],
       policies: flavor === 'legacy' ? store.list('authentication.istio.io', 'policies') : [],
+      authorizationPolicies: flavor === 'modern' ? store.list('security.istio.io', 'authorizationpolicies') : [],
+      trustDomainAliases: Array.isArray(mesh.trustDomainAliases) ? mesh.trustDomainAliases.map(String) : [],
+      extensionProviders: Array.isArray(mesh.extensionProviders) ? mesh.extensionProviders : [],
     };
     this.version += 1;
     // Objects from the store are frozen snapshots, so the config can keep them by reference.
@@ -297,6 +313,8 @@ interface MeshConfig {
   enableAutoMtls?: boolean;
   rootNamespace?: string;
   trustDomain?: string;
+  trustDomainAliases?: unknown[];
+  extensionProviders?: ExtensionProvider[];
 }
 
 function meshConfig(store: ObjectStore): MeshConfig {

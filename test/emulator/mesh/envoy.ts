@@ -46,6 +46,7 @@ export function sendEnvoyError(res: ServerResponse, status: number, body: string
     res.destroy();
     return;
   }
+  res.removeHeader('connection');
   res.writeHead(status, {
     'content-length': Buffer.byteLength(body),
     'content-type': 'text/plain',

@@ -4,6 +4,8 @@
 // DISABLE has only plaintext chains (so an Istio mTLS handshake reaches the app as garbage). After mTLS,
 // HTTP ports are proxied at L7 with X-Forwarded-Client-Cert (APPEND_FORWARD, with the peer's URI and the
 // SHA-256 of its certificate: listener_inbound.go buildSidecarInboundHTTPOpts); other ports are piped.
+// AuthorizationPolicy runs where Istio puts its RBAC filters (listener_builder.go, networkfilter.go): in the
+// HTTP connection manager of HTTP chains, as a network filter on TCP chains (authz.ts, policy/authorization.ts).
 import { randomUUID } from 'node:crypto';
 import {
   createServer as createHttpServer,
@@ -14,10 +16,20 @@ import {
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
+import {
+  connectionAttributes,
+  logShadow,
+  normalizePath,
+  rbacDetail,
+  requestAttributes,
+  sendRbacDenied,
+} from './authz.js';
+import type { ConnInfo } from './authz.js';
 import { sha256Hex, uriSans } from './ca.js';
 import { resetBody, sendEnvoyError } from './envoy.js';
 import { accessLog, type Mesh, type PodNet } from './mesh.js';
 import { connectLoopback, listen, LOOPBACK, splice } from './net-util.js';
+import { authorize } from './policy/authorization.js';
 import { peek, Replayed } from './tls-peek.js';
 
 /** The address an Envoy inbound passthrough connects to the app from (Istio >= 1.10). */
@@ -30,8 +42,9 @@ interface PeerInfo {
 
 export async function createInboundListener(mesh: Mesh, pod: PodNet, port: number): Promise<number> {
   const peers = new WeakMap<object, PeerInfo>();
+  const conns = new WeakMap<object, ConnInfo>();
   const http = pod.tracker.server(
-    createHttpServer((req, res) => proxyToApp(mesh, pod, port, req, res, peers.get(req.socket))),
+    createHttpServer((req, res) => proxyToApp(mesh, pod, port, req, res, peers.get(req.socket), conns.get(req.socket))),
   );
   // Longer than the client sidecars' pooled-connection idle timeout (outbound.ts), as Envoy's hour is.
   http.keepAliveTimeout = 60_000;
@@ -57,15 +70,20 @@ export async function createInboundListener(mesh: Mesh, pod: PodNet, port: numbe
       );
       return void socket.resetAndDestroy();
     }
+    const conn: ConnInfo = { sourceIp: sourceIp(mesh, socket), sni: first.sni ?? '' };
     if (mode === 'STRICT' || (mode === 'PERMISSIVE' && istioAlpn)) {
-      return terminateMtls(socket, first.head);
+      return terminateMtls(socket, first.head, conn);
     }
     // Plaintext, non-Istio TLS under PERMISSIVE, anything under DISABLE: the app gets the bytes as they came.
-    if (l7 && !first.tls) return void http.emit('connection', pod.tracker.socket(new Replayed(socket, first.head)));
-    return passthrough(socket, first.head);
+    if (l7 && !first.tls) {
+      const replayed = pod.tracker.socket(new Replayed(socket, first.head));
+      conns.set(replayed, conn);
+      return void http.emit('connection', replayed);
+    }
+    return guardedPassthrough(socket, first.head, conn);
   }
 
-  function terminateMtls(socket: Socket, head: Buffer): void {
+  function terminateMtls(socket: Socket, head: Buffer, conn: ConnInfo): void {
     const cert = pod.cert!;
     // The peeked bytes go back into the socket itself, so TLS runs on the native handle rather than on a
     // JavaScript stream (which cost the mesh most of its CPU under load).
@@ -90,13 +108,36 @@ export async function createInboundListener(mesh: Mesh, pod: PodNet, port: numbe
       // The X509Certificate view: getPeerCertificate() parses every field into an object, which shows in profiles.
       const peer = tls.getPeerX509Certificate();
       const info: PeerInfo = { uri: uriSans(peer?.subjectAltName)[0], hash: peer ? sha256Hex(peer.raw) : '' };
+      const authenticated: ConnInfo = { ...conn, peerUris: uriSans(peer?.subjectAltName) };
       if (mesh.inboundProtocol(pod, port) === 'tcp') {
-        void passthrough(tls, Buffer.alloc(0));
+        void guardedPassthrough(tls, Buffer.alloc(0), authenticated);
         return;
       }
       peers.set(tls, info);
+      conns.set(tls, authenticated);
       http.emit('connection', tls);
     });
+  }
+
+  /**
+   * A TCP filter chain: Envoy's network RBAC filter decides on the client's first bytes (onData) with the
+   * filter chain the connection was accepted on, and a denial closes the connection without a reply.
+   */
+  async function guardedPassthrough(downstream: Duplex, head: Buffer, conn: ConnInfo): Promise<void> {
+    const filters = mesh.cp.configFor(pod.pod).authz(pod.pod).tcp;
+    if (filters.length === 0) return passthrough(downstream, head);
+    const first = head.length > 0 ? head : await firstBytes(downstream);
+    if (!first) return void downstream.destroy();
+    const decision = authorize(filters, connectionAttributes(pod, port, conn));
+    logShadow(pod, decision);
+    if (decision.allowed) return passthrough(downstream, first);
+    const detail = rbacDetail(decision.deniedBy!.policy);
+    mesh.log(`inbound ${pod.key}:${port} TCP ${decision.deniedBy!.stage} denied: ${detail}`);
+    pod.appendLog(
+      'istio-proxy',
+      `[${new Date().toISOString()}] "- - -" 0 - - ${detail} "-" inbound|${port}|| ${peerDetails(conn)}`,
+    );
+    closeNoFlush(downstream);
   }
 
   async function passthrough(downstream: Duplex, head: Buffer): Promise<void> {
@@ -115,6 +156,43 @@ export async function createInboundListener(mesh: Mesh, pod: PodNet, port: numbe
   return listen(server);
 }
 
+/** The client's pod IP when a sidecar connected (mesh.noteSource), else the socket's own address. */
+function sourceIp(mesh: Mesh, socket: Socket): string {
+  return mesh.sourceOf(socket.remotePort) ?? socket.remoteAddress?.replace(/^::ffff:/, '') ?? LOOPBACK;
+}
+
+function peerDetails(conn: ConnInfo | undefined): string {
+  return conn?.peerUris ? `mtls peer=${conn.peerUris[0] ?? '-'}` : 'plaintext';
+}
+
+/** The first chunk a client sends, the stream left paused with nothing lost; undefined if it closes first. */
+function firstBytes(stream: Duplex): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const done = (b: Buffer | undefined) => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('close', onEnd);
+      stream.off('error', onEnd);
+      resolve(b);
+    };
+    const onData = (b: Buffer) => {
+      stream.pause();
+      done(b);
+    };
+    const onEnd = () => done(undefined);
+    stream.on('data', onData);
+    stream.once('end', onEnd);
+    stream.once('close', onEnd);
+    stream.once('error', onEnd);
+  });
+}
+
+/** ConnectionCloseType::NoFlush: FIN (and TLS close_notify), nothing else written; the peer reads EOF. */
+function closeNoFlush(stream: Duplex): void {
+  stream.end();
+  setTimeout(() => stream.destroy(), 1000).unref();
+}
+
 function proxyToApp(
   mesh: Mesh,
   pod: PodNet,
@@ -122,7 +200,9 @@ function proxyToApp(
   req: IncomingMessage,
   res: ServerResponse,
   peer: PeerInfo | undefined,
+  conn: ConnInfo | undefined,
 ): void {
+  const path = normalizePath(req.url ?? '/');
   const headers: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(req.headers))
     if (v !== undefined && k !== 'connection' && k !== 'keep-alive') headers[k] = v;
@@ -136,6 +216,7 @@ function proxyToApp(
   headers['x-forwarded-proto'] ??= peer ? 'https' : 'http';
   headers['x-request-id'] ??= randomUUID();
   const started = Date.now();
+  let denied: string | undefined;
   res.once('finish', () =>
     pod.appendLog(
       'istio-proxy',
@@ -144,15 +225,30 @@ function proxyToApp(
         path: req.url,
         status: res.statusCode,
         flags: res.statusCode === 503 && !upstreamAnswered ? 'UF' : '-',
-        details: peer ? `mtls peer=${peer.uri ?? '-'}` : 'plaintext',
+        details: `${denied ? `${denied} ` : ''}${peer ? `mtls peer=${peer.uri ?? '-'}` : 'plaintext'}`,
         authority: req.headers.host,
-        upstream: `127.0.0.1:${port}`,
+        upstream: denied ? '-' : `127.0.0.1:${port}`,
         cluster: `inbound|${port}||`,
         started,
       }),
     ),
   );
   let upstreamAnswered = false;
+  const filters = mesh.cp.configFor(pod.pod).authz(pod.pod).http;
+  if (filters.length > 0) {
+    const forwarded = ['x-forwarded-client-cert', 'x-forwarded-proto', 'x-request-id'];
+    const overrides = Object.fromEntries(forwarded.map((k) => [k, headers[k]]));
+    const decision = authorize(
+      filters,
+      requestAttributes(pod, port, conn ?? { sourceIp: LOOPBACK, sni: '' }, req, path, overrides),
+    );
+    logShadow(pod, decision);
+    if (!decision.allowed) {
+      denied = rbacDetail(decision.deniedBy!.policy);
+      mesh.log(`inbound ${pod.key}:${port} ${req.method} ${path} ${decision.deniedBy!.stage} denied: ${denied}`);
+      return sendRbacDenied(res);
+    }
+  }
   const appPort = pod.apps.get(port);
   if (appPort === undefined) {
     return sendEnvoyError(
@@ -162,7 +258,7 @@ function proxyToApp(
     );
   }
   const up = httpRequest(
-    { host: LOOPBACK, port: appPort, method: req.method, path: req.url, headers, agent: false },
+    { host: LOOPBACK, port: appPort, method: req.method, path, headers, agent: false },
     (upRes) => {
       const out: Record<string, string | string[]> = {};
       for (const [k, v] of Object.entries(upRes.headers))
@@ -170,6 +266,7 @@ function proxyToApp(
       upstreamAnswered = true;
       out.server = 'istio-envoy';
       out['x-envoy-upstream-service-time'] = String(Date.now() - started);
+      res.removeHeader('connection');
       res.writeHead(upRes.statusCode ?? 502, out);
       upRes.pipe(res);
       upRes.on('error', () => res.destroy());

@@ -162,10 +162,9 @@ async function connectUpstream(
   } catch (e) {
     throw new UpstreamError({ kind: 'connection-failure', transport: transportFailure(e as NodeJS.ErrnoException) });
   }
-  if (ep.origination === 'plaintext') {
-    mesh.noteSource(raw, client.ip);
-    return raw;
-  }
+  // The server sidecar (authorization's source.ip) or the app (httpbin /ip) sees the client pod's address.
+  mesh.noteSource(raw, client.ip);
+  if (ep.origination === 'plaintext') return raw;
   const cert = client.cert!;
   const svcPort = cluster?.port.port ?? ep.targetPort;
   const fqdn = cluster?.fqdn ?? ep.ip;
@@ -336,6 +335,8 @@ function forward(
           if (v !== undefined && k !== 'connection' && k !== 'keep-alive' && k !== 'transfer-encoding') out[k] = v;
         out.server = 'envoy';
         out['x-envoy-upstream-service-time'] = String(Date.now() - started);
+        // Envoy writes no Connection or Keep-Alive header of its own on an HTTP/1.1 keep-alive response.
+        res.removeHeader('connection');
         res.writeHead(upRes.statusCode ?? 502, out);
         upRes.pipe(res);
         upRes.on('error', () => res.destroy());

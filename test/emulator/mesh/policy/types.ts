@@ -1,4 +1,5 @@
 import type { KubeObject } from '../../contracts.js';
+import type { ExtensionProvider } from './authorization.js';
 
 export type InboundMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
 export type DrTlsMode = 'DISABLE' | 'SIMPLE' | 'MUTUAL' | 'ISTIO_MUTUAL';
@@ -25,6 +26,11 @@ export interface ConfigInputs {
   destinationRules: KubeObject[];
   meshPolicies: KubeObject[];
   policies: KubeObject[];
+  /** security.istio.io AuthorizationPolicy (modern flavor only). */
+  authorizationPolicies: KubeObject[];
+  /** meshConfig trustDomainAliases and extensionProviders, which authorization reads. */
+  trustDomainAliases: string[];
+  extensionProviders: ExtensionProvider[];
 }
 
 export function describe(obj: KubeObject): string {
