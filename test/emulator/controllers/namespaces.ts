@@ -5,6 +5,7 @@
 import type { KubeObject } from '../contracts.js';
 import { thaw } from '../store.js';
 import { builtIn, CONTROLLER_WRITE, type Controller, type ControllerContext } from './context.js';
+import { applyStuck, releaseStuck, remainingContent, writeDeletionConditions } from './namespace-deletion.js';
 import { WorkQueue } from './queue.js';
 
 type Any = Record<string, any>; // loosely typed Kubernetes objects
@@ -14,6 +15,8 @@ export function startNamespaceController(ctx: ControllerContext): Controller {
   const serviceAccounts = builtIn(ctx, '', 'serviceaccounts');
   const configMaps = builtIn(ctx, '', 'configmaps');
   const terminating = new WorkQueue((name) => cleanUp(name));
+  /** Namespaces a namespace-stuck fault holds, with the finalizer it put there. */
+  const held = new Map<string, string>();
 
   function populate(ns: KubeObject): void {
     const namespace = ns.metadata.name;
@@ -47,8 +50,19 @@ export function startNamespaceController(ctx: ControllerContext): Controller {
   }
 
   function cleanUp(namespace: string): void {
-    const ns = store.get('', 'namespaces', undefined, namespace);
+    let ns = store.get('', 'namespaces', undefined, namespace);
+    if (!ns) held.delete(namespace);
     if (!ns || !ns.metadata.deletionTimestamp) return;
+    const stuck = ctx.faults.namespaceStuck(ns);
+    const holding = held.get(namespace);
+    if (holding !== undefined && holding !== stuck?.finalizer) {
+      held.delete(namespace);
+      releaseStuck(ctx, namespace, holding);
+    }
+    if (stuck) {
+      held.set(namespace, stuck.finalizer);
+      applyStuck(ctx, ns, stuck);
+    }
     let remaining = 0;
     for (const type of registry.all()) {
       if (!type.namespaced || type.virtual) continue;
@@ -62,16 +76,27 @@ export function startNamespaceController(ctx: ControllerContext): Controller {
         }
       }
     }
+    ns = store.get('', 'namespaces', undefined, namespace);
+    if (!ns) return;
+    writeDeletionConditions(ctx, ns, remainingContent(ctx, namespace));
     if (remaining > 0) return;
-    // Empty: the namespace controller removes its `kubernetes` finalizer, and the namespace goes.
-    const spec = (ns.spec ?? {}) as Any;
-    if ((spec.finalizers ?? []).length > 0) {
+    // Empty: the namespace controller removes its own `kubernetes` token (finalizeNamespace); the namespace
+    // goes once no other finalizer is left.
+    ns = store.get('', 'namespaces', undefined, namespace) ?? ns;
+    const finalizers = (((ns.spec ?? {}) as Any).finalizers ?? []) as string[];
+    if (finalizers.includes('kubernetes')) {
       const next = thaw(ns);
-      (next.spec as Any).finalizers = [];
+      (next.spec as Any).finalizers = finalizers.filter((f) => f !== 'kubernetes');
       store.put('', 'namespaces', next);
     }
+    if (finalizers.some((f) => f !== 'kubernetes')) return;
     if ((ns.metadata.finalizers ?? []).length === 0) store.remove('', 'namespaces', undefined, namespace);
   }
+
+  // A cleared fault lets the namespaces it held finish.
+  const offFaults = ctx.faults.onChange(() => {
+    for (const namespace of held.keys()) terminating.add(namespace);
+  });
 
   const unsubscribe = store.subscribe((e) => {
     if (e.group === '' && e.resource === 'namespaces') {
@@ -92,6 +117,7 @@ export function startNamespaceController(ctx: ControllerContext): Controller {
   return {
     stop() {
       unsubscribe();
+      offFaults();
       terminating.stop();
     },
   };
