@@ -22,6 +22,8 @@ import type { Controller, ControllerContext } from './controllers/context.js';
 import { startEndpointsController } from './controllers/endpoints.js';
 import { startCrdController, startGarbageCollector, startNamespaceController } from './controllers/namespaces.js';
 import { startPodLifecycle } from './controllers/pods.js';
+import { startTokensController } from './controllers/service-account-tokens.js';
+import { createServiceAccountKey, serviceAccountUser } from './api/service-accounts.js';
 import { startWorkloadControllers } from './controllers/workloads.js';
 import { installIstio, ISTIO_VERSIONS } from './istio/install.js';
 import { createMeshRuntime } from './mesh/index.js';
@@ -191,6 +193,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     startEndpointsController(controllerContext),
     pods,
   );
+  // Made on the first token Secret: an RSA key costs tens of milliseconds, and most clusters need none.
+  let serviceAccountKey: ReturnType<typeof createServiceAccountKey> | undefined;
+  controllers.push(startTokensController(controllerContext, () => (serviceAccountKey ??= createServiceAccountKey())));
   bootstrapCluster(controllerContext);
   if (istio !== 'none') controllers.push(installIstio({ flavor: istio, store, registry, objects, meshCA }));
 
@@ -198,7 +203,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     store,
     registry,
     objects,
-    authenticator: new Authenticator(token, users),
+    authenticator: new Authenticator(
+      token,
+      users,
+      (t) => serviceAccountKey && serviceAccountUser(store, serviceAccountKey, t),
+    ),
     audit,
     faults,
     runtime: () => runtime,

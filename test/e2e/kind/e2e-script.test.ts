@@ -4,6 +4,7 @@
 // checked against the real kubectl driving the emulated cluster.
 //
 // E2E_BASH=/path/to/bash runs the script (and the stand-ins) with another bash, e.g. a bash 3.2 as on macOS.
+// stdin is /dev/null: bash with a socket for stdin (Node's default pipe) sources /etc/bash.bashrc.
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -81,6 +82,7 @@ function standIn(tool: Tool, args: string[], s: Setup = {}) {
   const r = spawnSync(join(box.env.PATH, 'bash'), [join(standIns, tool), ...args], {
     encoding: 'utf8',
     env: box.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -233,7 +235,11 @@ describe('the stand-ins print what the real tools print', () => {
   it('helm: repo add, then upgrade --install of a new release prints the install and the chart NOTES', () => {
     const box = sandbox({ tools: ['helm'] });
     const helm = (args: string[]) =>
-      spawnSync(join(box.env.PATH, 'bash'), [join(standIns, 'helm'), ...args], { encoding: 'utf8', env: box.env });
+      spawnSync(join(box.env.PATH, 'bash'), [join(standIns, 'helm'), ...args], {
+        encoding: 'utf8',
+        env: box.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
     const install = [
       'upgrade',
       '--install',

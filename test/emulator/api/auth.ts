@@ -67,6 +67,8 @@ export class Authenticator {
   constructor(
     private readonly adminToken: string,
     users: UserSpec[],
+    /** Tokens issued by the cluster itself (ServiceAccount tokens: api/service-accounts.ts). */
+    private readonly issued: (token: string) => UserInfo | undefined = () => undefined,
   ) {
     this.users = users;
   }
@@ -80,7 +82,7 @@ export class Authenticator {
     if (same(token, this.adminToken))
       return { name: ADMIN_NAME, groups: ['kubeadm:cluster-admins', 'system:authenticated'], admin: true, rules: [] };
     const user = this.users.find((u) => same(token, u.token));
-    if (!user) return undefined;
+    if (!user) return this.issued(token);
     return {
       name: user.name,
       groups: [...(user.groups ?? []), 'system:authenticated'],
