@@ -91,7 +91,10 @@ describe('make e2e (test/e2e/kind/e2e.sh) with stand-ins', () => {
   it('creates the cluster, installs the pinned Istio with istioctl, runs meshprobe with artifacts, deletes the cluster', () => {
     const r = run([], { tools: ['docker', 'kind', 'kubectl', 'istioctl'] });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.calls).toContain('kind create cluster --name meshprobe-e2e --image kindest/node:v1.32.2 --wait 180s');
+    expect(r.calls).toContain(
+      'kind create cluster --name meshprobe-e2e --image kindest/node:v1.32.2@sha256:f226345927d7e348497136874b6d207e0b32cc52154ad8323129352923a3142f --wait 180s',
+    );
+    expect(r.stderr).toContain(' • Ensuring node image (kindest/node:v1.32.2) 🖼  ...\n');
     expect(r.calls).toContain('istioctl version --remote=false -o json');
     expect(r.calls).toContain('istioctl --context kind-meshprobe-e2e install --set profile=minimal -y');
     expect(r.calls).toContain(

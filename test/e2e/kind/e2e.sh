@@ -7,7 +7,9 @@ set -euo pipefail
 
 CLUSTER="${KIND_CLUSTER:-meshprobe-e2e}"
 ISTIO_VERSION="${ISTIO_VERSION:-1.24.2}"
-KIND_NODE_IMAGE="${KIND_NODE_IMAGE:-kindest/node:v1.32.2}"
+# The node image of kind v0.27.0, by digest as its release notes ask (kubernetes-sigs/kind v0.27.0
+# pkg/apis/config/defaults/image.go): kind v0.27 or later.
+KIND_NODE_IMAGE="${KIND_NODE_IMAGE:-kindest/node:v1.32.2@sha256:f226345927d7e348497136874b6d207e0b32cc52154ad8323129352923a3142f}"
 ARTIFACTS="${ARTIFACTS:-out/e2e}"
 KEEP_CLUSTER="${KEEP_CLUSTER:-0}"
 MESHPROBE="${MESHPROBE:-node dist/cli/main.js}"
