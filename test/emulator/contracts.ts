@@ -85,6 +85,12 @@ export interface ContainerRuntime {
   close(): Promise<void>;
   /** Optional: what `kubectl logs` shows for a container (empty when absent). */
   logs?(pod: KubeObject, container: string): Promise<string> | string;
+  /**
+   * Optional: the 127.0.0.1 port standing for `podIP:port` as a client outside every pod (the API server's
+   * service proxy, a node) reaches it, through the pod's sidecar when it has one; undefined when nothing
+   * listens there (connection refused). Without it, the service proxy finds nothing listening.
+   */
+  dial?(podIP: string, port: number): Promise<number | undefined>;
 }
 
 /** Which Istio the emulated cluster has installed ('none': no istio-system, no CRDs, no injection). */

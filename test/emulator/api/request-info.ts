@@ -55,7 +55,8 @@ export function parseRequestInfo(pathname: string): RequestInfo | undefined {
     if (rest.length > 2 && rest[2] !== 'status' && rest[2] !== 'finalize') rest = rest.slice(2);
   }
   const [resource, name, subresource, ...extra] = rest;
-  if (!resource || extra.length > 0) throw pathNotFound();
+  // requestinfo.go: what follows a subresource is not interpreted (the proxy subresource's path).
+  if (!resource || (extra.length > 0 && subresource !== 'proxy')) throw pathNotFound();
   return { group, version, resource, namespace, name, subresource, watchPrefix };
 }
 

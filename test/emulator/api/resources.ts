@@ -128,7 +128,10 @@ const BUILT_INS: BuiltIn[] = [
     shortNames: ['svc'],
     categories: ['all'],
     verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
-    subresources: [status('Service')],
+    subresources: [
+      { name: 'proxy', kind: 'ServiceProxyOptions', verbs: ['create', 'delete', 'get', 'patch', 'update'] },
+      status('Service'),
+    ],
     returnDeletedObject: true,
   },
   {

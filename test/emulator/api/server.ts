@@ -32,6 +32,7 @@ import { ExecUpgrades } from './exec-upgrade.js';
 import type { Faults } from './faults.js';
 import { ObjectService, PATCH_CONTENT_TYPES, type DeleteOptions } from './objects.js';
 import { OpenApiV3 } from './openapi.js';
+import { proxyToService, resolveServiceLocation } from './service-proxy.js';
 import { apiVersionOf, type ResourceRegistry, type ResourceType } from './resources.js';
 import { parseRequestInfo, resourceAttributes, type RequestInfo, type ResourcePath } from './request-info.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
@@ -334,6 +335,16 @@ export class ApiServer {
       return undefined;
     }
 
+    if (subresource === 'proxy' && type.group === '' && type.resource === 'services') {
+      const m = /^(.*?\/services\/[^/]+\/proxy)(\/.*)?$/.exec(url.pathname);
+      await proxyToService(req, res, this.o.runtime(), {
+        location: resolveServiceLocation(this.o.store, namespace ?? '', name ?? ''),
+        prefix: m?.[1] ?? url.pathname,
+        path: m?.[2] ?? '',
+        search: url.search,
+      });
+      return undefined;
+    }
     if (subresource === 'exec') {
       // A plain (non-upgrade) request to exec: the API server insists on an upgrade.
       throw badRequest('Upgrade request required');

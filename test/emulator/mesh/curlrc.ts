@@ -41,7 +41,7 @@ export async function buildCurlrc(mesh: Mesh, doh: DohServer, pod: PodNet, conta
   ];
 
   // The pod's own network namespace: localhost reaches its containers directly, never through the sidecar.
-  const local = new Map<number, number>(pod.apps);
+  const local = new Map<number, number>([...pod.apps, ...pod.localOnly]);
   if (pod.sidecar) {
     pod.admin ??= startAdmin(mesh, pod);
     local.set(ENVOY_ADMIN_PORT, await pod.admin);

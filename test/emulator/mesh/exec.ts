@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { ExecRequest, ExecResult } from '../contracts.js';
 import { findContainer, SIDECAR_CONTAINER } from './k8s.js';
 
-export type ImageKind = 'curl' | 'istio-proxy' | 'nginx' | 'distroless' | 'generic';
+export type ImageKind = 'curl' | 'istio-proxy' | 'pilot' | 'nginx' | 'distroless' | 'generic';
 
 const CORE = [
   'sh',
@@ -52,6 +52,8 @@ const CORE = [
 const TOOLS: Record<ImageKind, string[]> = {
   curl: [...CORE, 'curl'],
   'istio-proxy': [...CORE, 'bash', 'curl'],
+  // istio/pilot is built on istio/base (ubuntu with curl, bash, ...): docker/Dockerfile.base.
+  pilot: [...CORE, 'bash', 'curl'],
   nginx: [...CORE, 'bash', 'curl'],
   distroless: [],
   generic: [...CORE, 'curl'],
@@ -71,11 +73,39 @@ const SHIMS: Partial<Record<ImageKind, Record<string, string>>> = {
       '',
     ].join('\n'),
   },
+  pilot: {
+    // pilot-discovery request METHOD PATH [BODY] (pilot/cmd/pilot-discovery/app/request.go,
+    // pilot/pkg/request/command.go): istiod's own monitoring port on 127.0.0.1:15014; prints the body and a
+    // newline; a status above 399 other than 404 is an error. Cobra prints "Error: ...", main logs it and
+    // exits with -1.
+    'pilot-discovery': [
+      '#!/bin/sh',
+      'fail() {',
+      '  echo "Error: $1" >&2',
+      '  printf \'%s\\terror\\t%s\\n\' "$(date -u +%Y-%m-%dT%H:%M:%S.000000Z)" "$1" >&2',
+      '  exit 255',
+      '}',
+      '[ "$1" = "request" ] || fail "the emulated pilot-discovery runs only \\"request\\", not \\"$1\\""',
+      '[ $# -ge 3 ] || fail "requires at least 2 arg(s), only received $(($# - 1))"',
+      'url="http://127.0.0.1:15014/${3#/}"',
+      'body="$HOME/.pilot-discovery-response"',
+      'if [ $# -ge 4 ]; then',
+      '  code=$(curl -sS -X "$2" --data-raw "$4" -o "$body" -w \'%{http_code}\' "$url" 2>&1) || fail "$2 \\"$url\\": $code"',
+      'else',
+      '  code=$(curl -sS -X "$2" -o "$body" -w \'%{http_code}\' "$url" 2>&1) || fail "$2 \\"$url\\": $code"',
+      'fi',
+      'if [ "$code" -gt 399 ] && [ "$code" -ne 404 ]; then fail "received unsuccessful status code $code: $(cat "$body")"; fi',
+      'cat "$body"',
+      'echo',
+      '',
+    ].join('\n'),
+  },
 };
 
 export function imageKind(containerName: string, image: string | undefined): ImageKind {
   const img = (image ?? '').toLowerCase();
   if (containerName === SIDECAR_CONTAINER || img.includes('proxyv2')) return 'istio-proxy';
+  if (img.includes('istio/pilot:')) return 'pilot';
   if (img.includes('go-httpbin') || img.includes('distroless')) return 'distroless';
   if (img.includes('curl') || img.includes('sleep')) return 'curl';
   if (img.includes('nginx')) return 'nginx';

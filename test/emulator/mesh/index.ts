@@ -115,6 +115,10 @@ export async function createMeshRuntimeWith(setup: MeshRuntimeSetup): Promise<Me
     logs(pod: KubeObject, container: string): string {
       return mesh.podByKey(podKey(pod))?.logText(container) ?? '';
     },
+    async dial(podIP: string, port: number): Promise<number | undefined> {
+      const net = mesh.podByIp(podIP);
+      return net ? mesh.podPort(net, port) : undefined;
+    },
     async close(): Promise<void> {
       runner.close();
       await mesh.close();

@@ -55,6 +55,8 @@ export class PodNet {
   cert: WorkloadCert | undefined;
   /** Container port -> loopback port of the app (behind the sidecar when there is one). */
   readonly apps = new Map<number, number>();
+  /** Ports that answer differently on the pod's own localhost (istiod's debug port): port -> loopback port. */
+  readonly localOnly = new Map<number, number>();
   readonly inbound = new Map<number, Promise<number>>();
   readonly outbound = new Map<string, Promise<number>>();
   admin: Promise<number> | undefined;

@@ -8,12 +8,14 @@ import { appContainers, type ContainerSpec } from '../k8s.js';
 import type { Mesh, PodNet } from '../mesh.js';
 import { listen } from '../net-util.js';
 import { createHttpbin } from './httpbin.js';
+import { startIstiodMonitor } from './istiod.js';
 import { nginxHandler } from './nginx.js';
 
-export type AppKind = 'httpbin' | 'nginx' | 'none';
+export type AppKind = 'httpbin' | 'nginx' | 'istiod' | 'none';
 
 export function appKind(image: string | undefined): AppKind {
   const img = (image ?? '').toLowerCase();
+  if (img.includes('istio/pilot:')) return 'istiod';
   if (img.includes('httpbin')) return 'httpbin';
   if (img.includes('nginx')) return 'nginx';
   return 'none';
@@ -81,6 +83,9 @@ export async function startApps(mesh: Mesh, net: PodNet): Promise<void> {
         );
         net.apps.set(port, await listen(server));
       }
+    } else if (kind === 'istiod') {
+      // Istio 1.4's pilot had no per-proxy nonces in this form; only the modern control plane serves syncz.
+      if (mesh.cp.latest.inputs.flavor === 'modern') await startIstiodMonitor(mesh, net);
     } else if (kind === 'nginx') {
       const secretName = tlsSecretName(net.pod, c, mesh, net.ns);
       for (const port of declaredPorts(c, secretName ? 443 : 80)) {
