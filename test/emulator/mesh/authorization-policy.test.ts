@@ -250,6 +250,22 @@ describe('AuthorizationPolicy enforced by the emulated server sidecar', () => {
     });
   });
 
+  // authorization_policy.proto Source.ipBlocks: "populated from the source address of the IP packet" — the
+  // client pod's IP, with or without a sidecar on the client.
+  it('ipBlocks: the client pod IP decides, for sidecar and plaintext clients alike', async () => {
+    const ipOf = (ns: string) => (h.cluster.pods(ns, 'sleep')[0]!.status as { podIP: string }).podIP;
+    const allow = policy(
+      'test1',
+      'allow-ips',
+      `  rules:\n  - from:\n    - source:\n        ipBlocks: ["${ipOf('test2')}", "${ipOf('test3')}/32"]\n`,
+    );
+    await withObjects([allow], async () => {
+      expect(await outcome('test2', 'http://httpbin.test1:8000/get')).toBe('200');
+      expect(await outcome('test3', 'http://httpbin.test1:8000/get')).toBe('200');
+      expect(await outcome('test1', 'http://httpbin.test1:8000/get')).toBe('403');
+    });
+  });
+
   // authorization_policy.proto: "If there are any DENY policies that match the request, deny the request"
   // comes before "If any of the ALLOW policies match the request, allow the request".
   it('DENY over ALLOW: allow-all plus a DENY on /headers', async () => {

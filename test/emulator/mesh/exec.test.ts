@@ -72,6 +72,15 @@ describe('exec in emulated pods', () => {
     });
   });
 
+  // On a pod network the app sees the client pod's address; here a pod's curl binds to its loopback alias.
+  it('answers /ip with the calling pod between pods without sidecars', async () => {
+    const target = c.store.get('', 'pods', 'test3', 'httpbin-0')!;
+    const ip = (target.status as { podIP: string }).podIP;
+    const r = await c.curl('test3', `http://${ip}:8080/ip`);
+    const client = (c.store.get('', 'pods', 'test3', 'sleep-0')!.status as { podIP: string }).podIP;
+    expect(JSON.parse(r.body).origin).toBe(client);
+  });
+
   it('pilot-agent request GET certs prints the real workload certificate (SPIFFE SAN, 24 h, not-before 2 min back)', async () => {
     const r = await c.exec('test1', 'httpbin-0', 'istio-proxy', ['pilot-agent', 'request', 'GET', 'certs']);
     expect(r.code).toBe(0);

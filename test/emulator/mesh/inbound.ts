@@ -156,9 +156,14 @@ export async function createInboundListener(mesh: Mesh, pod: PodNet, port: numbe
   return listen(server);
 }
 
-/** The client's pod IP when a sidecar connected (mesh.noteSource), else the socket's own address. */
+/** The client pod's IP: noted by its sidecar (mesh.noteSource) or from its loopback alias (a pod's own curl). */
 function sourceIp(mesh: Mesh, socket: Socket): string {
-  return mesh.sourceOf(socket.remotePort) ?? socket.remoteAddress?.replace(/^::ffff:/, '') ?? LOOPBACK;
+  return (
+    mesh.sourceOf(socket.remotePort) ??
+    mesh.podIpOfLoopback(socket.remoteAddress) ??
+    socket.remoteAddress?.replace(/^::ffff:/, '') ??
+    LOOPBACK
+  );
 }
 
 function peerDetails(conn: ConnInfo | undefined): string {

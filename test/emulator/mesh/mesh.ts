@@ -1,7 +1,7 @@
 // The emulated pod network: every pod's listeners on 127.0.0.1, a registry from pod IP and port to the
 // loopback port that stands for it, the sidecars, the apps and the cluster DNS. Pod IPs (10.244.x.y) are
 // names only: nothing ever connects to them.
-import { isIP, type Socket } from 'node:net';
+import { createServer as createNetServer, isIP, isIPv4, type Socket } from 'node:net';
 import type { KubeObject, ObjectStore } from '../contracts.js';
 import { startApps } from './apps/index.js';
 import { MeshCA, spiffeId, type WorkloadCert } from './ca.js';
@@ -22,7 +22,7 @@ import {
   servicePorts,
   type ServicePortSpec,
 } from './k8s.js';
-import { Tracker } from './net-util.js';
+import { LOOPBACK, Tracker } from './net-util.js';
 import { createOutboundListener, type OutboundListenerSpec } from './outbound.js';
 import type { Flavor } from './policy/types.js';
 import { portProtocol, type PortProtocol } from './protocol.js';
@@ -53,6 +53,8 @@ export class PodNet {
   readonly sidecar: boolean;
   readonly identity: string;
   cert: WorkloadCert | undefined;
+  /** The loopback address the pod's own processes connect from, standing for its IP (Mesh.startPod). */
+  loopback = LOOPBACK;
   /** Container port -> loopback port of the app (behind the sidecar when there is one). */
   readonly apps = new Map<number, number>();
   /** Ports that answer differently on the pod's own localhost (istiod's debug port): port -> loopback port. */
@@ -113,6 +115,7 @@ export class Mesh {
   readonly trustDomain: string;
   private readonly pods = new Map<string, PodNet>();
   private readonly byIp = new Map<string, PodNet>();
+  private readonly byLoopback = new Map<string, PodNet>();
   private readonly sources = new Map<number, string>();
   private readonly logger: ((line: string) => void) | undefined;
 
@@ -140,6 +143,21 @@ export class Mesh {
     return this.byIp.get(ip);
   }
 
+  /**
+   * The pod a connection comes from when its source is a pod's loopback alias: the pod's curl binds to
+   * 127.B.C.D for pod IP A.B.C.D, so servers see the client pod's address as on a pod network.
+   */
+  podIpOfLoopback(address: string | undefined): string | undefined {
+    return address ? this.byLoopback.get(address.replace(/^::ffff:/, ''))?.ip : undefined;
+  }
+
+  private async loopbackAlias(net: PodNet): Promise<string> {
+    if (!isIPv4(net.ip) || !(await loopbackAliasesWork())) return LOOPBACK;
+    const alias = `127.${net.ip.split('.').slice(1).join('.')}`;
+    const taken = alias === LOOPBACK || alias === '127.0.0.6' || this.byLoopback.has(alias);
+    return taken ? LOOPBACK : alias;
+  }
+
   podByKey(key: string): PodNet | undefined {
     return this.pods.get(key);
   }
@@ -156,6 +174,8 @@ export class Mesh {
     await startApps(this, net);
     this.pods.set(net.key, net);
     if (net.ip) this.byIp.set(net.ip, net);
+    net.loopback = await this.loopbackAlias(net);
+    if (net.loopback !== LOOPBACK) this.byLoopback.set(net.loopback, net);
     if (net.sidecar) {
       this.cp.addProxy(pod);
       // The sidecar holds every declared container port from the start (the rest lazily, on first use).
@@ -173,6 +193,7 @@ export class Mesh {
     if (!net) return;
     this.pods.delete(net.key);
     if (this.byIp.get(net.ip) === net) this.byIp.delete(net.ip);
+    if (this.byLoopback.get(net.loopback) === net) this.byLoopback.delete(net.loopback);
     this.cp.removeProxy(pod);
     this.cp.podsChanged();
     for (const c of net.cleanups) c();
@@ -315,6 +336,18 @@ export class Mesh {
   sourceOf(remotePort: number | undefined): string | undefined {
     return remotePort === undefined ? undefined : this.sources.get(remotePort);
   }
+}
+
+let aliases: Promise<boolean> | undefined;
+
+/** Linux routes all of 127.0.0.0/8 to lo; hosts that only have 127.0.0.1 get that for every pod. */
+function loopbackAliasesWork(): Promise<boolean> {
+  aliases ??= new Promise((resolve) => {
+    const probe = createNetServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(0, '127.244.255.254', () => probe.close(() => resolve(true)));
+  });
+  return aliases;
 }
 
 /** The service's ClusterIP, or a stable made-up one in 10.96.0.0/12 when the API server assigned none. */

@@ -7,7 +7,7 @@ export interface HttpbinOptions {
   /** Where go-httpbin's structured request log lines go. */
   log?: (line: string) => void;
   /** Who is calling, given the connection's remote port (the mesh knows which of its proxies connected). */
-  originOf?: (remotePort: number | undefined) => string | undefined;
+  originOf?: (remotePort: number | undefined, remoteAddress: string | undefined) => string | undefined;
 }
 
 export function canonicalHeaderKey(k: string): string {
@@ -34,7 +34,11 @@ function origin(req: IncomingMessage, opts: HttpbinOptions): string {
   const xff = req.headers['x-forwarded-for'];
   const first = (Array.isArray(xff) ? xff[0] : xff)?.split(',')[0]?.trim();
   if (first) return first;
-  return opts.originOf?.(req.socket.remotePort) ?? req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '';
+  return (
+    opts.originOf?.(req.socket.remotePort, req.socket.remoteAddress) ??
+    req.socket.remoteAddress?.replace(/^::ffff:/, '') ??
+    ''
+  );
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

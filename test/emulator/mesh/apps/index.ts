@@ -79,7 +79,10 @@ export async function startApps(mesh: Mesh, net: PodNet): Promise<void> {
       const fallback = (c.image ?? '').includes('go-httpbin') ? 8080 : 80;
       for (const port of declaredPorts(c, fallback)) {
         const server = net.tracker.server(
-          createHttpbin({ originOf: (p) => mesh.sourceOf(p), log: (l) => net.appendLog(c.name, l) }),
+          createHttpbin({
+            originOf: (p, a) => mesh.sourceOf(p) ?? mesh.podIpOfLoopback(a),
+            log: (l) => net.appendLog(c.name, l),
+          }),
         );
         net.apps.set(port, await listen(server));
       }
