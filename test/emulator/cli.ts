@@ -75,7 +75,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--seed <n>', 'seed for fault rates and propagation delays', integer('--seed'))
     .option(
       '--fault <spec>',
-      'inject a fault, repeatable: "api-error code=429 rate=0.3 retry-after=2 verbs=get,list resources=pods", "exec-reject", "exec-status preset=container-not-found", "exec-drop after=200ms", "namespace-stuck names=test1", "never-ready namespaces=test1", "slow-ready delay=5s", "crash-loop selector=app=httpbin"',
+      'inject a fault, repeatable: "api-error code=429 rate=0.3 retry-after=2 verbs=get,list resources=pods", "api-stall phase=tls", "exec-reject", "exec-status preset=container-not-found", "exec-drop after=200ms", "namespace-stuck names=test1", "never-ready namespaces=test1", "slow-ready delay=5s", "crash-loop selector=app=httpbin"',
       collect(parseFaultSpec),
     )
     .option('--faults-file <file>', 'JSON array of fault specs')

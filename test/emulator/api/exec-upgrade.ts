@@ -17,12 +17,14 @@ import {
   V4,
 } from './exec.js';
 import { execFailure } from './exec-status.js';
-import type { Faults } from './faults.js';
+import type { Faults, RequestFaultTarget } from './faults.js';
 import type { ObjectService } from './objects.js';
 import { parseRequestInfo, resourceAttributes, type RequestInfo, type ResourcePath } from './request-info.js';
 import { ApiError, badRequest, pathNotFound } from './status.js';
 
 export interface ExecUpgradeDeps {
+  /** Whether an api-stall fault holds this request (it is then never answered). */
+  stall(target: RequestFaultTarget, req: IncomingMessage, socket: Duplex): boolean;
   authenticate(req: IncomingMessage, method: string, path: string): UserInfo;
   authorize(user: UserInfo, attributes: RequestAttributes): void;
   resolve(info: RequestInfo): ResourcePath;
@@ -61,8 +63,17 @@ export class ExecUpgrades {
     const websocket = (req.headers.upgrade ?? '').toLowerCase() === 'websocket';
     let audit: { attributes: RequestAttributes; user: UserInfo; code: number } | undefined;
     try {
-      const user = this.o.authenticate(req, method, url.pathname);
       const info = parseRequestInfo(url.pathname);
+      const target: RequestFaultTarget = {
+        verb: 'create',
+        apiGroup: info?.group ?? '',
+        resource: info?.resource ?? '',
+        subresource: info?.subresource ?? '',
+        namespace: info?.namespace ?? '',
+        name: info?.name ?? '',
+      };
+      if (this.o.stall(target, req, socket)) return;
+      const user = this.o.authenticate(req, method, url.pathname);
       if (
         !info ||
         info.group !== '' ||

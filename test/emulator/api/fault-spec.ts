@@ -28,10 +28,14 @@ export type FaultSpec =
   | ({ kind: 'exec-reject'; code?: number } & FaultMatch & Rated)
   | ({ kind: 'exec-drop'; afterMs?: number; afterBytes?: number } & FaultMatch & Rated)
   | ({ kind: 'exec-status' } & ExecStatusFault & FaultMatch & Rated)
+  | ({ kind: 'api-stall'; phase?: StallPhase } & FaultMatch & Rated)
   | ({ kind: 'namespace-stuck'; cause?: NamespaceStuckCause; finalizer?: string } & FaultMatch & Rated)
   | ({ kind: 'never-ready' } & FaultMatch)
   | ({ kind: 'slow-ready'; delayMs: number } & FaultMatch)
   | ({ kind: 'crash-loop'; exitCode?: number } & FaultMatch);
+
+/** Where a stalled connection stops: before the TLS handshake, or after the request was read. */
+export type StallPhase = 'tls' | 'request';
 
 /**
  * Why a namespace never finishes terminating: an object inside keeps a finalizer nobody removes
@@ -56,6 +60,15 @@ export function validateSpec(spec: FaultSpec): void {
     throw new Error(`fault ${spec.kind}: rate must be between 0 and 1, got ${rate}`);
   if (spec.kind === 'slow-ready' && !(spec.delayMs >= 0))
     throw new Error('fault slow-ready: delayMs must be a non-negative number');
+  if (spec.kind === 'api-stall') {
+    if (spec.phase !== undefined && spec.phase !== 'tls' && spec.phase !== 'request')
+      throw new Error(`fault api-stall: phase must be tls or request, got "${String(spec.phase)}"`);
+    const scoped = ['verbs', 'resources', 'namespaces', 'names'] as const;
+    if ((spec.phase ?? 'tls') === 'tls' && scoped.some((k) => (spec[k] ?? []).length > 0))
+      throw new Error(
+        'fault api-stall: phase tls stalls a connection before any request is known; verbs, resources, namespaces and names need phase=request',
+      );
+  }
   if (spec.kind === 'namespace-stuck') {
     if (spec.cause !== undefined && spec.cause !== 'content' && spec.cause !== 'finalizer')
       throw new Error(`fault namespace-stuck: cause must be content or finalizer, got "${String(spec.cause)}"`);
@@ -154,6 +167,7 @@ export function parseFaultSpec(text: string): FaultSpec {
     'reason',
     'cause',
     'finalizer',
+    'phase',
   ]);
   for (const key of opts.keys()) if (!known.has(key)) throw new Error(`fault "${text}": unknown option "${key}"`);
   let spec: FaultSpec;
@@ -194,6 +208,13 @@ export function parseFaultSpec(text: string): FaultSpec {
       spec = s;
       break;
     }
+    case 'api-stall': {
+      const s: FaultSpec = { kind, ...match };
+      const phase = opts.get('phase');
+      if (phase) s.phase = phase as StallPhase;
+      spec = s;
+      break;
+    }
     case 'namespace-stuck': {
       const s: FaultSpec = { kind, ...match };
       const cause = opts.get('cause');
@@ -214,7 +235,7 @@ export function parseFaultSpec(text: string): FaultSpec {
       break;
     default:
       throw new Error(
-        `unknown fault kind "${kind ?? ''}": use api-error, exec-reject, exec-status, exec-drop, namespace-stuck, never-ready, slow-ready or crash-loop`,
+        `unknown fault kind "${kind ?? ''}": use api-error, api-stall, exec-reject, exec-status, exec-drop, namespace-stuck, never-ready, slow-ready or crash-loop`,
       );
   }
   validateSpec(spec);

@@ -18,6 +18,7 @@ import {
   type NamespaceStuck,
   type PodFault,
   type Rated,
+  type StallPhase,
 } from './fault-spec.js';
 import { parseLabelSelector } from './selectors.js';
 import { ApiError, internalError, serviceUnavailable, timeout, tooManyRequests, type Status } from './status.js';
@@ -33,6 +34,7 @@ export {
   type NamespaceStuck,
   type NamespaceStuckCause,
   type PodFault,
+  type StallPhase,
 } from './fault-spec.js';
 
 export interface ExecDrop {
@@ -125,6 +127,19 @@ export class Faults {
       return apiErrorFor(a.spec);
     }
     return undefined;
+  }
+
+  /**
+   * Whether an api-stall fault holds this connection (phase tls: every accepted connection is a candidate)
+   * or this request (phase request, matched like api-error).
+   */
+  apiStall(phase: StallPhase, target?: RequestFaultTarget): boolean {
+    for (const a of this.armed) {
+      if (a.spec.kind !== 'api-stall' || (a.spec.phase ?? 'tls') !== phase) continue;
+      if (phase === 'request' && (!target || !matchesRequest(a.spec, target))) continue;
+      if (this.fire(a)) return true;
+    }
+    return false;
   }
 
   /** The error an exec upgrade is refused with, if an exec-reject fault fires. */

@@ -29,7 +29,8 @@ import {
 } from './discovery.js';
 import { resolveExecTarget } from './exec.js';
 import { ExecUpgrades } from './exec-upgrade.js';
-import type { Faults } from './faults.js';
+import type { Faults, RequestFaultTarget } from './faults.js';
+import { Listener } from './listener.js';
 import { ObjectService, PATCH_CONTENT_TYPES, type DeleteOptions } from './objects.js';
 import { OpenApiV3 } from './openapi.js';
 import { proxyToService, resolveServiceLocation } from './service-proxy.js';
@@ -72,6 +73,7 @@ const ANONYMOUS: UserInfo = { name: 'system:anonymous', groups: ['system:unauthe
 
 export class ApiServer {
   private readonly server: Server;
+  private readonly listener: Listener;
   private readonly sockets = new Set<Socket>();
   private readonly watches: WatchHub;
   private readonly execs: ExecUpgrades;
@@ -84,7 +86,9 @@ export class ApiServer {
     this.server = createServer({ cert: o.tls.certPem, key: o.tls.keyPem }, (req, res) => {
       void this.handle(req, res);
     });
+    this.listener = new Listener(this.server, o.faults);
     this.execs = new ExecUpgrades({
+      stall: (target, req, socket) => this.listener.stallRequest(target, req, socket),
       authenticate: (req, method, path) => this.authenticate(req, method, path),
       authorize: (user, attributes) => this.authorize(user, attributes),
       resolve: (info) => this.resolve(info),
@@ -103,14 +107,7 @@ export class ApiServer {
   }
 
   async listen(port: number): Promise<AddressInfo> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, '127.0.0.1', () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    this.address = this.server.address() as AddressInfo;
+    this.address = await this.listener.listen(port);
     return this.address;
   }
 
@@ -125,10 +122,8 @@ export class ApiServer {
   async close(): Promise<void> {
     this.watches.closeAll();
     this.execs.close();
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const socket of this.sockets) socket.destroy();
-    this.server.closeAllConnections();
-    await closed;
+    await this.listener.close();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -139,6 +134,7 @@ export class ApiServer {
     const method = (req.method ?? 'GET').toUpperCase();
     let audit: { attributes: RequestAttributes; user: UserInfo; name: string | undefined; dryRun: boolean } | undefined;
     try {
+      if (this.listener.stallRequest(stallTarget(method, url), req, res)) return;
       const user = this.authenticate(req, method, url.pathname);
       const info = parseRequestInfo(url.pathname);
       if (!info) {
@@ -696,4 +692,23 @@ function decodeContinue(token: string): string {
     // fall through to the API server's answer for a token it cannot read
   }
   throw badRequest('continue key is not valid: illegal base64 data at input byte 0');
+}
+
+/** What an api-stall fault matches a request on, before anything about it is checked. */
+function stallTarget(method: string, url: URL): RequestFaultTarget {
+  let info;
+  try {
+    info = parseRequestInfo(url.pathname);
+  } catch {
+    info = undefined;
+  }
+  const a = info ? resourceAttributes(method, url, info) : undefined;
+  return {
+    verb: a?.verb ?? method.toLowerCase(),
+    apiGroup: a?.apiGroup ?? '',
+    resource: a?.resource ?? '',
+    subresource: a?.subresource ?? '',
+    namespace: a?.namespace ?? '',
+    name: a?.name ?? '',
+  };
 }
