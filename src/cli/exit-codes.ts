@@ -11,3 +11,13 @@ export enum ExitCode {
   /** Stopped by a signal (128 + SIGINT). */
   Interrupted = 130,
 }
+
+/**
+ * The exit code of a result, for every command that has one (errors thrown are mapped in program.ts):
+ * a cell that could not be probed outweighs a mismatch, which says something about the policies only
+ * when every cell was probed.
+ */
+export function exitCodeFor(counts: { mismatched: number; errors: number }): ExitCode {
+  if (counts.errors > 0) return ExitCode.Infrastructure;
+  return counts.mismatched > 0 ? ExitCode.Mismatch : ExitCode.Ok;
+}

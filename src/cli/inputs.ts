@@ -1,11 +1,12 @@
 // Options shared by the commands that read scenarios: which topology, which files, which scenarios, which Istio.
 import { resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { prefixNamespaces } from '../model/namespace-prefix.js';
 import { loadScenarios, scenarioFiles, SCENARIO_DIR } from '../model/scenario-file.js';
 import type { Flavor, Scenario } from '../model/scenario.js';
 import { DEFAULT_TOPOLOGY, loadTopology } from '../model/topology-file.js';
 import type { Topology } from '../model/topology.js';
-import { prefixNamespaces } from '../model/namespace-prefix.js';
+import { probeRequestBytes } from '../probe/command.js';
 
 export interface ScenarioOptions {
   topology?: string;
@@ -14,23 +15,26 @@ export interface ScenarioOptions {
   namespacePrefix?: string;
 }
 
-/** The topology alone (setup, teardown, cleanup), moved under --namespace-prefix when given. */
-export function loadTopologyOption(o: { topology?: string; namespacePrefix?: string }, cwd: string): Topology {
-  const topology = loadTopology(o.topology ? resolve(cwd, o.topology) : DEFAULT_TOPOLOGY);
-  return o.namespacePrefix ? prefixNamespaces(topology, [], o.namespacePrefix).topology : topology;
+function topologyFrom(o: { topology?: string }, cwd: string): Topology {
+  return loadTopology(o.topology ? resolve(cwd, o.topology) : DEFAULT_TOPOLOGY, {
+    cwd,
+    requestBytes: probeRequestBytes,
+  });
 }
 
-export function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+/** The topology alone (setup, teardown, cleanup), moved under --namespace-prefix when given. */
+export function loadTopologyOption(o: { topology?: string; namespacePrefix?: string }, cwd: string): Topology {
+  const topology = topologyFrom(o, cwd);
+  return o.namespacePrefix ? prefixNamespaces(topology, [], o.namespacePrefix, probeRequestBytes).topology : topology;
 }
 
 export function loadInputs(o: ScenarioOptions, cwd: string): { topology: Topology; scenarios: Scenario[] } {
-  const topology = loadTopology(o.topology ? resolve(cwd, o.topology) : DEFAULT_TOPOLOGY);
+  const topology = topologyFrom(o, cwd);
   const files = scenarioFiles(o.file.length ? o.file.map((f) => resolve(cwd, f)) : [SCENARIO_DIR]);
   if (files.length === 0) throw new ConfigError(`no scenario files (*.yaml) in ${o.file.join(', ')}`);
-  const loaded = loadScenarios(files, topology);
+  const loaded = loadScenarios(files, topology, { cwd });
   const { topology: t, scenarios: all } = o.namespacePrefix
-    ? prefixNamespaces(topology, loaded, o.namespacePrefix)
+    ? prefixNamespaces(topology, loaded, o.namespacePrefix, probeRequestBytes)
     : { topology, scenarios: loaded };
   if (o.scenario.length === 0) return { topology: t, scenarios: all };
   const unknown = o.scenario.filter((n) => !all.some((s) => s.name === n));

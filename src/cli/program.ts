@@ -4,9 +4,13 @@ import { Command, CommanderError } from 'commander';
 import { ClusterError, ConfigError, ConfigErrors } from '../errors.js';
 import { style, type Style } from '../report/style.js';
 import { VERSION } from '../version.js';
+import { cleanupCommand } from './commands/cleanup.js';
 import { explainCommand } from './commands/explain.js';
 import { predictCommand } from './commands/predict.js';
-import { runCommands } from './commands/run.js';
+import { probeCommand } from './commands/probe.js';
+import { runCommand } from './commands/run.js';
+import { setupCommand } from './commands/setup.js';
+import { teardownCommand } from './commands/teardown.js';
 import { ExitCode } from './exit-codes.js';
 import type { Io } from './io.js';
 
@@ -69,9 +73,16 @@ export async function runCli(argv: string[], io: Io, invokedAs = 'meshprobe'): P
     '\nExit codes: 0 all cells as expected, 1 a cell is not, 2 usage or input error, 3 cluster or infrastructure failure.',
   );
 
-  predictCommand(program, ctx);
-  explainCommand(program, ctx);
-  runCommands(program, ctx);
+  for (const add of [
+    predictCommand,
+    explainCommand,
+    runCommand,
+    probeCommand,
+    setupCommand,
+    teardownCommand,
+    cleanupCommand,
+  ])
+    add(program, ctx);
   for (const c of program.commands) c.exitOverride().showHelpAfterError('(add --help for usage)');
 
   try {

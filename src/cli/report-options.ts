@@ -1,16 +1,12 @@
 // `-o` and `--report-dir` for the commands that produce a meshprobe/v1 document, and where
 // their output goes: the chosen format on stdout, the files in the directory, the step summary.
-import { relative, resolve } from 'node:path';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { ConfigError } from '../errors.js';
 import type { ReportDocument } from '../report/document.js';
-import {
-  appendStepSummary,
-  OUTPUT_FORMATS,
-  renderOutput,
-  writeReportDir,
-  type OutputFormat,
-} from '../report/formats.js';
+import { OUTPUT_FORMATS, REPORT_FILES, renderOutput, type OutputFormat } from '../report/formats.js';
+import { renderMarkdown } from '../report/markdown.js';
 import type { CommandContext } from './program.js';
 
 export interface ReportOptions {
@@ -45,6 +41,33 @@ export function emitReports(ctx: CommandContext, doc: ReportDocument, o: ReportO
     'cannot append to $GITHUB_STEP_SUMMARY',
     'unset GITHUB_STEP_SUMMARY or point it at a writable file',
   );
+}
+
+interface WrittenFile {
+  path: string;
+  bytes: number;
+}
+
+/** Writes results.json, junit.xml, summary.md and report.html into `dir`, creating it; replaces earlier files. */
+function writeReportDir(dir: string, doc: ReportDocument): WrittenFile[] {
+  mkdirSync(dir, { recursive: true });
+  return Object.entries(REPORT_FILES).map(([name, render]) => {
+    const path = join(dir, name);
+    const text = render(doc);
+    writeFileSync(path, text);
+    return { path, bytes: Buffer.byteLength(text) };
+  });
+}
+
+/**
+ * Appends the Markdown summary to the file GitHub Actions names in GITHUB_STEP_SUMMARY, if it does.
+ * Returns the file appended to.
+ */
+function appendStepSummary(doc: ReportDocument, env: Record<string, string | undefined>): string | undefined {
+  const file = env.GITHUB_STEP_SUMMARY;
+  if (!file) return undefined;
+  appendFileSync(file, `${renderMarkdown(doc)}\n`);
+  return file;
 }
 
 function shortPath(cwd: string, path: string): string {

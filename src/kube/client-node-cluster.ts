@@ -11,7 +11,7 @@ import {
   type KubernetesObject,
   type V1Status,
 } from '@kubernetes/client-node';
-import type { KubeObject } from '../model/kube-object.js';
+import { describeRef, objectId, type KubeObject } from '../model/kube-object.js';
 import type { Cluster, ExecResult, IstioApis, ListOptions, ObjectRef } from './cluster.js';
 import { clusterError, ExecError, statusOf } from './errors.js';
 import { withRetry, type RetryPolicy, DEFAULT_RETRY } from './retry.js';
@@ -249,6 +249,5 @@ function header(ref: ObjectRef): { apiVersion: string; kind: string; metadata: {
 }
 
 function describe(ref: ObjectRef | KubeObject): string {
-  const r = 'metadata' in ref ? { kind: ref.kind, namespace: ref.metadata.namespace, name: ref.metadata.name } : ref;
-  return `${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}`;
+  return 'metadata' in ref ? objectId(ref) : describeRef(ref);
 }

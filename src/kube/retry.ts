@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isTransient, retryAfterSeconds } from './errors.js';
 
 export interface RetryPolicy {
@@ -7,8 +8,6 @@ export interface RetryPolicy {
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 6, baseDelayMs: 200, maxDelayMs: 5_000 };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Retries transient API failures (429 with its Retry-After, 5xx, dropped connections) with exponential back-off. */
 export async function withRetry<T>(fn: () => Promise<T>, policy: RetryPolicy = DEFAULT_RETRY): Promise<T> {

@@ -1,10 +1,10 @@
 // Waiting on the cluster by polling with a deadline: simple, deterministic, and the same against any
 // API server (kube-exec-protocol.md §6 recommends it over watches for this).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterError } from '../errors.js';
-import type { KubeObject } from '../model/kube-object.js';
+import { describeRef, type KubeObject } from '../model/kube-object.js';
 import type { Cluster, ObjectRef } from './cluster.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { labelSelector } from './pods.js';
 
 /** Container states that will not get better by waiting. */
 const HOPELESS = new Set([
@@ -74,12 +74,9 @@ function rolledOut(d: KubeObject): boolean {
 
 async function podsOf(cluster: Cluster, d: DeploymentRef): Promise<KubeObject[]> {
   const dep = await cluster.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: d.namespace, name: d.name });
-  const match = ((dep?.spec as { selector?: { matchLabels?: Record<string, string> } })?.selector?.matchLabels ??
-    {}) as Record<string, string>;
-  const selector = Object.entries(match)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
-  return cluster.list('v1', 'Pod', { namespace: d.namespace, labelSelector: selector });
+  const match = (dep?.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector
+    ?.matchLabels;
+  return cluster.list('v1', 'Pod', { namespace: d.namespace, labelSelector: labelSelector(match ?? {}) });
 }
 
 type ContainerStatus = {
@@ -142,7 +139,7 @@ export async function waitUntilGone(
     if (!left.length) return;
     if (Date.now() >= deadline)
       throw new ClusterError(
-        `still present after ${Math.round(timeoutMs / 1000)} s: ${left.map((r) => `${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}`).join(', ')}`,
+        `still present after ${Math.round(timeoutMs / 1000)} s: ${left.map(describeRef).join(', ')}`,
         'check for finalizers that hold them (kubectl get -o yaml)',
       );
     await sleep(pollMs);

@@ -51,9 +51,5 @@ export type RunEvent =
   | { type: 'warning'; message: string }
   | { type: 'run-done'; seconds: number; matched: number; mismatched: number; errors: number };
 
-export type RunEventType = RunEvent['type'];
-
 /** Where the core sends its events. */
 export type EventSink = (event: RunEvent) => void;
-
-export const ignoreEvents: EventSink = () => {};

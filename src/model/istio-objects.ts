@@ -48,12 +48,25 @@ export interface DestinationRule extends Common {
   portLevel: ReadonlyArray<{ port: number; tls: TlsMode | undefined }>;
 }
 
-export interface LegacyPolicy extends Common {
-  kind: 'MeshPolicy' | 'Policy';
+interface LegacyCommon extends Common {
   targets: ReadonlyArray<{ name: string; ports: ReadonlyArray<{ number?: number; name?: string }> }>;
   /** The first `peers[].mtls`: STRICT (also `mtls: {}`), PERMISSIVE, or undefined when no peer asks for mTLS. */
   peerMtls: 'STRICT' | 'PERMISSIVE' | undefined;
 }
+
+/** Istio 1.4's mesh-wide policy: cluster-scoped. */
+export interface MeshPolicy extends LegacyCommon {
+  kind: 'MeshPolicy';
+  namespace: undefined;
+}
+
+/** Istio 1.4's namespace- or service-level policy. */
+export interface NamespacedPolicy extends LegacyCommon {
+  kind: 'Policy';
+  namespace: string;
+}
+
+export type LegacyPolicy = MeshPolicy | NamespacedPolicy;
 
 export type IstioPolicy = PeerAuthentication | DestinationRule | LegacyPolicy;
 
@@ -196,9 +209,24 @@ export function parseIstioObject(src: SourceDoc, path: Path, value: unknown, ord
   return fromObject(raw, order);
 }
 
+/** The spec fields fromObject reads, as the schemas above (or the API server's CRD schemas) admit them. */
+interface PolicySpec {
+  selector?: { matchLabels?: Record<string, string> };
+  mtls?: { mode?: MtlsMode } | null;
+  portLevelMtls?: Record<string, { mode?: MtlsMode } | null>;
+  host?: string;
+  exportTo?: string[];
+  trafficPolicy?: {
+    tls?: { mode?: TlsMode };
+    portLevelSettings?: Array<{ port: { number: number }; tls?: { mode?: TlsMode } }>;
+  };
+  targets?: Array<{ name: string; ports?: Array<{ number?: number; name?: string }> }>;
+  peers?: Array<{ mtls?: { mode?: string } | null } | null> | null;
+}
+
 /** Typed form of an object already known to be valid (read back from a cluster, or produced by translation). */
 export function fromObject(raw: KubeObject, order: number): IstioPolicy {
-  const spec = (raw.spec ?? {}) as Record<string, any>;
+  const spec = (raw.spec ?? {}) as PolicySpec;
   const common = { apiVersion: raw.apiVersion, name: raw.metadata.name, order, raw };
   switch (raw.kind) {
     case 'PeerAuthentication':
@@ -208,43 +236,40 @@ export function fromObject(raw: KubeObject, order: number): IstioPolicy {
         namespace: raw.metadata.namespace ?? 'default',
         selector: spec.selector?.matchLabels,
         mode: spec.mtls?.mode ?? 'UNSET',
-        portLevel: new Map(
-          Object.entries(spec.portLevelMtls ?? {}).map(([p, m]) => [
-            Number(p),
-            ((m as { mode?: MtlsMode })?.mode ?? 'UNSET') as MtlsMode,
-          ]),
-        ),
+        portLevel: new Map(Object.entries(spec.portLevelMtls ?? {}).map(([p, m]) => [Number(p), m?.mode ?? 'UNSET'])),
       };
     case 'DestinationRule':
       return {
         ...common,
         kind: 'DestinationRule',
         namespace: raw.metadata.namespace ?? 'default',
-        host: spec.host,
+        host: spec.host ?? '',
         exportTo: spec.exportTo ?? [],
         tls: spec.trafficPolicy?.tls?.mode,
-        portLevel: (spec.trafficPolicy?.portLevelSettings ?? []).map((p: any) => ({
+        portLevel: (spec.trafficPolicy?.portLevelSettings ?? []).map((p) => ({
           port: p.port.number,
           tls: p.tls?.mode,
         })),
       };
     case 'MeshPolicy':
+      return { ...common, kind: 'MeshPolicy', namespace: undefined, ...legacyFields(spec) };
     case 'Policy':
-      return {
-        ...common,
-        kind: raw.kind,
-        namespace: raw.kind === 'Policy' ? (raw.metadata.namespace ?? 'default') : undefined,
-        targets: (spec.targets ?? []).map((t: any) => ({ name: t.name, ports: t.ports ?? [] })),
-        peerMtls: legacyPeerMtls(spec.peers),
-      };
+      return { ...common, kind: 'Policy', namespace: raw.metadata.namespace ?? 'default', ...legacyFields(spec) };
     default:
       throw new Error(`not an Istio policy kind: ${raw.kind}`);
   }
 }
 
+function legacyFields(spec: PolicySpec): Pick<LegacyPolicy, 'targets' | 'peerMtls'> {
+  return {
+    targets: (spec.targets ?? []).map((t) => ({ name: t.name, ports: t.ports ?? [] })),
+    peerMtls: legacyPeerMtls(spec.peers),
+  };
+}
+
 /** Istio 1.4 `GetMutualTLS`: the first peer with an mtls method decides; `mtls: {}` or `mtls: null` is STRICT. */
-function legacyPeerMtls(peers: unknown): 'STRICT' | 'PERMISSIVE' | undefined {
-  for (const peer of (peers as Array<Record<string, any>> | null | undefined) ?? []) {
+function legacyPeerMtls(peers: PolicySpec['peers']): 'STRICT' | 'PERMISSIVE' | undefined {
+  for (const peer of peers ?? []) {
     if (peer && 'mtls' in peer) return peer.mtls?.mode === 'PERMISSIVE' ? 'PERMISSIVE' : 'STRICT';
   }
   return undefined;

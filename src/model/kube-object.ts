@@ -12,6 +12,11 @@ export interface KubeObject {
   [key: string]: unknown;
 }
 
+/** `Kind namespace/name`, or `Kind name` for a cluster-scoped object: how messages name an object. */
+export function describeRef(r: { kind: string; namespace?: string; name: string }): string {
+  return r.namespace ? `${r.kind} ${r.namespace}/${r.name}` : `${r.kind} ${r.name}`;
+}
+
 export function objectId(o: Pick<KubeObject, 'kind' | 'metadata'>): string {
-  return o.metadata.namespace ? `${o.kind} ${o.metadata.namespace}/${o.metadata.name}` : `${o.kind} ${o.metadata.name}`;
+  return describeRef({ kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name });
 }

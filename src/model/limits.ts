@@ -1,7 +1,6 @@
 // How much one topology and one run may ask for. Each limit is far above real use and well below what
 // breaks: past it, meshprobe says so when the files are loaded instead of failing (or running for
 // days) once the cluster is involved.
-import { probeCommand, requestFor } from '../probe/command.js';
 import type { Topology } from './topology.js';
 
 /**
@@ -38,19 +37,20 @@ export const MAX_CURL_TIMEOUT_SECONDS = 120;
 /** The other durations (--converge-timeout, --interval, --settle, --ready-timeout, --timeout): one day. */
 export const MAX_SECONDS = 86_400;
 
-/** Size of the exec request that probes every target from one client, as the exec API sends it. */
-export function probeRequestBytes(topology: Topology): number {
-  const argv = probeCommand('0'.repeat(12), MAX_CURL_TIMEOUT_SECONDS, topology.targets.map(requestFor));
-  return argv.reduce((n, word) => n + '&command='.length + encodeURIComponent(word).length, 0);
-}
+/**
+ * Bytes of the exec request that probes every target of a topology from one client. The probe builds
+ * that request, so it measures it (src/probe/command.ts `probeRequestBytes`); the loaders are handed
+ * the measure rather than depend on the probe.
+ */
+export type RequestSize = (topology: Topology) => number;
 
-/** Why this topology is too large to probe, or undefined. */
-export function topologySizeProblem(topology: Topology): string | undefined {
+/** Why this topology is too large to probe, or undefined; the request size is checked when `requestBytes` is given. */
+export function topologySizeProblem(topology: Topology, requestBytes?: RequestSize): string | undefined {
   const cells = topology.clients.length * topology.targets.length;
   if (cells > MAX_MATRIX_CELLS) {
     return `the matrix would have ${cells} cells (${topology.clients.length} clients × ${topology.targets.length} probed ports), more than the limit of ${MAX_MATRIX_CELLS}`;
   }
-  const bytes = probeRequestBytes(topology);
+  const bytes = requestBytes?.(topology) ?? 0;
   if (bytes > MAX_PROBE_REQUEST_BYTES) {
     return `probing all ${topology.targets.length} ports from one client takes an exec request of ${bytes} bytes, more than the limit of ${MAX_PROBE_REQUEST_BYTES} (the exec API carries the command in the request URL); shorten the paths or probe fewer ports`;
   }

@@ -4,7 +4,7 @@
 import { ConfigError } from '../errors.js';
 import { fromObject, type IstioPolicy } from './istio-objects.js';
 import type { KubeObject } from './kube-object.js';
-import { topologySizeProblem } from './limits.js';
+import { topologySizeProblem, type RequestSize } from './limits.js';
 import type { ExpectationRule, Scenario } from './scenario.js';
 import type { Topology } from './topology.js';
 
@@ -14,6 +14,8 @@ export function prefixNamespaces(
   topology: Topology,
   scenarios: Scenario[],
   prefix: string,
+  /** The probe's measure of its exec request: longer namespaces make longer URLs. */
+  requestBytes?: RequestSize,
 ): { topology: Topology; scenarios: Scenario[] } {
   if (!LABEL.test(prefix))
     throw new ConfigError(
@@ -40,7 +42,7 @@ export function prefixNamespaces(
     clients: topology.clients.map((c) => ({ ...c, namespace: ns(c.namespace), id: id(c.id) })),
     targets: topology.targets.map((t) => ({ ...t, namespace: ns(t.namespace), id: id(t.id) })),
   };
-  const tooLarge = topologySizeProblem(mapped);
+  const tooLarge = topologySizeProblem(mapped, requestBytes);
   if (tooLarge) throw new ConfigError(`--namespace-prefix "${prefix}": ${tooLarge}`, 'choose a shorter prefix');
   // A pattern's namespace part gets the prefix unless it is `*`: `test*` becomes `P-test*`.
   const pattern = (p: string) =>

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { ConfigError, ConfigErrors } from '../errors.js';
 import { describePolicy, parseIstioObject, type IstioPolicy } from './istio-objects.js';
 import { MAX_SCENARIOS } from './limits.js';
-import { CLIENT_PATTERN, TARGET_PATTERN, matchesClient, matchesTarget } from './matrix.js';
+import { CLIENT_PATTERN, TARGET_PATTERN, matchesClient, matchesTarget } from './patterns.js';
 import { EXPECTATIONS } from './outcome.js';
 import type { ExpectationRule, Scenario } from './scenario.js';
 import type { Topology } from './topology.js';
@@ -76,7 +76,12 @@ export function scenarioFiles(paths: string[]): string[] {
  * Loads every scenario of the given files. All are validated before any is returned, and all errors
  * are reported together: nothing is applied from a set with one bad file.
  */
-export function loadScenarios(files: string[], topology: Topology, rootNamespace = 'istio-system'): Scenario[] {
+export function loadScenarios(
+  files: string[],
+  topology: Topology,
+  o: { cwd?: string; rootNamespace?: string } = {},
+): Scenario[] {
+  const rootNamespace = o.rootNamespace ?? 'istio-system';
   const tooMany = (what: string) =>
     new ConfigError(
       `${what}, more than the limit of ${MAX_SCENARIOS} scenarios in one run`,
@@ -86,22 +91,18 @@ export function loadScenarios(files: string[], topology: Topology, rootNamespace
   const errors: ConfigError[] = [];
   const scenarios: Scenario[] = [];
   const names = new Map<string, string>();
-  const collect = (e: unknown) => {
-    if (e instanceof ConfigErrors) errors.push(...e.errors);
-    else if (e instanceof ConfigError) errors.push(e);
-    else throw e;
-  };
+  const collect = (e: unknown) => keepConfigErrors(errors, e);
   let documents = 0;
   for (const file of files) {
     let docs: SourceDoc[];
     try {
-      docs = readYamlFile(file);
+      docs = readYamlFile(file, o.cwd);
     } catch (e) {
       collect(e);
       continue;
     }
     documents += docs.length;
-    if (documents > MAX_SCENARIOS) throw tooMany(`${displayPath(file)}: ${documents} scenario documents so far`);
+    if (documents > MAX_SCENARIOS) throw tooMany(`${displayPath(file, o.cwd)}: ${documents} scenario documents so far`);
     try {
       for (const src of docs) {
         const s = loadScenario(src, topology, rootNamespace);
@@ -118,6 +119,13 @@ export function loadScenarios(files: string[], topology: Topology, rootNamespace
   return scenarios;
 }
 
+/** Adds a bad input (each one of several) to `errors`, to report them all at once; anything else is thrown on. */
+function keepConfigErrors(errors: ConfigError[], e: unknown): void {
+  if (e instanceof ConfigErrors) errors.push(...e.errors);
+  else if (e instanceof ConfigError) errors.push(e);
+  else throw e;
+}
+
 function loadScenario(src: SourceDoc, topology: Topology, rootNamespace: string): Scenario {
   const doc = src.validate(scenarioSchema);
   const errors: ConfigError[] = [];
@@ -125,9 +133,7 @@ function loadScenario(src: SourceDoc, topology: Topology, rootNamespace: string)
     try {
       f();
     } catch (e) {
-      if (e instanceof ConfigErrors) errors.push(...e.errors);
-      else if (e instanceof ConfigError) errors.push(e);
-      else throw e;
+      keepConfigErrors(errors, e);
     }
   };
 
@@ -195,7 +201,7 @@ function loadScenario(src: SourceDoc, topology: Topology, rootNamespace: string)
     name: doc.metadata.name,
     description: doc.spec.description.trim(),
     sources: source === undefined ? [] : Array.isArray(source) ? source : [source],
-    file: displayPath(src.file),
+    file: src.name,
     objects,
     expect,
     certificates,

@@ -1,5 +1,5 @@
 import type { Expectation } from './outcome.js';
-import { LEGACY_KINDS, type IstioPolicy } from './istio-objects.js';
+import type { IstioPolicy } from './istio-objects.js';
 
 export type Flavor = 'legacy' | 'modern';
 export const FLAVORS: readonly Flavor[] = ['modern', 'legacy'];
@@ -22,10 +22,6 @@ export interface Scenario {
   expect: Record<'all' | Flavor, ExpectationRule[]>;
   /** Workloads (`NS/NAME`) whose certificates a run reads from their sidecar. */
   certificates: string[];
-}
-
-export function usesLegacyKinds(s: Scenario): boolean {
-  return s.objects.some((o) => LEGACY_KINDS.has(o.kind));
 }
 
 /** A scenario written with PeerAuthentication cannot run on Istio 1.4, which does not serve it. */

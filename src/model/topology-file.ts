@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import type { KubeObject } from './kube-object.js';
-import { topologySizeProblem } from './limits.js';
+import { topologySizeProblem, type RequestSize } from './limits.js';
 import {
   clientId,
   protocolOf,
@@ -122,22 +122,32 @@ const deploymentObject = z.looseObject({
 type TopologyFile = z.infer<typeof topologySchema>;
 type WorkloadEntry = TopologyFile['spec']['workloads'][string];
 
+type Container = z.infer<typeof deploymentObject>['spec']['template']['spec']['containers'][number];
+
+/** A workload's manifest: its objects as written, and the parts meshprobe reads, validated. */
 interface Manifest {
   objects: KubeObject[];
-  deployment: KubeObject & { spec: any };
-  services: Array<KubeObject & { spec: any }>;
+  template: z.infer<typeof deploymentObject>['spec']['template'];
+  services: Array<{ name: string; spec: z.infer<typeof serviceObject>['spec'] }>;
 }
 
-export function loadTopology(file = DEFAULT_TOPOLOGY): Topology {
-  const docs = readYamlFile(file);
+export interface TopologyLoadOptions {
+  /** The working directory paths in messages are shown relative to. */
+  cwd?: string;
+  /** The probe's measure of its exec request (src/probe/command.ts), to refuse a topology it cannot probe. */
+  requestBytes?: RequestSize;
+}
+
+export function loadTopology(file = DEFAULT_TOPOLOGY, o: TopologyLoadOptions = {}): Topology {
+  const docs = readYamlFile(file, o.cwd);
   const src = docs[0];
   if (!src || docs.length !== 1)
-    throw new ConfigError(`${displayPath(file)}: expected exactly one Topology document, found ${docs.length}`);
+    throw new ConfigError(`${displayPath(file, o.cwd)}: expected exactly one Topology document, found ${docs.length}`);
   const spec = src.validate(topologySchema).spec;
 
   const manifests = new Map<string, Manifest>();
   for (const [wname, entry] of Object.entries(spec.workloads)) {
-    manifests.set(wname, readManifest(src, resolve(dirname(file), entry.manifest), wname, entry));
+    manifests.set(wname, readManifest(src, resolve(dirname(file), entry.manifest), wname, entry, o.cwd));
   }
 
   const namespaces: TopologyNamespace[] = [];
@@ -165,30 +175,30 @@ export function loadTopology(file = DEFAULT_TOPOLOGY): Topology {
       for (const s of entry.secrets ?? [])
         topoNs.secrets.push({ namespace: ns.name, name: s.name, commonName: s.commonName });
 
-      const template = manifest.deployment.spec.template;
+      const template = manifest.template;
       const labels: Record<string, string> = template.metadata?.labels ?? {};
       const optOut = [template.metadata?.annotations, labels].some((m) => m?.['sidecar.istio.io/inject'] === 'false');
       workloads.push({
         namespace: ns.name,
         name: wname,
         labels,
-        serviceAccount: template.spec?.serviceAccountName ?? 'default',
+        serviceAccount: template.spec.serviceAccountName ?? 'default',
         sidecar: ns.injection && !optOut,
       });
 
-      const containers: any[] = template.spec?.containers ?? [];
+      const containers = template.spec.containers;
       for (const svc of manifest.services) {
         services.push({
           namespace: ns.name,
-          name: svc.metadata.name,
+          name: svc.name,
           selector: svc.spec.selector ?? {},
-          ports: (svc.spec.ports ?? []).map((p: any) => ({
+          ports: (svc.spec.ports ?? []).map((p) => ({
             name: p.name,
             port: p.port,
             targetPort: resolveTargetPort(p.targetPort ?? p.port, containers, () =>
               src.error(
                 ['spec', 'workloads', wname, 'manifest'],
-                `Service "${svc.metadata.name}" port ${p.port}: named targetPort "${p.targetPort}" matches no container port of Deployment "${wname}"`,
+                `Service "${svc.name}" port ${p.port}: named targetPort "${p.targetPort}" matches no container port of Deployment "${wname}"`,
               ),
             ),
             protocol: protocolOf(p.name, p.appProtocol),
@@ -204,7 +214,7 @@ export function loadTopology(file = DEFAULT_TOPOLOGY): Topology {
         });
       for (const serve of entry.serve ?? []) {
         for (const svc of services.filter(
-          (s) => s.namespace === ns.name && manifest.services.some((m) => m.metadata.name === s.name),
+          (s) => s.namespace === ns.name && manifest.services.some((m) => m.name === s.name),
         )) {
           for (const wanted of serve.ports) {
             const port = svc.ports.find((p) => p.name === wanted || p.port === wanted);
@@ -242,37 +252,38 @@ export function loadTopology(file = DEFAULT_TOPOLOGY): Topology {
     clients,
     targets,
   };
-  const tooLarge = topologySizeProblem(topology);
+  const tooLarge = topologySizeProblem(topology, o.requestBytes);
   if (tooLarge)
     throw src.error(['spec'], tooLarge, 'split the topology, or give fewer workloads a `client:` or a `serve:`');
   return topology;
 }
 
-function readManifest(src: SourceDoc, path: string, wname: string, entry: WorkloadEntry): Manifest {
+function readManifest(src: SourceDoc, path: string, wname: string, entry: WorkloadEntry, cwd?: string): Manifest {
   const where = ['spec', 'workloads', wname, 'manifest'];
   let docs: SourceDoc[];
   try {
-    docs = readYamlFile(path);
+    docs = readYamlFile(path, cwd);
   } catch (e) {
     throw src.error(where, `cannot read manifest ${path}: ${(e as Error).message}`);
   }
   const objects = docs.map((d) => d.data as KubeObject);
+  let template: Manifest['template'] | undefined;
+  const candidates: Manifest['services'] = [];
   for (const [i, o] of objects.entries()) {
     const doc = docs[i]!;
     if (!o?.kind || !o.apiVersion || !o.metadata?.name)
       throw doc.error([], 'not a Kubernetes object (apiVersion, kind and metadata.name are required)');
     doc.validate(manifestObject, o);
-    if (o.kind === 'Service') doc.validate(serviceObject, o);
-    if (o.kind === 'Deployment' && o.metadata.name === wname) doc.validate(deploymentObject, o);
+    if (o.kind === 'Service') candidates.push({ name: o.metadata.name, spec: doc.validate(serviceObject, o).spec });
+    if (o.kind === 'Deployment' && o.metadata.name === wname) {
+      const spec = doc.validate(deploymentObject, o).spec;
+      template ??= spec.template;
+    }
   }
-  const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === wname) as
-    Manifest['deployment'] | undefined;
-  if (!deployment) throw src.error(where, `${path} has no Deployment named "${wname}"`);
-  const podLabels = deployment.spec?.template?.metadata?.labels ?? {};
-  const services = objects.filter(
-    (o) => o.kind === 'Service' && selects((o as any).spec?.selector ?? {}, podLabels),
-  ) as Manifest['services'];
-  const containers: any[] = deployment.spec?.template?.spec?.containers ?? [];
+  if (!template) throw src.error(where, `${path} has no Deployment named "${wname}"`);
+  const podLabels = template.metadata?.labels ?? {};
+  const services = candidates.filter((s) => selects(s.spec.selector ?? {}, podLabels));
+  const containers = template.spec.containers;
   if (entry.client && !containers.some((c) => c.name === entry.client!.container)) {
     throw src.error(
       [...where.slice(0, 3), 'client', 'container'],
@@ -281,7 +292,7 @@ function readManifest(src: SourceDoc, path: string, wname: string, entry: Worklo
   }
   for (const [i, serve] of (entry.serve ?? []).entries()) {
     for (const [j, wanted] of serve.ports.entries()) {
-      const found = services.some((s) => (s.spec.ports ?? []).some((p: any) => p.name === wanted || p.port === wanted));
+      const found = services.some((s) => (s.spec.ports ?? []).some((p) => p.name === wanted || p.port === wanted));
       if (!found)
         throw src.error(
           ['spec', 'workloads', wname, 'serve', i, 'ports', j],
@@ -289,10 +300,14 @@ function readManifest(src: SourceDoc, path: string, wname: string, entry: Worklo
         );
     }
   }
-  return { objects, deployment, services };
+  return { objects, template, services };
 }
 
-function resolveTargetPort(targetPort: number | string, containers: any[], unresolved: () => ConfigError): number {
+function resolveTargetPort(
+  targetPort: number | string,
+  containers: Container[],
+  unresolved: () => ConfigError,
+): number {
   if (typeof targetPort === 'number') return targetPort;
   for (const c of containers) for (const p of c.ports ?? []) if (p.name === targetPort) return p.containerPort;
   const n = Number(targetPort);

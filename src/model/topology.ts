@@ -73,13 +73,6 @@ export interface Topology {
 export const clientId = (namespace: string, workload: string): string => `${namespace}/${workload}`;
 export const targetId = (namespace: string, service: string, port: number): string => `${namespace}/${service}:${port}`;
 
-export function serviceHost(
-  s: { namespace: string; name?: string; service?: string },
-  clusterDomain = 'cluster.local',
-): string {
-  return `${s.name ?? s.service}.${s.namespace}.svc.${clusterDomain}`;
-}
-
 export function findWorkload(topology: Topology, namespace: string, name: string): Workload | undefined {
   return topology.workloads.find((w) => w.namespace === namespace && w.name === name);
 }

@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
 import {
   Composer,
   isAlias,
@@ -35,6 +35,8 @@ export type Path = ReadonlyArray<string | number>;
 export class SourceDoc {
   constructor(
     readonly file: string,
+    /** `file` as messages and reports show it (displayPath). */
+    readonly name: string,
     readonly doc: Document.Parsed,
     private readonly lines: LineCounter,
     /** Index of this document in a multi-document file. */
@@ -91,9 +93,9 @@ export class SourceDoc {
         : undefined;
       const at = isNode(key) && key.range ? key.range[0] : node.range[0];
       const { line, col } = this.lines.linePos(at);
-      return `${displayPath(this.file)}:${line}:${col}`;
+      return `${this.name}:${line}:${col}`;
     }
-    return `${displayPath(this.file)}:1:1`;
+    return `${this.name}:1:1`;
   }
 
   /** The path through this document, for messages: `spec.objects[0].spec.mtls.mode`. */
@@ -206,8 +208,8 @@ function allowedKeys(schema: z.ZodType, path: Path): string {
  * Reads and parses a YAML file; syntax errors and oversized files become ConfigErrors naming file:line:col.
  * Reads at most MAX_FILE_BYTES + 1 bytes whatever the file is (a pipe, /dev/zero, a file still growing).
  */
-export function readYamlFile(file: string): SourceDoc[] {
-  const name = displayPath(file);
+export function readYamlFile(file: string, cwd?: string): SourceDoc[] {
+  const name = displayPath(file, cwd);
   let fd: number;
   try {
     fd = openSync(file, 'r');
@@ -237,7 +239,7 @@ export function readYamlFile(file: string): SourceDoc[] {
   } finally {
     closeSync(fd);
   }
-  return parseYaml(file, text);
+  return parseYaml(file, text, cwd);
 }
 
 const tooLarge = (what: string) =>
@@ -246,11 +248,12 @@ const tooLarge = (what: string) =>
     'scenario, topology and manifest files are a few KiB: split the file, or check that it is the right one',
   );
 
-export function parseYaml(file: string, text: string): SourceDoc[] {
+export function parseYaml(file: string, text: string, cwd?: string): SourceDoc[] {
+  const name = displayPath(file, cwd);
   const lines = new LineCounter();
   const at = (offset: number | undefined) => {
     const { line, col } = offset === undefined || offset < 0 ? { line: 1, col: 1 } : lines.linePos(offset);
-    return `${displayPath(file)}:${line}:${col}`;
+    return `${name}:${line}:${col}`;
   };
   // Each document's syntax tree is checked for depth before the (recursive) composer sees it.
   function* shallow(tokens: Iterable<CST.Token>): Generator<CST.Token> {
@@ -277,7 +280,7 @@ export function parseYaml(file: string, text: string): SourceDoc[] {
       doc,
       (node, message) => new ConfigError(`${at(isNode(node) ? node.range?.[0] : undefined)}: ${message}`),
     );
-  return docs.filter((d) => d.contents !== null).map((d, i) => new SourceDoc(file, d, lines, i));
+  return docs.filter((d) => d.contents !== null).map((d, i) => new SourceDoc(file, name, d, lines, i));
 }
 
 /** The offset of the first collection nested more than MAX_DEPTH levels deep in a syntax tree, if any. */
@@ -338,8 +341,12 @@ function describeType(v: unknown): string {
   return typeof v === 'bigint' ? 'big integer' : typeof v;
 }
 
-/** A path relative to the working directory when it is below it, for messages and reports. */
-export function displayPath(file: string): string {
-  const rel = relative(process.cwd(), file);
+/**
+ * A path relative to the working directory `cwd` when it is below it, for messages and reports; as
+ * given without a `cwd` (the CLI passes its own; the core never reads the process's).
+ */
+export function displayPath(file: string, cwd?: string): string {
+  if (cwd === undefined) return file;
+  const rel = relative(cwd, resolve(cwd, file));
   return rel.startsWith('..') || rel === '' ? file : rel;
 }

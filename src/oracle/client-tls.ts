@@ -2,9 +2,9 @@
 import type { DestinationRule, PeerAuthentication } from '../model/istio-objects.js';
 import { describePolicy } from '../model/istio-objects.js';
 import type { Service, ServicePort, Workload } from '../model/topology.js';
-import type { ClientDecision, ServerDecision, Step } from './decision.js';
+import type { ClientDecision, ServerDecision, Step } from '../model/prediction.js';
 import { describeRule, findDestinationRule, tlsForPort } from './destination-rule.js';
-import type { MeshConfig } from './mesh.js';
+import { serviceHost, type MeshConfig } from './mesh.js';
 import { namespaceMode } from './server-mode.js';
 
 export function clientOrigination(
@@ -20,11 +20,10 @@ export function clientOrigination(
     return {
       sidecar: false,
       origination: 'plaintext',
-      byRule: false,
       chain: [{ by: 'client', says: 'no sidecar: the app talks to the server pod directly' }],
     };
 
-  const host = `${service.name}.${service.namespace}.svc.${mesh.clusterDomain}`;
+  const host = serviceHost(service.name, service.namespace, mesh);
   const lookup = findDestinationRule(rules, client.namespace, service.namespace, host, mesh);
   const chain: Step[] = [];
   if (lookup.rule) {

@@ -1,6 +1,6 @@
 // Which DestinationRule a client sidecar uses for a service, and the TLS mode it sets for a port.
 import { describePolicy, type DestinationRule, type TlsMode } from '../model/istio-objects.js';
-import type { MeshConfig } from './mesh.js';
+import { serviceHost, type MeshConfig } from './mesh.js';
 
 /**
  * Istio's `ResolveShortnameToFQDN`: a name without a dot is relative to the rule's namespace; a name with
@@ -8,7 +8,7 @@ import type { MeshConfig } from './mesh.js';
  */
 export function ruleHost(rule: DestinationRule, mesh: MeshConfig): string {
   if (rule.host === '*' || rule.host.includes('.')) return rule.host;
-  return `${rule.host}.${rule.namespace}.svc.${mesh.clusterDomain}`;
+  return serviceHost(rule.host, rule.namespace, mesh);
 }
 
 function wildcardMatches(pattern: string, host: string): boolean {

@@ -5,6 +5,7 @@
 import { fromObject, type IstioPolicy, type PeerAuthentication } from '../model/istio-objects.js';
 import { describePolicy } from '../model/istio-objects.js';
 import type { KubeObject } from '../model/kube-object.js';
+import { cellName } from '../model/matrix.js';
 import type { Scenario } from '../model/scenario.js';
 import type { Topology } from '../model/topology.js';
 import { ruleHost } from './destination-rule.js';
@@ -125,9 +126,10 @@ export function sameMatrix(
 ): string[] {
   const pa = predict(topology, overlay(baseline, a), mesh);
   const pb = predict(topology, overlay(baseline, b), mesh);
-  return pa.flatMap((p, i) =>
-    p.outcome === pb[i]!.outcome
-      ? []
-      : [`${p.from} -> ${p.to}: ${p.outcome} cluster-wide, ${pb[i]!.outcome} namespaced`],
-  );
+  return pa
+    .zip(pb, (x, y, from, to) =>
+      x.outcome === y.outcome ? undefined : `${cellName(from, to)}: ${x.outcome} cluster-wide, ${y.outcome} namespaced`,
+    )
+    .values()
+    .filter((d) => d !== undefined);
 }

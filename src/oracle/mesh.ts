@@ -11,6 +11,11 @@ export interface MeshConfig {
   autoMtls: boolean;
 }
 
+/** A service's name in the mesh: `NAME.NAMESPACE.svc.CLUSTER-DOMAIN`, the host DestinationRules and policies match. */
+export function serviceHost(name: string, namespace: string, mesh: MeshConfig): string {
+  return `${name}.${namespace}.svc.${mesh.clusterDomain}`;
+}
+
 export function meshConfig(flavor: Flavor, overrides: Partial<Omit<MeshConfig, 'flavor'>> = {}): MeshConfig {
   return {
     flavor,

@@ -1,45 +1,16 @@
-// The oracle: from topology + Istio objects + mesh settings to the expected cell of every
+// The oracle: from topology + Istio objects + mesh settings to the predicted cell of every
 // (client, server port) pair, with the chain of objects that decided it. Pure.
 import { ConfigError } from '../errors.js';
 import type { DestinationRule, IstioPolicy, LegacyPolicy, PeerAuthentication } from '../model/istio-objects.js';
 import { describePolicy } from '../model/istio-objects.js';
-import { isReachable, mtlsOf, type NetworkOutcome } from '../model/outcome.js';
-import {
-  backends,
-  findService,
-  findWorkload,
-  type Client,
-  type PortProtocol,
-  type Target,
-  type Topology,
-} from '../model/topology.js';
+import { Matrix } from '../model/matrix.js';
+import type { Prediction, ServerDecision } from '../model/prediction.js';
+import { backends, findService, findWorkload, type Client, type Target, type Topology } from '../model/topology.js';
 import { clientOrigination } from './client-tls.js';
-import type { ClientDecision, ServerDecision } from './decision.js';
+import { combine } from './combine.js';
 import type { MeshConfig } from './mesh.js';
-import { combine } from './outcome.js';
 import { legacyServerMode, modernServerMode } from './server-mode.js';
 import { translateLegacy } from './translate-legacy.js';
-
-export interface Reason {
-  /** One line: what the client sends, what the server takes, and so what curl sees. */
-  summary: string;
-  /** Why the client's origination meets the server's mode the way it does. */
-  why: string;
-  client: ClientDecision;
-  server: ServerDecision;
-  protocol: PortProtocol;
-  /** Row of the outcome table in the semantics reference (HTTP ports). */
-  row?: number;
-}
-
-export interface Prediction {
-  from: string;
-  to: string;
-  outcome: NetworkOutcome;
-  reachable: boolean;
-  mtls: boolean | undefined;
-  reason: Reason;
-}
 
 /** The objects the data plane acts on in this flavor: legacy kinds become PeerAuthentication on a modern mesh. */
 export function effectivePolicies(
@@ -61,12 +32,9 @@ export function effectivePolicies(
   return { peerAuthentications: [...pas, ...translated], legacy: [], rules };
 }
 
-export function predict(topology: Topology, policies: IstioPolicy[], mesh: MeshConfig): Prediction[] {
+export function predict(topology: Topology, policies: IstioPolicy[], mesh: MeshConfig): Matrix<Prediction> {
   const effective = effectivePolicies(topology, policies, mesh);
-  const out: Prediction[] = [];
-  for (const client of topology.clients)
-    for (const target of topology.targets) out.push(predictCell(topology, effective, mesh, client, target));
-  return out;
+  return Matrix.of(topology, (client, target) => predictCell(topology, effective, mesh, client, target));
 }
 
 function predictCell(
@@ -106,11 +74,7 @@ function predictCell(
     : 'client (no sidecar) sends plaintext';
   const takes = server.sidecar ? `server sidecar is ${server.mode}` : 'server has no sidecar';
   return {
-    from: client.id,
-    to: target.id,
     outcome: combined.outcome,
-    reachable: isReachable(combined.outcome),
-    mtls: mtlsOf(combined.outcome),
     reason: {
       summary: `${sends}; ${takes}: ${combined.why}`,
       why: combined.why,

@@ -2,8 +2,8 @@
 import type { LegacyPolicy, MtlsMode, PeerAuthentication } from '../model/istio-objects.js';
 import { describePolicy } from '../model/istio-objects.js';
 import { selects, type Service, type ServicePort, type Workload } from '../model/topology.js';
-import type { ServerDecision, ServerMode, Step } from './decision.js';
-import type { MeshConfig } from './mesh.js';
+import type { ServerDecision, ServerMode, Step } from '../model/prediction.js';
+import { serviceHost, type MeshConfig } from './mesh.js';
 
 const oldest = <T extends { order: number }>(items: T[]): T | undefined =>
   items.reduce<T | undefined>((a, b) => (a && a.order <= b.order ? a : b), undefined);
@@ -95,8 +95,8 @@ export function legacyServerMode(
   port: ServicePort,
   mesh: MeshConfig,
 ): ServerDecision {
-  const host = `${service.name}.${service.namespace}.svc.${mesh.clusterDomain}`;
-  const fqdn = (name: string, ns: string) => (name.includes('.') ? name : `${name}.${ns}.svc.${mesh.clusterDomain}`);
+  const host = serviceHost(service.name, service.namespace, mesh);
+  const fqdn = (name: string, ns: string) => (name.includes('.') ? name : serviceHost(name, ns, mesh));
   const sorted = [...policies].sort((a, b) => a.order - b.order);
 
   type Entry = { policy: LegacyPolicy; ports?: { number?: number; name?: string } };
@@ -104,7 +104,7 @@ export function legacyServerMode(
   for (const p of sorted) {
     if (p.kind !== 'Policy') continue;
     for (const t of p.targets) {
-      if (fqdn(t.name, p.namespace!) !== host) continue;
+      if (fqdn(t.name, p.namespace) !== host) continue;
       if (t.ports.length === 0) byService.push({ policy: p });
       else for (const ports of t.ports) byService.push({ policy: p, ports });
     }

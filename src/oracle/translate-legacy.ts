@@ -46,13 +46,13 @@ export function translateLegacy(policies: LegacyPolicy[], services: Service[], m
       continue;
     }
     if (p.targets.length === 0) {
-      out.push({ from: p, to: pa(base(p.name, p.namespace!, { mtls: { mode } }), p.order) });
+      out.push({ from: p, to: pa(base(p.name, p.namespace, { mtls: { mode } }), p.order) });
       continue;
     }
     for (const t of p.targets) {
       // Targets are short names "from the service registry", in the policy's namespace.
       const svcName = t.name;
-      const svcNs = p.namespace!;
+      const svcNs = p.namespace;
       const svc = services.find((s) => s.name === svcName && s.namespace === svcNs);
       if (!svc)
         throw new ConfigError(
@@ -82,7 +82,7 @@ export function translateLegacy(policies: LegacyPolicy[], services: Service[], m
         }
         spec.portLevelMtls = portLevel;
       }
-      out.push({ from: p, to: pa(base(`${p.name}-${svcName}`, p.namespace!, spec), p.order) });
+      out.push({ from: p, to: pa(base(`${p.name}-${svcName}`, p.namespace, spec), p.order) });
     }
   }
   return out;

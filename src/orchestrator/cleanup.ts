@@ -9,7 +9,7 @@ import type { Topology } from '../model/topology.js';
 import { JOURNAL_LABEL, JOURNAL_NAMESPACE, forgetJournal, readJournals } from './journal.js';
 import { isOurs, RUN_ID } from './ownership.js';
 import { restore } from './restore.js';
-import { listPolicies } from './run.js';
+import { listPolicies } from './scenario-objects.js';
 
 export interface CleanupOptions {
   topology: Topology;

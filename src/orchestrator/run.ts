@@ -1,23 +1,24 @@
-// A whole run: preflight, setup, every scenario, teardown; the meshprobe/v1 document at the end.
+// A whole run: preflight, setup, every scenario, teardown; what each scenario came to at the end.
+import { ConfigError } from '../errors.js';
 import type { Cluster } from '../kube/cluster.js';
 import type { EventSink } from '../model/events.js';
+import { describePolicy, type IstioPolicy } from '../model/istio-objects.js';
+import { describeRef } from '../model/kube-object.js';
+import { verdicts, type RunResult, type ScenarioResult } from '../model/results.js';
 import type { Scenario } from '../model/scenario.js';
 import type { Topology } from '../model/topology.js';
+import { count } from '../model/verdict.js';
+import { clusterWideObjects, isolateScenario, sameMatrix } from '../oracle/isolate.js';
+import type { MeshConfig } from '../oracle/mesh.js';
 import type { ConvergeSettings } from '../probe/converge.js';
 import { ClientPods } from '../probe/pods.js';
 import type { ProbeSettings } from '../probe/round.js';
-import { API_VERSION, summarize, type ReportDocument, type ScenarioReport } from '../report/document.js';
-import { VERSION } from '../version.js';
+import { Journal, JOURNAL_NAMESPACE } from './journal.js';
 import { readMeshConfig } from './mesh-settings.js';
 import { checkIstio, checkPermissions, checkReachable, checkScenarioApis } from './preflight.js';
-import { baselineFrom } from './scenario-objects.js';
+import { baselineFrom, listPolicies } from './scenario-objects.js';
 import { runScenario } from './scenario-run.js';
 import { refuseForeignNamespaces, setupTopology, teardownTopology } from './topology-lifecycle.js';
-import { Journal, JOURNAL_NAMESPACE } from './journal.js';
-import { ConfigError } from '../errors.js';
-import { describePolicy, type IstioPolicy } from '../model/istio-objects.js';
-import { clusterWideObjects, isolateScenario, sameMatrix } from '../oracle/isolate.js';
-import type { MeshConfig } from '../oracle/mesh.js';
 
 export interface RunOptions {
   command: 'run' | 'probe';
@@ -42,7 +43,7 @@ export interface RunOptions {
   journalHolder?: { journal?: Journal };
 }
 
-export async function runScenarios(cluster: Cluster, o: RunOptions): Promise<ReportDocument> {
+export async function runScenarios(cluster: Cluster, o: RunOptions): Promise<RunResult> {
   const started = performance.now();
   await checkReachable(cluster, o.events);
   const apis = await checkIstio(cluster, o.events);
@@ -66,11 +67,9 @@ export async function runScenarios(cluster: Cluster, o: RunOptions): Promise<Rep
   const journal = await Journal.open(cluster, o.runId, o.journalDir, wide);
   if (o.journalHolder) o.journalHolder.journal = journal;
 
-  const reports: ScenarioReport[] = [];
-  // Set once setup starts: a setup that fails half-way leaves namespaces that teardown must remove.
-  let setUp = false;
+  const results: ScenarioResult[] = [];
   try {
-    setUp = true;
+    // A setup that fails half-way leaves namespaces that the teardown below removes.
     await setupTopology(cluster, o.topology, {
       runId: o.runId,
       adopt: o.adopt,
@@ -81,7 +80,7 @@ export async function runScenarios(cluster: Cluster, o: RunOptions): Promise<Rep
     const pods = new ClientPods(cluster, o.topology);
     for (const [i, scenario] of scenarios.entries()) {
       o.signal.throwIfAborted();
-      reports.push(
+      results.push(
         await runScenario(
           {
             cluster,
@@ -104,7 +103,7 @@ export async function runScenarios(cluster: Cluster, o: RunOptions): Promise<Rep
       );
     }
   } finally {
-    if (setUp && !o.keep)
+    if (!o.keep)
       await teardownTopology(cluster, o.topology, { timeoutMs: o.readyTimeoutMs, events: o.events, journal });
     // The journal's own namespace is removed by close(); a kept topology is meant to stay.
     const left = journal
@@ -114,31 +113,24 @@ export async function runScenarios(cluster: Cluster, o: RunOptions): Promise<Rep
     else
       o.events({
         type: 'warning',
-        message: `not everything was undone (${left.map((e) => `${e.ref.kind} ${e.ref.namespace ? `${e.ref.namespace}/` : ''}${e.ref.name}`).join(', ')}): run \`meshprobe cleanup\``,
+        message: `not everything was undone (${left.map((e) => describeRef(e.ref)).join(', ')}): run \`meshprobe cleanup\``,
       });
   }
 
-  const summary = summarize(reports);
+  const n = count(results.flatMap((r) => verdicts(r).values()));
   o.events({
     type: 'run-done',
     seconds: (performance.now() - started) / 1000,
-    matched: summary.matched,
-    mismatched: summary.mismatched,
-    errors: summary.errors,
+    matched: n.matched,
+    mismatched: n.mismatched,
+    errors: n.errors,
   });
   return {
-    apiVersion: API_VERSION,
-    kind: 'MatrixReport',
-    metadata: {
-      command: o.command,
-      generatedAt: new Date().toISOString(),
-      meshprobeVersion: VERSION,
-      flavor: mesh.flavor,
-      topology: o.topology.name,
-      cluster: { context: cluster.context, server: cluster.server },
-    },
-    summary,
-    scenarios: reports,
+    command: o.command,
+    flavor: mesh.flavor,
+    topology: o.topology.name,
+    cluster: { context: cluster.context, server: cluster.server },
+    scenarios: results,
   };
 }
 
@@ -164,17 +156,4 @@ function consent(s: Scenario, o: RunOptions, mesh: MeshConfig, baseline: IstioPo
       'run it with --allow-cluster-wide on a cluster of your own',
     );
   return isolated;
-}
-
-/** Every PeerAuthentication, DestinationRule and legacy policy the cluster holds, in all namespaces. */
-export async function listPolicies(cluster: Cluster, groupVersions: string[]) {
-  const served = (group: string) => groupVersions.find((gv) => gv.startsWith(`${group}/`));
-  const kinds: Array<[string | undefined, string]> = [
-    [served('security.istio.io'), 'PeerAuthentication'],
-    [served('networking.istio.io'), 'DestinationRule'],
-    [served('authentication.istio.io'), 'MeshPolicy'],
-    [served('authentication.istio.io'), 'Policy'],
-  ];
-  const lists = await Promise.all(kinds.filter(([gv]) => gv).map(([gv, kind]) => cluster.list(gv!, kind)));
-  return lists.flat();
 }

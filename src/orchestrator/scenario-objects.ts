@@ -1,6 +1,6 @@
 // The objects a scenario puts in this cluster: legacy kinds become PeerAuthentication where the cluster
 // no longer serves them (Istio >= 1.6), everything labelled as meshprobe's.
-import type { IstioApis } from '../kube/cluster.js';
+import type { Cluster, IstioApis } from '../kube/cluster.js';
 import { fromObject, LEGACY_KINDS, type LegacyPolicy, type IstioPolicy } from '../model/istio-objects.js';
 import type { KubeObject } from '../model/kube-object.js';
 import type { Scenario } from '../model/scenario.js';
@@ -33,4 +33,17 @@ export function baselineFrom(objects: KubeObject[]): IstioPolicy[] {
     .filter((o) => o.metadata.labels?.[MANAGED_BY] !== 'meshprobe')
     .sort((a, b) => created(a) - created(b))
     .map((o, i) => fromObject(o, i - objects.length));
+}
+
+/** Every PeerAuthentication, DestinationRule and legacy policy the cluster holds, in all namespaces. */
+export async function listPolicies(cluster: Cluster, groupVersions: string[]): Promise<KubeObject[]> {
+  const served = (group: string) => groupVersions.find((gv) => gv.startsWith(`${group}/`));
+  const kinds: Array<[string | undefined, string]> = [
+    [served('security.istio.io'), 'PeerAuthentication'],
+    [served('networking.istio.io'), 'DestinationRule'],
+    [served('authentication.istio.io'), 'MeshPolicy'],
+    [served('authentication.istio.io'), 'Policy'],
+  ];
+  const lists = await Promise.all(kinds.filter(([gv]) => gv).map(([gv, kind]) => cluster.list(gv!, kind)));
+  return lists.flat();
 }

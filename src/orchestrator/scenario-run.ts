@@ -2,29 +2,22 @@
 // what was there before.
 import type { Cluster, IstioApis, ObjectRef } from '../kube/cluster.js';
 import { refOf } from '../kube/cluster.js';
+import { isReady, labelSelector } from '../kube/pods.js';
 import { waitUntilGone } from '../kube/wait.js';
 import type { EventSink } from '../model/events.js';
 import type { IstioPolicy } from '../model/istio-objects.js';
 import type { KubeObject } from '../model/kube-object.js';
 import { objectId } from '../model/kube-object.js';
+import type { CertificateReport, ScenarioResult } from '../model/results.js';
 import type { Scenario } from '../model/scenario.js';
-import type { Topology } from '../model/topology.js';
+import { findWorkload, type Topology } from '../model/topology.js';
+import { compare, count, scenarioVerdict, verdictOf } from '../model/verdict.js';
 import { predictScenario } from '../oracle/expected.js';
 import type { MeshConfig } from '../oracle/mesh.js';
+import { fromEnvoyCerts, fromPem } from '../probe/certificates.js';
 import { converge, type ConvergeSettings } from '../probe/converge.js';
 import type { ClientPods } from '../probe/pods.js';
-import { key, probeRound, type ProbeSettings } from '../probe/round.js';
-import { satisfies } from '../model/outcome.js';
-import {
-  cellReport,
-  scenarioHeader,
-  type CellReport,
-  type CertificateReport,
-  type ScenarioReport,
-} from '../report/document.js';
-import { findWorkload } from '../model/topology.js';
-import { isReady, labelSelector } from '../probe/pods.js';
-import { fromEnvoyCerts, fromPem } from '../probe/certificates.js';
+import { probeRound, type ProbeSettings } from '../probe/round.js';
 import type { Journal } from './journal.js';
 import { restore } from './restore.js';
 import { objectsToApply } from './scenario-objects.js';
@@ -57,7 +50,7 @@ export async function runScenario(
   scenario: Scenario,
   index: number,
   total: number,
-): Promise<ScenarioReport> {
+): Promise<ScenarioResult> {
   const { cluster, events } = ctx;
   events({ type: 'scenario-start', scenario: scenario.name, index, total });
   const started = performance.now();
@@ -80,34 +73,34 @@ export async function runScenario(
     }
     events({ type: 'scenario-applied', scenario: scenario.name, objects: changes.map((c) => objectId(c.applied)) });
     result = await converge(
-      () => probeRound(cluster, ctx.topology, ctx.pods, ctx.probe),
+      (round) =>
+        probeRound(cluster, ctx.topology, ctx.pods, ctx.probe, (from, to, cell) =>
+          events({
+            type: 'cell-observed',
+            scenario: scenario.name,
+            round,
+            from,
+            to,
+            outcome: cell.outcome,
+            match: verdictOf(expected.get(from, to), cell.outcome) === 'match',
+          }),
+        ),
       expected,
       ctx.converge,
-      (round, s) => {
-        for (const e of expected) {
-          const o = round.cells.get(key(e.from, e.to));
-          if (o)
-            events({
-              type: 'cell-observed',
-              scenario: scenario.name,
-              round: s.round,
-              from: e.from,
-              to: e.to,
-              outcome: o.outcome,
-              match: satisfies(o.outcome, e.expect),
-            });
-        }
-        events({
-          type: 'round-done',
-          scenario: scenario.name,
-          round: s.round,
-          cells: expected.length,
-          matched: s.matched,
-          mismatched: s.mismatched,
-          errors: s.errors,
-          seconds: s.seconds,
-          execs: s.execs,
-        });
+      {
+        onRoundStart: (round) => events({ type: 'round-start', scenario: scenario.name, round, cells: expected.size }),
+        onRound: (_, s) =>
+          events({
+            type: 'round-done',
+            scenario: scenario.name,
+            round: s.round,
+            cells: expected.size,
+            matched: s.matched,
+            mismatched: s.mismatched,
+            errors: s.errors,
+            seconds: s.seconds,
+            execs: s.execs,
+          }),
       },
     );
     certificates = await readCertificates(ctx, scenario);
@@ -115,35 +108,22 @@ export async function runScenario(
     await undo(ctx, scenario, changes);
   }
 
-  const cells: CellReport[] = expected.map((e) => {
-    const observed = result.final.cells.get(key(e.from, e.to))!;
-    return { ...cellReport(e), observed, match: observed.outcome !== 'error' && satisfies(observed.outcome, e.expect) };
-  });
-  const seconds = (performance.now() - started) / 1000;
-  const verdict = cells.some((c) => c.observed?.outcome === 'error')
-    ? 'error'
-    : cells.every((c) => c.match)
-      ? 'pass'
-      : 'mismatch';
   events({
     type: 'scenario-done',
     scenario: scenario.name,
-    verdict,
+    verdict: scenarioVerdict(count(compare(expected, result.final.cells))),
     rounds: result.history.length,
     converged: result.converged,
-    seconds,
+    seconds: (performance.now() - started) / 1000,
   });
   return {
-    ...scenarioHeader(scenario, ctx.topology),
-    verdict,
-    cells,
-    convergence: {
-      rounds: result.history.length,
-      converged: result.converged,
-      seconds: result.seconds,
-      history: result.history,
+    scenario,
+    expected,
+    observation: {
+      cells: result.final.cells,
+      convergence: { converged: result.converged, seconds: result.seconds, history: result.history },
+      certificates,
     },
-    ...(certificates.length ? { certificates } : {}),
   };
 }
 

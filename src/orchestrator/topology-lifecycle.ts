@@ -4,7 +4,7 @@ import type { Cluster, ObjectRef } from '../kube/cluster.js';
 import { waitForDeployments, waitUntilGone } from '../kube/wait.js';
 import type { EventSink } from '../model/events.js';
 import type { Topology } from '../model/topology.js';
-import { isReady, labelSelector } from '../probe/pods.js';
+import { isReady, labelSelector } from '../kube/pods.js';
 import { isOurs, stamp } from './ownership.js';
 import type { Journal } from './journal.js';
 import { tlsSecret } from './tls-secret.js';

@@ -1,7 +1,7 @@
 // A workload's certificate as its sidecar holds it: Envoy's /certs admin output
 // (`pilot-agent request GET certs`, Istio >= 1.5) or the PEM files of Istio 1.4 (/etc/certs).
 import { X509Certificate } from 'node:crypto';
-import type { CertificateReport } from '../report/document.js';
+import type { CertificateReport } from '../model/results.js';
 
 interface EnvoyCert {
   serial_number?: string;

@@ -1,27 +1,26 @@
 // From one curl result to the outcome vocabulary of DESIGN.md.
-import type { Outcome } from '../model/outcome.js';
-import { isReachable, mtlsOf } from '../model/outcome.js';
+import type { ObservedCell } from '../model/cell.js';
+import type { NetworkOutcome } from '../model/outcome.js';
 import type { Target } from '../model/topology.js';
-import type { ObservedCell } from '../report/document.js';
 import type { ProbeRecord } from './parse.js';
 
 /** An observed cell but for what the round adds (attempts, the reproduce command). */
-export type Classified = Omit<ObservedCell, 'attempts' | 'command'>;
+type Unprobed<C> = C extends unknown ? Omit<C, 'attempts' | 'command'> : never;
+export type Classified = Unprobed<ObservedCell>;
 
 /** curl exit codes of the TLS layer (libcurl's CURLE_SSL_* family and friends). */
 const TLS_EXITS = new Set([35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 83, 90, 91]);
 
 export function classify(rec: ProbeRecord | undefined, target: Target): Classified {
   if (!rec || rec.curlExit === undefined)
-    return { outcome: 'error', reachable: false, error: 'no result for this target: the probe script stopped early' };
+    return { outcome: 'error', error: 'no result for this target: the probe script stopped early' };
   const { curlExit, httpCode } = rec;
   const base = { curlExit, ...(httpCode ? { httpCode } : {}) };
-  const done = (outcome: Outcome, extra: Partial<Classified> = {}): Classified => ({
+  const done = (outcome: NetworkOutcome, extra: { peer?: string; detail?: string } = {}): Classified => ({
     outcome,
-    reachable: isReachable(outcome),
-    ...withMtls(outcome),
     ...base,
-    ...extra,
+    ...(extra.peer !== undefined ? { peer: extra.peer } : {}),
+    ...(extra.detail !== undefined ? { detail: extra.detail } : {}),
   });
 
   if (curlExit === 0) {
@@ -46,13 +45,8 @@ export function classify(rec: ProbeRecord | undefined, target: Target): Classifi
   if (curlExit === 6) return done('dns', { detail });
   if (curlExit === 7) return done('refused', { detail });
   if (curlExit === 126 || curlExit === 127)
-    return { outcome: 'error', reachable: false, ...base, error: 'curl cannot be run in the client container' };
-  return { outcome: 'error', reachable: false, ...base, error: `curl exit ${curlExit}${detail ? `: ${detail}` : ''}` };
-}
-
-function withMtls(outcome: Outcome): { mtls?: boolean } {
-  const m = mtlsOf(outcome);
-  return m === undefined ? {} : { mtls: m };
+    return { outcome: 'error', ...base, error: 'curl cannot be run in the client container' };
+  return { outcome: 'error', ...base, error: `curl exit ${curlExit}${detail ? `: ${detail}` : ''}` };
 }
 
 /**

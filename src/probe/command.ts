@@ -2,7 +2,8 @@
 // runs it) that curls every target and frames each result with a per-run nonce. Targets reach it as
 // separate argv elements through the exec API, never through a shell line, so no name, host or path
 // can inject anything; `-g` stops curl from globbing `[]{}` in URLs.
-import type { Target } from '../model/topology.js';
+import { MAX_CURL_TIMEOUT_SECONDS } from '../model/limits.js';
+import type { Topology, Target } from '../model/topology.js';
 
 /**
  * One curl process for all of a client's targets: curl runs the URLs one after another, writes each
@@ -61,6 +62,15 @@ export function probeCommand(
     insecure,
     ...requests.map((r) => r.url),
   ];
+}
+
+/**
+ * Size of the exec request that probes every target from one client, as the exec API sends it: each
+ * argv word is a `command=` query parameter, percent-encoded (model/limits.ts MAX_PROBE_REQUEST_BYTES).
+ */
+export function probeRequestBytes(topology: Topology): number {
+  const argv = probeCommand('0'.repeat(12), MAX_CURL_TIMEOUT_SECONDS, topology.targets.map(requestFor));
+  return argv.reduce((n, word) => n + '&command='.length + encodeURIComponent(word).length, 0);
 }
 
 /** POSIX single-quoting, for commands shown to people. */

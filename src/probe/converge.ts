@@ -2,10 +2,12 @@
 // consecutive rounds, or stays the same (without probe errors) for K rounds once the settle time has
 // passed, or the timeout runs out. Istio pushes configuration to each proxy on its own schedule, so
 // right after an apply a probe may well see the old behaviour.
-import { satisfies } from '../model/outcome.js';
-import type { ExpectedCell } from '../oracle/expected.js';
-import type { RoundSummary } from '../report/document.js';
-import { key, type RoundResult } from './round.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ExpectedCell, ObservedCell } from '../model/cell.js';
+import { cellName, type Matrix } from '../model/matrix.js';
+import type { Convergence, RoundSummary } from '../model/results.js';
+import { compare, count } from '../model/verdict.js';
+import type { RoundResult } from './round.js';
 
 export interface ConvergeSettings {
   /** K: consecutive rounds that must agree. */
@@ -26,82 +28,97 @@ export const DEFAULT_CONVERGE: ConvergeSettings = {
   settleMs: 10_000,
 };
 
-export interface ConvergeResult {
-  final: RoundResult;
-  history: RoundSummary[];
-  converged: boolean;
-  /** Whether the last round matched the expectation in every cell. */
-  matched: boolean;
-  seconds: number;
+/** Time as convergence sees it; tests pass a fake one. */
+export interface Clock {
+  /** Milliseconds, monotonic. */
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const REAL_CLOCK: Clock = {
+  now: () => performance.now(),
+  sleep: async (ms, signal) => {
+    await sleep(ms, undefined, { signal });
+  },
+};
+
+export interface ConvergeHooks {
+  /** Before round `round` starts. */
+  onRoundStart?(round: number): void;
+  /** After each round, with its summary. */
+  onRound?(result: RoundResult, summary: RoundSummary): void;
+  clock?: Clock;
+}
+
+export interface ConvergeResult extends Convergence {
+  /** The last round: its cells are the scenario's observed matrix. */
+  final: RoundResult;
+}
 
 export async function converge(
-  round: () => Promise<RoundResult>,
-  expected: ExpectedCell[],
+  round: (n: number) => Promise<RoundResult>,
+  expected: Matrix<ExpectedCell>,
   s: ConvergeSettings,
-  onRound: (r: RoundResult, summary: RoundSummary) => void = () => {},
+  hooks: ConvergeHooks = {},
 ): Promise<ConvergeResult> {
-  const start = performance.now();
-  const history: RoundSummary[] = [];
-  const signatures: string[] = [];
-  const clean: boolean[] = [];
-  let previous: RoundResult | undefined;
+  const clock = hooks.clock ?? REAL_CLOCK;
+  const start = clock.now();
+  const rounds: Array<{ result: RoundResult; summary: RoundSummary; signature: string }> = [];
   for (let n = 1; ; n++) {
     s.signal?.throwIfAborted();
-    const roundStart = performance.now();
-    const r = await round();
-    let matched = 0;
-    let errors = 0;
-    for (const e of expected) {
-      const o = r.cells.get(key(e.from, e.to));
-      if (!o || o.outcome === 'error') errors++;
-      else if (satisfies(o.outcome, e.expect)) matched++;
-    }
-    const changed = previous
-      ? expected
-          .filter((e) => previous!.cells.get(key(e.from, e.to))?.outcome !== r.cells.get(key(e.from, e.to))?.outcome)
-          .map(
-            (e) =>
-              `${e.from} -> ${e.to}: ${previous!.cells.get(key(e.from, e.to))?.outcome} => ${r.cells.get(key(e.from, e.to))?.outcome}`,
-          )
-      : undefined;
+    const roundStart = clock.now();
+    hooks.onRoundStart?.(n);
+    const r = await round(n);
+    const counts = count(compare(expected, r.cells));
+    const previous = rounds.at(-1)?.result;
+    const changed = previous ? changedCells(previous.cells, r.cells) : [];
     const summary: RoundSummary = {
       round: n,
       at: (roundStart - start) / 1000,
       seconds: r.seconds,
-      matched,
-      mismatched: expected.length - matched - errors,
-      errors,
+      matched: counts.matched,
+      mismatched: counts.mismatched,
+      errors: counts.errors,
       execs: r.execs,
-      ...(changed?.length ? { changed } : {}),
+      ...(changed.length ? { changed } : {}),
     };
-    history.push(summary);
-    onRound(r, summary);
-    previous = r;
+    rounds.push({
+      result: r,
+      summary,
+      signature: r.cells
+        .values()
+        .map((c) => c.outcome)
+        .join(','),
+    });
+    hooks.onRound?.(r, summary);
 
-    signatures.push(expected.map((e) => r.cells.get(key(e.from, e.to))?.outcome).join(','));
-    clean.push(errors === 0);
-    const lastK = (arr: unknown[]) => arr.length >= s.consecutive && arr.slice(-s.consecutive);
-    const allMatched =
-      history.length >= s.consecutive && history.slice(-s.consecutive).every((h) => h.matched === expected.length);
-    const elapsed = performance.now() - start;
+    const lastK = rounds.length >= s.consecutive ? rounds.slice(-s.consecutive) : undefined;
+    const allMatched = !!lastK?.every((x) => x.summary.matched === expected.size);
+    const elapsed = clock.now() - start;
+    // The same outcomes K times over, none of them a probe error, and late enough to be believed.
     const stable =
-      lastK(signatures) &&
-      new Set(signatures.slice(-s.consecutive)).size === 1 &&
-      clean.slice(-s.consecutive).every(Boolean) &&
+      !!lastK &&
+      lastK.every((x) => x.signature === lastK[0]!.signature && x.summary.errors === 0) &&
       elapsed >= s.settleMs;
     if (allMatched || stable || elapsed >= s.timeoutMs) {
       return {
         final: r,
-        history,
-        converged: allMatched || !!stable,
-        matched: summary.matched === expected.length,
+        history: rounds.map((x) => x.summary),
+        converged: allMatched || stable,
         seconds: elapsed / 1000,
       };
     }
-    const wait = s.intervalMs - (performance.now() - roundStart);
-    if (wait > 0) await sleep(Math.min(wait, s.timeoutMs - elapsed));
+    const wait = s.intervalMs - (clock.now() - roundStart);
+    if (wait > 0) await clock.sleep(Math.min(wait, s.timeoutMs - elapsed), s.signal);
   }
+}
+
+/** `from -> to: old => new` for each cell whose outcome differs between two rounds. */
+export function changedCells(previous: Matrix<ObservedCell>, current: Matrix<ObservedCell>): string[] {
+  return previous
+    .zip(current, (a, b, from, to) =>
+      a.outcome === b.outcome ? undefined : `${cellName(from, to)}: ${a.outcome} => ${b.outcome}`,
+    )
+    .values()
+    .filter((c) => c !== undefined);
 }

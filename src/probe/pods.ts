@@ -1,6 +1,6 @@
 // Which pod runs each client's probes.
 import type { Cluster } from '../kube/cluster.js';
-import type { KubeObject } from '../model/kube-object.js';
+import { isReady, labelSelector } from '../kube/pods.js';
 import { findWorkload, type Client, type Topology } from '../model/topology.js';
 
 export interface PodRef {
@@ -8,25 +8,11 @@ export interface PodRef {
   name: string;
 }
 
-export const labelSelector = (labels: Record<string, string>): string =>
-  Object.entries(labels)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
-
-export function isReady(pod: KubeObject): boolean {
-  const status = pod.status as { phase?: string; conditions?: Array<{ type: string; status: string }> } | undefined;
-  return (
-    !pod.metadata.deletionTimestamp &&
-    status?.phase === 'Running' &&
-    !!status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
-  );
-}
-
 /** Remembers each client's pod between rounds; forgets it when an exec says it is gone. */
 export class ClientPods {
   private readonly cache = new Map<string, PodRef>();
   /** Clients whose curl is older than 7.75 (no per-transfer write-out variables): one curl per target. */
-  readonly oldCurl = new Set<string>();
+  private readonly oldCurl = new Set<string>();
 
   constructor(
     private readonly cluster: Cluster,
@@ -52,5 +38,14 @@ export class ClientPods {
 
   forget(client: Client): void {
     this.cache.delete(client.id);
+  }
+
+  hasOldCurl(client: Client): boolean {
+    return this.oldCurl.has(client.id);
+  }
+
+  /** Its curl wrote no trailers: probe it one curl per target from now on. */
+  markOldCurl(client: Client): void {
+    this.oldCurl.add(client.id);
   }
 }

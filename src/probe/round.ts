@@ -1,11 +1,13 @@
 // One probe round: one exec per client pod, in parallel up to a limit, every target of that client in it.
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
 import type { Cluster } from '../kube/cluster.js';
 import { ExecError } from '../kube/errors.js';
 import { ClusterError } from '../errors.js';
+import type { ObservedCell } from '../model/cell.js';
+import { Matrix } from '../model/matrix.js';
 import type { Client, Topology } from '../model/topology.js';
-import type { ObservedCell } from '../report/document.js';
 import { classify } from './classify.js';
 import { probeCommand, reproduceCommand, requestFor } from './command.js';
 import { hasTrailers, parseProbeOutput } from './parse.js';
@@ -25,37 +27,43 @@ export interface ProbeSettings {
 export const DEFAULT_PROBE: ProbeSettings = { curlTimeoutSeconds: 5, concurrency: 8, execAttempts: 3 };
 
 export interface RoundResult {
-  /** Keyed by `from to`. */
-  cells: Map<string, ObservedCell>;
+  cells: Matrix<ObservedCell>;
   execs: number;
   seconds: number;
 }
 
-export const key = (from: string, to: string): string => `${from} ${to}`;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Told of each cell as soon as its client's exec has returned, before the round is over. */
+export type CellSink = (from: string, to: string, cell: ObservedCell) => void;
 
 export async function probeRound(
   cluster: Cluster,
   topology: Topology,
   pods: ClientPods,
   settings: ProbeSettings,
+  onCell: CellSink = () => {},
 ): Promise<RoundResult> {
   const started = performance.now();
   const limit = pLimit(settings.concurrency);
-  const cells = new Map<string, ObservedCell>();
+  const rows = new Map<string, ObservedCell[]>();
   let execs = 0;
   await Promise.all(
     topology.clients.map((client) =>
       limit(async () => {
-        const result = await probeClient(cluster, topology, pods, client, settings, () => execs++);
-        for (const [to, cell] of result) cells.set(key(client.id, to), cell);
+        const row = await probeClient(cluster, topology, pods, client, settings, () => execs++);
+        rows.set(client.id, row);
+        for (const [i, cell] of row.entries()) onCell(client.id, topology.targets[i]!.id, cell);
       }),
     ),
   );
-  return { cells, execs, seconds: (performance.now() - started) / 1000 };
+  const targetIndex = new Map(topology.targets.map((t, i) => [t.id, i]));
+  return {
+    cells: Matrix.of(topology, (c, t) => rows.get(c.id)![targetIndex.get(t.id)!]!),
+    execs,
+    seconds: (performance.now() - started) / 1000,
+  };
 }
 
+/** The client's cells, one per target in the topology's order. */
 async function probeClient(
   cluster: Cluster,
   topology: Topology,
@@ -63,30 +71,24 @@ async function probeClient(
   client: Client,
   s: ProbeSettings,
   countExec: () => void,
-): Promise<Map<string, ObservedCell>> {
+): Promise<ObservedCell[]> {
   const requests = topology.targets.map(requestFor);
-  const out = new Map<string, ObservedCell>();
-  const fail = (error: string, attempts: number, pod?: PodRef) => {
-    for (const [i, t] of topology.targets.entries()) {
-      out.set(t.id, {
-        outcome: 'error',
-        reachable: false,
-        attempts,
-        error,
-        command: pod
-          ? reproduceCommand({
-              context: s.context,
-              namespace: pod.namespace,
-              pod: pod.name,
-              container: client.container,
-              request: requests[i]!,
-              timeoutSeconds: s.curlTimeoutSeconds,
-            })
-          : `kubectl get pods -n ${client.namespace}`,
-      });
-    }
-    return out;
-  };
+  const command = (i: number, pod: PodRef) =>
+    reproduceCommand({
+      context: s.context,
+      namespace: pod.namespace,
+      pod: pod.name,
+      container: client.container,
+      request: requests[i]!,
+      timeoutSeconds: s.curlTimeoutSeconds,
+    });
+  const fail = (error: string, attempts: number, pod?: PodRef): ObservedCell[] =>
+    topology.targets.map((_, i) => ({
+      outcome: 'error',
+      attempts,
+      error,
+      command: pod ? command(i, pod) : `kubectl get pods -n ${client.namespace}`,
+    }));
 
   let lastError = '';
   let pod: PodRef | undefined;
@@ -115,33 +117,23 @@ async function probeClient(
       let res = await cluster.exec(
         pod,
         client.container,
-        probeCommand(nonce, s.curlTimeoutSeconds, requests, pods.oldCurl.has(client.id)),
+        probeCommand(nonce, s.curlTimeoutSeconds, requests, pods.hasOldCurl(client)),
         { timeoutMs },
       );
-      if (!hasTrailers(res.stdout, nonce) && !pods.oldCurl.has(client.id)) {
-        pods.oldCurl.add(client.id);
+      if (!hasTrailers(res.stdout, nonce) && !pods.hasOldCurl(client)) {
+        pods.markOldCurl(client);
         countExec();
         res = await cluster.exec(pod, client.container, probeCommand(nonce, s.curlTimeoutSeconds, requests, true), {
           timeoutMs,
         });
       }
       const records = parseProbeOutput(res.stdout, nonce, requests.length);
-      for (const [i, t] of topology.targets.entries()) {
-        const c = classify(records[i], t);
-        out.set(t.id, {
-          ...c,
-          attempts: attempt,
-          command: reproduceCommand({
-            context: s.context,
-            namespace: pod.namespace,
-            pod: pod.name,
-            container: client.container,
-            request: requests[i]!,
-            timeoutSeconds: s.curlTimeoutSeconds,
-          }),
-        });
-      }
-      return out;
+      const found = pod;
+      return topology.targets.map((t, i) => ({
+        ...classify(records[i], t),
+        attempts: attempt,
+        command: command(i, found),
+      }));
     } catch (e) {
       if (!(e instanceof ExecError || e instanceof ClusterError)) throw e;
       lastError = e.message;

@@ -1,6 +1,6 @@
 // What the machine formats say about one cell, in one place, so JUnit, Markdown and HTML agree.
 import type { Outcome } from '../model/outcome.js';
-import type { CellReport, ObservedCell, ReportDocument, ScenarioReport } from './document.js';
+import type { CellReport, ObservedReport, ReportDocument, ScenarioReport } from './document.js';
 
 /** The heat-map classes: five the issue names, plus the app's own TLS, which is neither mTLS nor plaintext. */
 export type CellKind = 'mtls' | 'plain' | 'app-tls' | 'blocked' | 'unexpected' | 'error';
@@ -60,7 +60,7 @@ export function reproduce(doc: ReportDocument, s: ScenarioReport, c: CellReport)
 export const httpText = (code: number | undefined): string => String(code ?? 0).padStart(3, '0');
 
 /** Whether curl ran and left codes to show. */
-export const ranCurl = (o: ObservedCell): boolean =>
+export const ranCurl = (o: ObservedReport): boolean =>
   o.outcome !== 'error' || o.httpCode !== undefined || o.curlExit !== undefined;
 
 /** One line: expected vs what happened, with the codes, for a JUnit message or a tooltip. */
@@ -106,27 +106,19 @@ export function factLines(facts: Array<[string, string]>): string {
   return facts.map(([k, v]) => `${`${k}:`.padEnd(width)} ${v}`).join('\n');
 }
 
-export function verdictCounts(s: ScenarioReport): {
-  total: number;
-  matched: number;
-  mismatched: number;
-  errors: number;
-} {
-  const errors = s.cells.filter((c) => c.observed?.outcome === 'error').length;
-  const matched = s.cells.filter((c) => c.match).length;
-  return { total: s.cells.length, matched, mismatched: s.cells.length - matched - errors, errors };
-}
-
 export function convergenceText(s: ScenarioReport): string | undefined {
   const c = s.convergence;
   if (!c) return undefined;
   return `${c.converged ? 'converged' : 'did not converge'} after ${c.rounds} round${c.rounds === 1 ? '' : 's'} (${c.seconds.toFixed(1)} s)`;
 }
 
+/** Scenarios with a cell not as expected or not probed. */
+export const failingCount = (doc: ReportDocument): number => doc.scenarios.filter((s) => s.verdict !== 'pass').length;
+
 /** "2 of 11 scenarios not as expected", "all 11 scenarios as expected", "1 scenario as expected". */
 export function headlineOf(doc: ReportDocument): string {
   const n = doc.scenarios.length;
-  const failing = doc.scenarios.filter((s) => s.verdict !== 'pass').length;
+  const failing = failingCount(doc);
   if (failing) return `${failing} of ${n} scenario${n === 1 ? '' : 's'} not as expected`;
   return n === 1 ? '1 scenario as expected' : `all ${n} scenarios as expected`;
 }

@@ -1,11 +1,21 @@
-// The meshprobe/v1 document: one shape for `predict` and `run`, so tools can read either.
-// Documented in the README ("The meshprobe/v1 document"); test/report/document.test.ts fails if a field disappears.
+// The meshprobe/v1 document: one shape for `predict`, `run` and `probe`, so tools can read either, and
+// the one place a RunResult becomes it. Documented in the README ("The meshprobe/v1 document");
+// test/report/document.test.ts fails if a field disappears. The fields that follow from an outcome
+// (reachable, mtls) are written here, derived, and nowhere stored.
+import type { ExpectedCell, ObservedCell } from '../model/cell.js';
 import type { KubeObject } from '../model/kube-object.js';
-import type { Expectation, Outcome } from '../model/outcome.js';
-import type { Flavor, Scenario } from '../model/scenario.js';
-import type { Topology } from '../model/topology.js';
-import type { Step } from '../oracle/decision.js';
-import type { ExpectedCell } from '../oracle/expected.js';
+import { Matrix } from '../model/matrix.js';
+import { isReachable, mtlsOf, type Expectation, type Outcome } from '../model/outcome.js';
+import type { Step } from '../model/prediction.js';
+import {
+  verdicts,
+  type CertificateReport,
+  type RoundSummary,
+  type RunResult,
+  type ScenarioResult,
+} from '../model/results.js';
+import type { Flavor } from '../model/scenario.js';
+import { count, scenarioVerdict, type Counts, type Verdict } from '../model/verdict.js';
 
 export const API_VERSION = 'meshprobe/v1';
 
@@ -13,7 +23,7 @@ export interface ReportDocument {
   apiVersion: typeof API_VERSION;
   kind: 'MatrixReport';
   metadata: {
-    command: 'predict' | 'run' | 'probe';
+    command: RunResult['command'];
     generatedAt: string;
     meshprobeVersion: string;
     flavor: Flavor;
@@ -44,23 +54,11 @@ export interface ScenarioReport {
   clients: string[];
   targets: string[];
   verdict: 'pass' | 'mismatch' | 'error';
+  /** Row-major, as `clients` × `targets`. */
   cells: CellReport[];
   /** Run only: how convergence went, with every round kept. */
   convergence?: { rounds: number; converged: boolean; seconds: number; history?: RoundSummary[] };
   certificates?: CertificateReport[];
-}
-
-export interface RoundSummary {
-  round: number;
-  /** Seconds since the scenario's objects were applied. */
-  at: number;
-  seconds: number;
-  matched: number;
-  mismatched: number;
-  errors: number;
-  execs: number;
-  /** Cells whose outcome changed since the previous round: `from -> to: old => new`. */
-  changed?: string[];
 }
 
 export interface CellReport {
@@ -69,11 +67,13 @@ export interface CellReport {
   expected: { outcome: Expectation; reachable: boolean; mtls?: boolean; source: 'scenario' | 'oracle'; rule?: string };
   /** The oracle's prediction and the chain of objects that decided it. */
   reason: { summary: string; predicted: Outcome; client: Step[]; server: Step[]; tableRow?: number };
-  observed?: ObservedCell;
+  /** A run's: "observed satisfies expected". A prediction's: "the scenario and the oracle agree". */
   match: boolean;
+  observed?: ObservedReport;
 }
 
-export interface ObservedCell {
+/** An ObservedCell as the document writes it. */
+export interface ObservedReport {
   outcome: Outcome;
   reachable: boolean;
   mtls?: boolean;
@@ -90,27 +90,76 @@ export interface ObservedCell {
   command: string;
 }
 
-export interface CertificateReport {
-  workload: string;
-  pod: string;
-  spiffe: string[];
-  serial: string;
-  notBefore: string;
-  notAfter: string;
-  daysLeft: number;
+export function buildDocument(
+  result: RunResult,
+  meta: { generatedAt: string; meshprobeVersion: string },
+): ReportDocument {
+  const scenarios = result.scenarios.map(scenarioReport);
+  return {
+    apiVersion: API_VERSION,
+    kind: 'MatrixReport',
+    metadata: {
+      command: result.command,
+      generatedAt: meta.generatedAt,
+      meshprobeVersion: meta.meshprobeVersion,
+      flavor: result.flavor,
+      topology: result.topology,
+      ...(result.cluster ? { cluster: result.cluster } : {}),
+    },
+    summary: summarize(scenarios),
+    scenarios,
+  };
 }
 
-export function cellReport(cell: ExpectedCell): CellReport {
-  const p = cell.prediction;
+export function scenarioReport(r: ScenarioResult): ScenarioReport {
+  const s = r.scenario;
+  const v = verdicts(r);
+  const observed = r.observation;
+  const cells = r.expected
+    .zip(v, (expected, verdict, from, to) => cellReport(from, to, expected, verdict, observed?.cells.get(from, to)))
+    .values();
   return {
-    from: cell.from,
-    to: cell.to,
+    name: s.name,
+    description: s.description,
+    sources: s.sources,
+    file: s.file,
+    objects: s.objects.map((o) => o.raw),
+    clients: [...r.expected.clients],
+    targets: [...r.expected.targets],
+    verdict: scenarioVerdict(count(v)),
+    cells,
+    ...(observed
+      ? {
+          convergence: {
+            rounds: observed.convergence.history.length,
+            converged: observed.convergence.converged,
+            seconds: observed.convergence.seconds,
+            history: observed.convergence.history,
+          },
+        }
+      : {}),
+    ...(observed?.certificates.length ? { certificates: observed.certificates } : {}),
+  };
+}
+
+export function cellReport(
+  from: string,
+  to: string,
+  e: ExpectedCell,
+  verdict: Verdict,
+  observed?: ObservedCell,
+): CellReport {
+  const p = e.prediction;
+  const mtls = mtlsOf(e.expect);
+  return {
+    from,
+    to,
     expected: {
-      outcome: cell.expect,
-      reachable: cell.reachable,
-      ...(cell.mtls === undefined ? {} : { mtls: cell.mtls }),
-      source: cell.source,
-      ...(cell.rule ? { rule: cell.rule } : {}),
+      outcome: e.expect,
+      reachable: isReachable(e.expect),
+      ...(mtls === undefined ? {} : { mtls }),
+      source: e.source,
+      ...(e.source === 'scenario' ? { rule: e.rule } : {}),
     },
     reason: {
       summary: p.reason.summary,
@@ -119,31 +168,45 @@ export function cellReport(cell: ExpectedCell): CellReport {
       server: p.reason.server.chain,
       ...(p.reason.row ? { tableRow: p.reason.row } : {}),
     },
-    match: cell.agrees,
+    match: verdict === 'match',
+    ...(observed ? { observed: observedReport(observed) } : {}),
   };
+}
+
+export function observedReport(o: ObservedCell): ObservedReport {
+  const mtls = mtlsOf(o.outcome);
+  return {
+    outcome: o.outcome,
+    reachable: isReachable(o.outcome),
+    ...(mtls === undefined ? {} : { mtls }),
+    ...(o.httpCode === undefined ? {} : { httpCode: o.httpCode }),
+    ...(o.curlExit === undefined ? {} : { curlExit: o.curlExit }),
+    ...(o.outcome !== 'error' && o.peer !== undefined ? { peer: o.peer } : {}),
+    attempts: o.attempts,
+    ...(o.outcome === 'error' ? { error: o.error } : {}),
+    ...(o.outcome !== 'error' && o.detail !== undefined ? { detail: o.detail } : {}),
+    command: o.command,
+  };
+}
+
+/** How the document counts a cell: a probe error apart from a mismatch. */
+export function cellVerdict(c: CellReport): Verdict {
+  return c.observed?.outcome === 'error' ? 'error' : c.match ? 'match' : 'mismatch';
+}
+
+export function scenarioCounts(s: ScenarioReport): Counts {
+  return count(s.cells.map(cellVerdict));
 }
 
 export function summarize(scenarios: ScenarioReport[]): Summary {
-  const cells = scenarios.flatMap((s) => s.cells);
-  const errors = cells.filter((c) => c.observed?.outcome === 'error').length;
-  const matched = cells.filter((c) => c.match).length;
-  return {
-    scenarios: scenarios.length,
-    cells: cells.length,
-    matched,
-    mismatched: cells.length - matched - errors,
-    errors,
-  };
+  return { scenarios: scenarios.length, ...count(scenarios.flatMap((s) => s.cells.map(cellVerdict))) };
 }
 
-export function scenarioHeader(s: Scenario, topology: Topology): Omit<ScenarioReport, 'verdict' | 'cells'> {
-  return {
-    name: s.name,
-    description: s.description,
-    sources: s.sources,
-    file: s.file,
-    objects: s.objects.map((o) => o.raw),
-    clients: topology.clients.map((c) => c.id),
-    targets: topology.targets.map((t) => t.id),
-  };
+/** A scenario's cells laid out as its matrix, each with its place in `cells` (the HTML panels are numbered by it). */
+export function cellMatrix(s: ScenarioReport): Matrix<CellReport & { index: number }> {
+  return Matrix.fromCells(
+    s.clients,
+    s.targets,
+    s.cells.map((c, index) => ({ ...c, index })),
+  );
 }

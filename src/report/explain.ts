@@ -1,15 +1,18 @@
 // The decision chain of one cell, as text.
-import type { ExpectedCell } from '../oracle/expected.js';
-import type { MeshConfig } from '../oracle/mesh.js';
+import { agrees, type ExpectedCell } from '../model/cell.js';
+import { cellName } from '../model/matrix.js';
+import type { Step } from '../model/prediction.js';
+import type { Flavor } from '../model/scenario.js';
 import type { Target } from '../model/topology.js';
 import { label } from './labels.js';
 import type { Style } from './style.js';
 
 export function renderExplanation(
   scenario: string,
-  cell: ExpectedCell,
+  from: string,
   target: Target,
-  mesh: MeshConfig,
+  cell: ExpectedCell,
+  mesh: { flavor: Flavor; autoMtls: boolean },
   st: Style,
 ): string {
   const p = cell.prediction;
@@ -18,9 +21,9 @@ export function renderExplanation(
     mesh.flavor === 'modern'
       ? `modern (PeerAuthentication, auto mTLS ${mesh.autoMtls ? 'on' : 'off'})`
       : `legacy 1.4 (MeshPolicy/Policy, auto mTLS ${mesh.autoMtls ? 'on' : 'off'})`;
-  const steps = (chain: { by: string; says: string }[]) => chain.map((s) => `    ${s.by}: ${s.says}`);
+  const steps = (chain: Step[]) => chain.map((s) => `    ${s.by}: ${s.says}`);
   const lines = [
-    st.bold(`${cell.from} -> ${cell.to}`) + st.dim(`   scenario ${scenario}, Istio ${flavor}`),
+    st.bold(cellName(from, target.id)) + st.dim(`   scenario ${scenario}, Istio ${flavor}`),
     `  port ${target.port.port}${target.port.name ? ` (${target.port.name})` : ''} -> target port ${target.port.targetPort}, handled as ${target.port.protocol === 'http' ? 'HTTP (L7)' : target.port.protocol === 'tls' ? 'TLS passthrough (L4)' : 'TCP (L4)'}`,
     '',
     `  client ${client.sidecar ? `has a sidecar, which sends ${client.origination}` : 'has no sidecar'}`,
@@ -30,7 +33,7 @@ export function renderExplanation(
     '',
     `  predicted ${label(p.outcome)}: ${p.reason.why}${p.reason.row ? st.dim(`  [semantics reference, outcome table row ${p.reason.row}]`) : ''}`,
     cell.source === 'scenario'
-      ? `  expected  ${label(cell.expect)} by ${cell.rule}${cell.agrees ? '' : st.red('  ≠ the scenario and the oracle disagree')}`
+      ? `  expected  ${label(cell.expect)} by ${cell.rule}${agrees(cell) ? '' : st.red('  ≠ the scenario and the oracle disagree')}`
       : `  expected  ${label(cell.expect)} (the scenario says nothing of this cell; the prediction stands)`,
   ];
   return `${lines.join('\n')}\n`;

@@ -1,6 +1,5 @@
-// The `-o` formats and the `--report-dir` files, shared by `predict` and `run`.
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// The `-o` formats and the `--report-dir` files, shared by `predict` and `run`: text only; the CLI
+// writes it (src/cli/report-options.ts).
 import type { ReportDocument } from './document.js';
 import { renderHtml } from './html.js';
 import { renderJson } from './json.js';
@@ -39,30 +38,3 @@ export const REPORT_FILES = {
   'summary.md': (doc: ReportDocument) => renderMarkdown(doc),
   'report.html': renderHtml,
 } as const;
-
-export interface WrittenFile {
-  path: string;
-  bytes: number;
-}
-
-/** Writes results.json, junit.xml, summary.md and report.html into `dir`, creating it; replaces earlier files. */
-export function writeReportDir(dir: string, doc: ReportDocument): WrittenFile[] {
-  mkdirSync(dir, { recursive: true });
-  return Object.entries(REPORT_FILES).map(([name, render]) => {
-    const path = join(dir, name);
-    const text = render(doc);
-    writeFileSync(path, text);
-    return { path, bytes: Buffer.byteLength(text) };
-  });
-}
-
-/**
- * Appends the Markdown summary to the file GitHub Actions names in GITHUB_STEP_SUMMARY, if it does.
- * Returns the file appended to.
- */
-export function appendStepSummary(doc: ReportDocument, env: Record<string, string | undefined>): string | undefined {
-  const file = env.GITHUB_STEP_SUMMARY;
-  if (!file) return undefined;
-  appendFileSync(file, `${renderMarkdown(doc)}\n`);
-  return file;
-}

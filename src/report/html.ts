@@ -8,15 +8,16 @@ import {
   cellFacts,
   cellKind,
   convergenceText,
+  failingCount,
   headlineOf,
   isObserved,
   shownOutcome,
   shownWord,
-  verdictCounts,
   verdictText,
   type CellKind,
 } from './cells.js';
-import type { CellReport, CertificateReport, ReportDocument, ScenarioReport } from './document.js';
+import type { CertificateReport } from '../model/results.js';
+import { cellMatrix, scenarioCounts, type CellReport, type ReportDocument, type ScenarioReport } from './document.js';
 import { escapeHtml as h } from './escape.js';
 import { CSS, SCRIPT } from './html-style.js';
 
@@ -58,7 +59,7 @@ function tooltip(doc: ReportDocument, c: CellReport): string {
 }
 
 function matrix(doc: ReportDocument, s: ScenarioReport, si: number): string {
-  const index = new Map(s.cells.map((c, i) => [`${c.from} ${c.to}`, i]));
+  const cells = cellMatrix(s);
   const head = s.targets
     .map((t) => {
       const [svc = t, port] = t.split(':');
@@ -66,14 +67,12 @@ function matrix(doc: ReportDocument, s: ScenarioReport, si: number): string {
     })
     .join('');
   const rows = s.clients.map((from) => {
-    const cells = s.targets.map((to) => {
-      const i = index.get(`${from} ${to}`);
-      if (i === undefined) return '<td class="none">—</td>';
-      const c = s.cells[i]!;
+    const row = s.targets.map((to) => {
+      const c = cells.get(from, to);
       const tip = tooltip(doc, c);
-      return `<td data-from="${h(c.from)}" data-to="${h(c.to)}" data-kind="${cellKind(c)}"><a class="c k-${cellKind(c)}" href="#c${si}-${i}" title="${h(tip)}">${cellContent(c)}</a></td>`;
+      return `<td data-from="${h(c.from)}" data-to="${h(c.to)}" data-kind="${cellKind(c)}"><a class="c k-${cellKind(c)}" href="#c${si}-${c.index}" title="${h(tip)}">${cellContent(c)}</a></td>`;
     });
-    return `<tr><th scope="row">${h(from)}</th>${cells.join('')}</tr>`;
+    return `<tr><th scope="row">${h(from)}</th>${row.join('')}</tr>`;
   });
   return `<div class="scroll"><table class="matrix" id="m${si}"><thead><tr><th class="corner" scope="col">from \\ to</th>${head}</tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table></div>`;
 }
@@ -117,9 +116,9 @@ const link = (source: string): string =>
 
 function scenario(doc: ReportDocument, s: ScenarioReport, si: number): string {
   const v = VERDICT[s.verdict];
-  const n = verdictCounts(s);
+  const n = scenarioCounts(s);
   const counts = [
-    `${n.matched}/${n.total} cells as expected`,
+    `${n.matched}/${n.cells} cells as expected`,
     n.mismatched ? `${n.mismatched} not` : '',
     n.errors ? `${n.errors} could not be probed` : '',
     convergenceText(s) ?? '',
@@ -151,7 +150,7 @@ function scenario(doc: ReportDocument, s: ScenarioReport, si: number): string {
 function header(doc: ReportDocument): string {
   const m = doc.metadata;
   const s = doc.summary;
-  const failing = doc.scenarios.filter((sc) => sc.verdict !== 'pass').length;
+  const failing = failingCount(doc);
   const headline = headlineOf(doc);
   const meta: Array<[string, string]> = [
     ...(m.cluster
@@ -174,7 +173,7 @@ function header(doc: ReportDocument): string {
   ];
   const toc = doc.scenarios.map(
     (sc, i) =>
-      `<li><a href="#s${i}"><span class="v-${sc.verdict}">${VERDICT[sc.verdict].mark}</span> ${h(sc.name)}</a> <span class="muted">${h(verdictCounts(sc).matched.toString())}/${sc.cells.length}</span></li>`,
+      `<li><a href="#s${i}"><span class="v-${sc.verdict}">${VERDICT[sc.verdict].mark}</span> ${h(sc.name)}</a> <span class="muted">${h(scenarioCounts(sc).matched.toString())}/${sc.cells.length}</span></li>`,
   );
   return [
     `<header class="card">`,

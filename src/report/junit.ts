@@ -9,10 +9,9 @@ import {
   reproduce,
   shownOutcome,
   shownWord,
-  verdictCounts,
   verdictText,
 } from './cells.js';
-import type { CellReport, ReportDocument, ScenarioReport } from './document.js';
+import { scenarioCounts, type CellReport, type ReportDocument, type ScenarioReport } from './document.js';
 import { escapeXml, escapeXmlAttribute } from './escape.js';
 
 const attrs = (a: Record<string, string | number | undefined>): string =>
@@ -37,10 +36,10 @@ function testcase(doc: ReportDocument, s: ScenarioReport, c: CellReport): string
 }
 
 function testsuite(doc: ReportDocument, s: ScenarioReport): string {
-  const n = verdictCounts(s);
+  const n = scenarioCounts(s);
   const head = attrs({
     name: s.name,
-    tests: n.total,
+    tests: n.cells,
     failures: n.mismatched,
     errors: n.errors,
     skipped: 0,

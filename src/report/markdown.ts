@@ -3,6 +3,7 @@
 // long cell lists are cut with a count, and whole sections are dropped last-first with a note.
 import {
   convergenceText,
+  failingCount,
   headlineOf,
   httpText,
   ranCurl,
@@ -10,9 +11,8 @@ import {
   reproduce,
   shownOutcome,
   shownWord,
-  verdictCounts,
 } from './cells.js';
-import type { CellReport, ReportDocument, ScenarioReport } from './document.js';
+import { scenarioCounts, type CellReport, type ReportDocument, type ScenarioReport } from './document.js';
 
 export interface MarkdownOptions {
   /** Upper bound on the UTF-8 size of the whole text. */
@@ -37,7 +37,7 @@ const bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
 function header(doc: ReportDocument): string {
   const m = doc.metadata;
   const s = doc.summary;
-  const failing = doc.scenarios.filter((sc) => sc.verdict !== 'pass').length;
+  const failing = failingCount(doc);
   const mark = doc.scenarios.some((sc) => sc.verdict === 'mismatch') ? MARK.mismatch : failing ? MARK.error : MARK.pass;
   const headline = headlineOf(doc);
   const where = m.cluster ? `context ${code(m.cluster.context)} (${m.cluster.server})` : 'no cluster (oracle only)';
@@ -51,8 +51,8 @@ function header(doc: ReportDocument): string {
 }
 
 function scenarioRow(doc: ReportDocument, s: ScenarioReport): string {
-  const n = verdictCounts(s);
-  const cols = [MARK[s.verdict], code(s.name), `${n.matched}/${n.total}`, String(n.mismatched)];
+  const n = scenarioCounts(s);
+  const cols = [MARK[s.verdict], code(s.name), `${n.matched}/${n.cells}`, String(n.mismatched)];
   if (isObserved(doc)) cols.push(String(n.errors), cell(convergenceText(s) ?? '—'));
   return `| ${cols.join(' | ')} |`;
 }
@@ -81,7 +81,7 @@ function cellRow(doc: ReportDocument, c: CellReport): string {
 function scenarioSection(doc: ReportDocument, s: ScenarioReport, maxCells: number): string {
   const bad = s.cells.filter((c) => !c.match);
   const listed = bad.slice(0, maxCells);
-  const n = verdictCounts(s);
+  const n = scenarioCounts(s);
   const counts = [
     n.mismatched ? `${n.mismatched} not as expected` : '',
     n.errors ? `${n.errors} could not be probed` : '',

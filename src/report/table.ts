@@ -1,6 +1,7 @@
 // The terminal matrix: rows are clients, columns are server ports.
 import Table from 'cli-table3';
-import type { CellReport, ReportDocument, ScenarioReport } from './document.js';
+import { convergenceText, httpText } from './cells.js';
+import { cellMatrix, scenarioCounts, type CellReport, type ReportDocument, type ScenarioReport } from './document.js';
 import { label, LEGEND } from './labels.js';
 import type { Style } from './style.js';
 
@@ -18,8 +19,7 @@ function cellText(c: CellReport, o: TableOptions): string {
   }
   const obs = c.observed;
   let text = label(obs.outcome, obs.httpCode);
-  if (o.wide && obs.outcome !== 'error')
-    text += s.dim(` (${String(obs.httpCode ?? 0).padStart(3, '0')}/${obs.curlExit ?? 0})`);
+  if (o.wide && obs.outcome !== 'error') text += s.dim(` (${httpText(obs.httpCode)}/${obs.curlExit ?? 0})`);
   if (obs.outcome === 'error') return s.yellow(text);
   if (c.match) return isPass(c) ? s.green(text) : text;
   return `${s.red(`≠ ${text}`)}\n${s.dim(`want ${label(c.expected.outcome)}`)}`;
@@ -27,14 +27,14 @@ function cellText(c: CellReport, o: TableOptions): string {
 
 const isPass = (c: CellReport) => c.expected.reachable;
 
-export function renderScenarioTable(scenario: ScenarioReport, o: TableOptions): string {
-  const byKey = new Map(scenario.cells.map((c) => [`${c.from} ${c.to}`, c]));
+function renderScenarioTable(scenario: ScenarioReport, o: TableOptions): string {
+  const cells = cellMatrix(scenario);
   const table = new Table({
     head: ['from \\ to', ...scenario.targets.map((t) => t.replace(':', '\n:'))],
     style: { head: [], border: [], compact: true },
   });
   for (const from of scenario.clients) {
-    table.push([from, ...scenario.targets.map((to) => cellText(byKey.get(`${from} ${to}`)!, o))]);
+    table.push([from, ...scenario.targets.map((to) => cellText(cells.get(from, to), o))]);
   }
   const certs = (scenario.certificates ?? []).map(
     (c) =>
@@ -54,19 +54,17 @@ function verdictMark(s: ScenarioReport, st: Style): string {
   return s.verdict === 'pass' ? st.green('✔') : s.verdict === 'error' ? st.yellow('⚠') : st.red('✘');
 }
 
-export function verdictLine(s: ScenarioReport, st: Style): string {
-  const total = s.cells.length;
-  const errors = s.cells.filter((c) => c.observed?.outcome === 'error').length;
-  const wrong = s.cells.filter((c) => !c.match).length - errors;
+function verdictLine(s: ScenarioReport, st: Style): string {
+  const n = scenarioCounts(s);
   const observed = s.cells.some((c) => c.observed);
-  const parts = [`${s.name}: ${total - wrong - errors}/${total} cells as expected`];
-  if (wrong)
-    parts.push(st.red(`${wrong} ${observed ? 'not as expected' : 'where the scenario and the oracle disagree'}`));
-  if (errors) parts.push(st.yellow(`${errors} could not be probed`));
-  if (s.convergence)
+  const parts = [`${s.name}: ${n.matched}/${n.cells} cells as expected`];
+  if (n.mismatched)
     parts.push(
-      `${s.convergence.converged ? 'converged' : 'did not converge'} after ${s.convergence.rounds} round${s.convergence.rounds === 1 ? '' : 's'} (${s.convergence.seconds.toFixed(1)} s)`,
+      st.red(`${n.mismatched} ${observed ? 'not as expected' : 'where the scenario and the oracle disagree'}`),
     );
+  if (n.errors) parts.push(st.yellow(`${n.errors} could not be probed`));
+  const convergence = convergenceText(s);
+  if (convergence) parts.push(convergence);
   return parts.join('; ');
 }
 

@@ -16,8 +16,9 @@ const round = await probeRound(cluster, topology, new ClientPods(cluster, topolo
   concurrency: Number(concurrency ?? DEFAULT_PROBE.concurrency),
 });
 const codes = {};
-for (const [key, cell] of round.cells)
-  codes[key] = cell.outcome === 'error' ? `error: ${cell.error}` : String(cell.httpCode ?? 0).padStart(3, '0');
+for (const [from, to, cell] of round.cells.entries())
+  codes[`${from} ${to}`] =
+    cell.outcome === 'error' ? `error: ${cell.error}` : String(cell.httpCode ?? 0).padStart(3, '0');
 process.stdout.write(
   JSON.stringify({
     roundSeconds: round.seconds,

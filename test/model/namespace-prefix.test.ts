@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { agrees } from '../../src/model/cell.js';
 import { prefixNamespaces } from '../../src/model/namespace-prefix.js';
 import { loadScenarios, scenarioFiles, SCENARIO_DIR } from '../../src/model/scenario-file.js';
 import { loadTopology } from '../../src/model/topology-file.js';
@@ -35,7 +36,9 @@ describe('--namespace-prefix', () => {
       for (const s of ss) {
         const cells = expectedMatrix(t, s, flavor, predict(t, overlay(installDefaults(mesh), s.objects), mesh));
         expect(
-          cells.filter((c) => !c.agrees || c.source !== 'scenario').map((c) => `${s.name}: ${c.from} -> ${c.to}`),
+          [...cells.entries()]
+            .filter(([, , c]) => !agrees(c) || c.source !== 'scenario')
+            .map(([from, to]) => `${s.name}: ${from} -> ${to}`),
         ).toEqual([]);
       }
     }

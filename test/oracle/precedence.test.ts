@@ -10,10 +10,10 @@ const sel = { matchLabels: { app: 'app' } };
 const both: MiniOptions = { clientSidecar: true, serverSidecar: true };
 const plainClient: MiniOptions = { clientSidecar: false, serverSidecar: true };
 
-/** Outcome per target port (8000 then 9080) for `c/sleep`. */
+/** Prediction per target port (8000 then 9080) for `c/sleep`. */
 function run(flavor: Flavor, opts: MiniOptions, ...objects: KubeObject[]) {
   const mesh = meshConfig(flavor);
-  return predict(miniTopology(opts), overlay(installDefaults(mesh), policies(...objects)), mesh);
+  return predict(miniTopology(opts), overlay(installDefaults(mesh), policies(...objects)), mesh).values();
 }
 const outcomes = (flavor: Flavor, opts: MiniOptions, ...objects: KubeObject[]) =>
   run(flavor, opts, ...objects).map((p) => p.outcome);

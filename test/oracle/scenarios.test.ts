@@ -1,5 +1,6 @@
 // The oracle against every shipped scenario's explicit expected matrix.
 import { describe, expect, it } from 'vitest';
+import { agrees } from '../../src/model/cell.js';
 import { loadScenarios, scenarioFiles, SCENARIO_DIR } from '../../src/model/scenario-file.js';
 import { FLAVORS, supportsFlavor } from '../../src/model/scenario.js';
 import { loadTopology } from '../../src/model/topology-file.js';
@@ -37,14 +38,15 @@ describe('shipped scenarios', () => {
           flavor,
           predict(topology, overlay(installDefaults(mesh), scenario.objects), mesh),
         );
-        expect(cells).toHaveLength(topology.clients.length * topology.targets.length);
-        const uncovered = cells.filter((c) => c.source !== 'scenario').map((c) => `${c.from} -> ${c.to}`);
+        expect(cells.size).toBe(topology.clients.length * topology.targets.length);
+        const entries = [...cells.entries()];
+        const uncovered = entries.filter(([, , c]) => c.source !== 'scenario').map(([from, to]) => `${from} -> ${to}`);
         expect(uncovered, 'cells without an explicit expectation').toEqual([]);
-        const disagreements = cells
-          .filter((c) => !c.agrees)
+        const disagreements = entries
+          .filter(([, , c]) => !agrees(c))
           .map(
-            (c) =>
-              `${c.from} -> ${c.to}: scenario ${c.expect} (${c.rule}), oracle ${c.prediction.outcome}: ${c.prediction.reason.summary}`,
+            ([from, to, c]) =>
+              `${from} -> ${to}: scenario ${c.expect} (${c.source === 'scenario' ? c.rule : 'oracle'}), oracle ${c.prediction.outcome}: ${c.prediction.reason.summary}`,
           );
         expect(disagreements).toEqual([]);
       });

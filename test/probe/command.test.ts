@@ -9,7 +9,8 @@ import https from 'node:https';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueCertificate } from '../../src/pki/certificate.js';
-import { classify } from '../../src/probe/classify.js';
+import { classify, type Classified } from '../../src/probe/classify.js';
+import { isReachable, mtlsOf } from '../../src/model/outcome.js';
 import { probeCommand, reproduceCommand, type ProbeRequest } from '../../src/probe/command.js';
 import { parseProbeOutput } from '../../src/probe/parse.js';
 import type { Target } from '../../src/model/topology.js';
@@ -128,7 +129,11 @@ describe.each([false, true])('the probe script (one curl per target: %s), run by
       httpTarget,
       httpTarget,
     ];
-    const got = recs.map((r, i) => classify(r, targets[i]!));
+    // reachable and mtls are not stored in a cell: they follow from its outcome.
+    const got = recs.map((r, i) => {
+      const c = classify(r, targets[i]!);
+      return { ...c, reachable: isReachable(c.outcome), mtls: mtlsOf(c.outcome) };
+    }) as Array<Classified & { reachable: boolean; mtls?: boolean; peer?: string; detail?: string }>;
     expect(got.map((c) => c.outcome)).toEqual([
       'mtls',
       'mtls',
@@ -181,7 +186,9 @@ describe.each([false, true])('the probe script (one curl per target: %s), run by
   it('marks targets the script never reached as errors, never as blocked', () => {
     const recs = parseProbeOutput('{"headers": {}}\n@@c0ffee00 0 http 200 exit 0 err \n{"trunc', 'c0ffee00', 3);
     expect(classify(recs[0], httpTarget).outcome).toBe('plaintext');
-    expect(classify(recs[1], httpTarget)).toMatchObject({ outcome: 'error', reachable: false });
+    const missing = classify(recs[1], httpTarget);
+    expect(missing).toMatchObject({ outcome: 'error' });
+    expect(isReachable(missing.outcome)).toBe(false);
     expect(classify(recs[2], httpTarget).outcome).toBe('error');
   });
 

@@ -6,7 +6,7 @@ import { isReachable, mtlsOf } from '../../src/model/outcome.js';
 import {
   summarize,
   type CellReport,
-  type ObservedCell,
+  type ObservedReport,
   type ReportDocument,
   type ScenarioReport,
 } from '../../src/report/document.js';
@@ -76,7 +76,7 @@ function cell(from: string, to: string, spec: CellSpec): CellReport {
   };
   if (spec.observed) {
     const [httpCode, curlExit] = HTTP[spec.observed] ?? [undefined, undefined];
-    const observed: ObservedCell = {
+    const observed: ObservedReport = {
       outcome: spec.observed,
       reachable: isReachable(spec.observed),
       ...(mtlsOf(spec.observed) === undefined ? {} : { mtls: mtlsOf(spec.observed) }),

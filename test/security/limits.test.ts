@@ -6,11 +6,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ConfigError } from '../../src/errors.js';
-import { MAX_MATRIX_CELLS, MAX_PROBE_REQUEST_BYTES, MAX_SCENARIOS, probeRequestBytes } from '../../src/model/limits.js';
+import { MAX_MATRIX_CELLS, MAX_PROBE_REQUEST_BYTES, MAX_SCENARIOS } from '../../src/model/limits.js';
 import { prefixNamespaces } from '../../src/model/namespace-prefix.js';
 import { loadScenarios } from '../../src/model/scenario-file.js';
 import { loadTopology } from '../../src/model/topology-file.js';
 import { MAX_FILE_BYTES } from '../../src/model/yaml-source.js';
+import { probeRequestBytes } from '../../src/probe/command.js';
 import { cli } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'meshprobe-limits-'));
@@ -117,18 +118,26 @@ describe('probe request size (every target URL of a client travels in one exec r
     expect(probeRequestBytes(loadTopology())).toBeLessThan(4096);
   });
 
-  it('refuses a topology whose URLs would not fit, naming the size and the limit', () => {
+  it('refuses a topology whose URLs would not fit, naming the size and the limit', async () => {
     // "%" is percent-encoded to three bytes: 50 ports × 2,000 of them is about 300 KiB.
     const file = topologyFile({ namespaces: 1, ports: 50, path: `/${'%'.repeat(2000)}` });
-    const e = refusal(() => loadTopology(file));
+    const e = refusal(() => loadTopology(file, { requestBytes: probeRequestBytes }));
     expect(e.message).toMatch(
       new RegExp(
         `^${file}:5:1: spec: probing all 50 ports from one client takes an exec request of \\d+ bytes, more than the limit of ${MAX_PROBE_REQUEST_BYTES} \\(the exec API carries the command in the request URL\\)`,
       ),
     );
-    expect(loadTopology(topologyFile({ namespaces: 1, ports: 40, path: `/${'%'.repeat(2000)}` })).targets).toHaveLength(
-      40,
-    );
+    // The CLI hands the loaders the probe's measure: every command refuses it before a cluster is needed.
+    for (const command of [['predict'], ['run'], ['setup']]) {
+      const r = await cli([...command, '--topology', file]);
+      expect(r.code, command.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/spec: probing all 50 ports from one client takes an exec request of \d+ bytes/);
+    }
+    expect(
+      loadTopology(topologyFile({ namespaces: 1, ports: 40, path: `/${'%'.repeat(2000)}` }), {
+        requestBytes: probeRequestBytes,
+      }).targets,
+    ).toHaveLength(40);
   });
 
   it('refuses a probed path longer than 2048 characters', () => {
@@ -143,12 +152,12 @@ describe('probe request size (every target URL of a client travels in one exec r
     const bytes = probeRequestBytes(topology);
     expect(bytes).toBeLessThanOrEqual(MAX_PROBE_REQUEST_BYTES);
     expect(bytes + 43 * 51).toBeGreaterThan(MAX_PROBE_REQUEST_BYTES);
-    expect(refusal(() => prefixNamespaces(topology, [], 'p'.repeat(50))).message).toMatch(
+    expect(refusal(() => prefixNamespaces(topology, [], 'p'.repeat(50), probeRequestBytes)).message).toMatch(
       new RegExp(
         `^--namespace-prefix "p{50}": probing all 43 ports from one client takes an exec request of \\d+ bytes, more than the limit of ${MAX_PROBE_REQUEST_BYTES}`,
       ),
     );
-    expect(prefixNamespaces(topology, [], 'p').topology.namespaces[0]!.name).toBe('p-ns0');
+    expect(prefixNamespaces(topology, [], 'p', probeRequestBytes).topology.namespaces[0]!.name).toBe('p-ns0');
   });
 });
 

@@ -2,11 +2,13 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { ConfigError } from '../../errors.js';
 import { supportsFlavor, type Flavor } from '../../model/scenario.js';
+import { count, verdictOf } from '../../model/verdict.js';
 import { predictScenario } from '../../oracle/expected.js';
 import { meshConfig } from '../../oracle/mesh.js';
 import { cellReport } from '../../report/document.js';
 import { renderExplanation } from '../../report/explain.js';
-import { ExitCode } from '../exit-codes.js';
+import { exitCodeFor, type ExitCode } from '../exit-codes.js';
+import { collect } from '../flags.js';
 import { loadInputs, parseFlavor } from '../inputs.js';
 import type { CommandContext } from '../program.js';
 
@@ -27,7 +29,7 @@ export function explainCommand(program: Command, ctx: CommandContext): void {
     .requiredOption('--scenario <name>', 'the scenario')
     .requiredOption('--from <client>', 'the client, NAMESPACE/WORKLOAD (e.g. test3/sleep)')
     .requiredOption('--to <target>', 'the server port, NAMESPACE/SERVICE:PORT (e.g. test1/httpbin:8000)')
-    .option('-f, --file <path>', 'a scenario file or directory (repeatable)', (v: string, p: string[]) => [...p, v], [])
+    .option('-f, --file <path>', 'a scenario file or directory (repeatable)', collect, [])
     .option('--topology <file>', 'a topology file')
     .addOption(
       new Option('--istio <flavor>', 'Istio API generation: modern or legacy').default('modern').argParser(parseFlavor),
@@ -65,11 +67,13 @@ function explain(o: ExplainOptions, ctx: CommandContext): ExitCode {
   }
   const target = candidates[0]!;
   const mesh = meshConfig(o.istio);
-  const cell = predictScenario(topology, scenario, mesh).find((c) => c.from === client.id && c.to === target.id)!;
+  const cell = predictScenario(topology, scenario, mesh).get(client.id, target.id);
+  // The scenario's expectation against the oracle's prediction, as `predict` compares every cell.
+  const verdict = verdictOf(cell, cell.prediction.outcome);
   if (o.output === 'json')
     ctx.io.stdout.write(
-      `${JSON.stringify({ scenario: scenario.name, flavor: o.istio, ...cellReport(cell) }, null, 2)}\n`,
+      `${JSON.stringify({ scenario: scenario.name, flavor: o.istio, ...cellReport(client.id, target.id, cell, verdict) }, null, 2)}\n`,
     );
-  else ctx.io.stdout.write(renderExplanation(scenario.name, cell, target, mesh, ctx.style));
-  return cell.agrees ? ExitCode.Ok : ExitCode.Mismatch;
+  else ctx.io.stdout.write(renderExplanation(scenario.name, client.id, target, cell, mesh, ctx.style));
+  return exitCodeFor(count([verdict]));
 }

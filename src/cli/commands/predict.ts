@@ -1,19 +1,14 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import type { ScenarioResult } from '../../model/results.js';
 import { supportsFlavor, type Flavor } from '../../model/scenario.js';
 import { predictScenario } from '../../oracle/expected.js';
 import { meshConfig } from '../../oracle/mesh.js';
-import {
-  API_VERSION,
-  cellReport,
-  scenarioHeader,
-  summarize,
-  type ReportDocument,
-  type ScenarioReport,
-} from '../../report/document.js';
+import { buildDocument } from '../../report/document.js';
 import { VERSION } from '../../version.js';
-import { ExitCode } from '../exit-codes.js';
-import { collect, loadInputs, parseFlavor, type ScenarioOptions } from '../inputs.js';
+import { exitCodeFor, type ExitCode } from '../exit-codes.js';
+import { collect } from '../flags.js';
+import { loadInputs, parseFlavor, type ScenarioOptions } from '../inputs.js';
 import type { CommandContext } from '../program.js';
 import { addReportOptions, emitReports, type ReportOptions } from '../report-options.js';
 
@@ -51,34 +46,20 @@ export function predictCommand(program: Command, ctx: CommandContext): void {
 function predict(o: PredictOptions, ctx: CommandContext): ExitCode {
   const { topology, scenarios } = loadInputs(o, ctx.io.cwd);
   const mesh = meshConfig(o.istio);
-  const reports: ScenarioReport[] = [];
+  const results: ScenarioResult[] = [];
   const skipped: Array<{ name: string; reason: string }> = [];
   for (const scenario of scenarios) {
     if (!supportsFlavor(scenario, o.istio)) {
       skipped.push({ name: scenario.name, reason: 'it uses PeerAuthentication, which Istio 1.4 does not serve' });
       continue;
     }
-    const cells = predictScenario(topology, scenario, mesh).map(cellReport);
-    reports.push({
-      ...scenarioHeader(scenario, topology),
-      verdict: cells.every((c) => c.match) ? 'pass' : 'mismatch',
-      cells,
-    });
+    results.push({ scenario, expected: predictScenario(topology, scenario, mesh) });
   }
-  const doc: ReportDocument = {
-    apiVersion: API_VERSION,
-    kind: 'MatrixReport',
-    metadata: {
-      command: 'predict',
-      generatedAt: new Date().toISOString(),
-      meshprobeVersion: VERSION,
-      flavor: o.istio,
-      topology: topology.name,
-    },
-    summary: summarize(reports),
-    scenarios: reports,
-  };
+  const doc = buildDocument(
+    { command: 'predict', flavor: o.istio, topology: topology.name, scenarios: results },
+    { generatedAt: new Date().toISOString(), meshprobeVersion: VERSION },
+  );
   emitReports(ctx, doc, o);
   for (const s of skipped) ctx.io.stderr.write(`meshprobe: skipped scenario ${s.name}: ${s.reason}\n`);
-  return doc.summary.mismatched > 0 ? ExitCode.Mismatch : ExitCode.Ok;
+  return exitCodeFor(doc.summary);
 }

@@ -53,6 +53,16 @@ export function plainLines(io: Io): Progress {
   return Object.assign(sink, { close: () => {} });
 }
 
+/** Runs a short command (setup, teardown, cleanup's check) with progress shown, and closes it whatever happens. */
+export async function withProgress(ctx: CommandContext, fn: (events: EventSink) => Promise<void>): Promise<void> {
+  const p = progressFor(ctx);
+  try {
+    await fn(p);
+  } finally {
+    p.close();
+  }
+}
+
 /** The progress a command should show, from --quiet, --no-color, NO_COLOR and CI. */
 export function progressFor(ctx: CommandContext): Progress {
   const g = ctx.globals();

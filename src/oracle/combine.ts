@@ -2,7 +2,7 @@
 // HTTP rows follow the outcome table of the semantics reference (section 5); TLS ports follow section 8.
 import type { NetworkOutcome } from '../model/outcome.js';
 import type { PortProtocol } from '../model/topology.js';
-import type { ClientDecision, ServerDecision } from './decision.js';
+import type { ClientDecision, ServerDecision } from '../model/prediction.js';
 
 export interface Combined {
   outcome: NetworkOutcome;
@@ -31,7 +31,7 @@ function http(client: ClientDecision, server: ServerDecision): Combined {
       };
     return { outcome: 'upstream-error', why: 'TLS originated towards a plaintext server fails: 503' };
   }
-  const mode = server.mode!;
+  const mode = server.mode;
   if (o === 'plaintext') {
     if (mode === 'STRICT') {
       return client.sidecar
@@ -77,7 +77,7 @@ function opaque(client: ClientDecision, server: ServerDecision, protocol: PortPr
       why: `the client sidecar wraps the connection in ${o === 'mtls' ? 'Istio mTLS' : 'TLS'}, which a server without sidecar cannot terminate`,
     };
   }
-  const mode = server.mode!;
+  const mode = server.mode;
   if (o === 'mtls') {
     if (mode === 'DISABLE') return { outcome: fail, why: 'the DISABLE server sidecar does not terminate mTLS' };
     return { outcome: ok, why: `the server sidecar (${mode}) terminates mTLS and passes the inner stream to the app` };

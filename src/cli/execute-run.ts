@@ -1,0 +1,110 @@
+// What `run` and `probe` share: a whole run against the cluster, its progress, the signals that stop
+// it, and the reports and exit code it ends in.
+import { describeRef } from '../model/kube-object.js';
+import type { RunResult } from '../model/results.js';
+import type { Scenario } from '../model/scenario.js';
+import { journalDir, type Journal } from '../orchestrator/journal.js';
+import { newRunId } from '../orchestrator/ownership.js';
+import { runScenarios } from '../orchestrator/run.js';
+import { shellQuote } from '../probe/command.js';
+import { DEFAULT_PROBE } from '../probe/round.js';
+import { buildDocument } from '../report/document.js';
+import { VERSION } from '../version.js';
+import { connect } from './connect.js';
+import { ExitCode, exitCodeFor } from './exit-codes.js';
+import { loadInputs, loadTopologyOption, type ScenarioOptions } from './inputs.js';
+import type { CommandContext } from './program.js';
+import { progressFor } from './progress/create.js';
+import { emitReports, type ReportOptions } from './report-options.js';
+
+export interface RunFlags extends ScenarioOptions, ReportOptions {
+  keep: boolean;
+  adopt: boolean;
+  allowClusterWide: boolean;
+  isolation?: 'namespaced';
+  concurrency: number;
+  curlTimeout: number;
+  consecutive: number;
+  convergeTimeout: number;
+  interval: number;
+  settle: number;
+  readyTimeout: number;
+}
+
+export async function executeRun(ctx: CommandContext, f: RunFlags, command: 'run' | 'probe'): Promise<ExitCode> {
+  const inputs =
+    command === 'run'
+      ? loadInputs(f, ctx.io.cwd)
+      : { topology: loadTopologyOption(f, ctx.io.cwd), scenarios: [clusterAsItStands()] };
+  const cluster = connect(ctx);
+  const abort = new AbortController();
+  const progress = progressFor(ctx);
+  const holder: { journal?: Journal } = {};
+  const stop = ctx.onSignal(
+    () => abort.abort(),
+    () => {
+      const left = holder.journal?.pending() ?? [];
+      const what = left.length ? left.map((e) => describeRef(e.ref)).join(', ') : 'possibly the topology namespaces';
+      return `left behind: ${what}; \`meshprobe cleanup${f.namespacePrefix ? ` --namespace-prefix ${shellQuote(f.namespacePrefix)}` : ''}\` will finish the clean-up`;
+    },
+  );
+  let result: RunResult | undefined;
+  try {
+    result = await runScenarios(cluster, {
+      command,
+      topology: inputs.topology,
+      scenarios: inputs.scenarios,
+      runId: newRunId(),
+      keep: f.keep,
+      adopt: f.adopt,
+      allowClusterWide: f.allowClusterWide,
+      isolation: f.isolation ?? 'none',
+      journalDir: journalDir(ctx.io.env),
+      journalHolder: holder,
+      readyTimeoutMs: f.readyTimeout * 1000,
+      probe: {
+        curlTimeoutSeconds: f.curlTimeout,
+        concurrency: f.concurrency,
+        execAttempts: DEFAULT_PROBE.execAttempts,
+      },
+      converge: {
+        consecutive: f.consecutive,
+        timeoutMs: f.convergeTimeout * 1000,
+        intervalMs: f.interval * 1000,
+        settleMs: f.settle * 1000,
+        signal: abort.signal,
+      },
+      events: progress,
+      signal: abort.signal,
+    });
+  } catch (e) {
+    if (!abort.signal.aborted) throw e;
+  } finally {
+    // The status line goes before anything else is printed.
+    progress.close();
+    stop();
+  }
+  if (!result) {
+    ctx.io.stderr.write(
+      `meshprobe: interrupted; the scenario objects were removed${f.keep ? '' : ' and the topology torn down'}\n`,
+    );
+    return ExitCode.Interrupted;
+  }
+  const doc = buildDocument(result, { generatedAt: new Date().toISOString(), meshprobeVersion: VERSION });
+  emitReports(ctx, doc, f);
+  return exitCodeFor(doc.summary);
+}
+
+/** `probe`: no scenario objects, expectations from the oracle over what the cluster holds. */
+function clusterAsItStands(): Scenario {
+  return {
+    name: 'cluster-policies',
+    description:
+      "The cluster's own PeerAuthentications, DestinationRules and legacy policies, as they stand; expectations from the oracle.",
+    sources: [],
+    file: '(cluster)',
+    objects: [],
+    expect: { all: [], modern: [], legacy: [] },
+    certificates: [],
+  };
+}

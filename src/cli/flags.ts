@@ -1,0 +1,111 @@
+// Flag parsers and the option sets several commands share.
+import { Option, type Command } from 'commander';
+import { ConfigError } from '../errors.js';
+import { MAX_CURL_TIMEOUT_SECONDS, MAX_SECONDS } from '../model/limits.js';
+import { DEFAULT_CONVERGE } from '../probe/converge.js';
+import { DEFAULT_PROBE } from '../probe/round.js';
+
+/** A repeatable flag: each use adds one value. */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+// Decimal digits only: Number() would also take "", " ", "0x10" and "1e3".
+export const positiveInt = (name: string, max: number) => (v: string) => {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > max)
+    throw new ConfigError(`${name} must be a whole number from 1 to ${max}, got "${v}"`);
+  return n;
+};
+
+export const seconds = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(v) || n > MAX_SECONDS)
+    throw new ConfigError(`${name} must be a number of seconds from 0 to ${MAX_SECONDS}, got "${v}"`);
+  return n;
+};
+
+/** --topology and --namespace-prefix: every command that touches the topology in a cluster. */
+export const topologyOptions = (cmd: Command): Command =>
+  cmd
+    .option('--topology <file>', "a topology file (default: the article's test1/test2/test3/ngtest)")
+    .option(
+      '--namespace-prefix <prefix>',
+      'run the topology as PREFIX-test1, PREFIX-test2 ... so several runs can share a cluster',
+    );
+
+/** What `run` adds to `probe`: which scenarios, and how far they may reach beyond the topology. */
+export const scenarioOptions = (cmd: Command): Command =>
+  cmd
+    .option('--scenario <name>', 'a scenario to run (repeatable; default: all)', collect, [])
+    .option(
+      '-f, --file <path>',
+      'a scenario file or directory (repeatable; default: the shipped scenarios)',
+      collect,
+      [],
+    )
+    .option(
+      '--allow-cluster-wide',
+      "let scenarios change objects outside the topology's namespaces (mesh-wide policies, root-namespace rules)",
+      false,
+    )
+    .addOption(
+      new Option(
+        '--isolation <mode>',
+        "rewrite cluster-wide scenario objects into the topology's namespaces (proven equivalent by the oracle)",
+      )
+        .choices(['namespaced'])
+        .conflicts('allowClusterWide'),
+    );
+
+/** How `run` and `probe` set up, probe and converge. */
+export const probeOptions = (cmd: Command): Command =>
+  topologyOptions(cmd)
+    .option('--keep', 'leave the topology in the cluster afterwards', false)
+    .option(
+      '--adopt',
+      'use topology namespaces that exist but were not created by meshprobe (and delete them at teardown)',
+      false,
+    )
+    .option(
+      '--concurrency <n>',
+      'client pods probed at once',
+      positiveInt('--concurrency', 1000),
+      DEFAULT_PROBE.concurrency,
+    )
+    .option(
+      '--curl-timeout <s>',
+      'curl --max-time per request, seconds',
+      positiveInt('--curl-timeout', MAX_CURL_TIMEOUT_SECONDS),
+      DEFAULT_PROBE.curlTimeoutSeconds,
+    )
+    .option(
+      '--consecutive <k>',
+      'rounds in a row that must agree before a scenario counts as converged',
+      positiveInt('--consecutive', 100),
+      DEFAULT_CONVERGE.consecutive,
+    )
+    .option(
+      '--converge-timeout <s>',
+      'give up converging a scenario after this many seconds',
+      seconds('--converge-timeout'),
+      DEFAULT_CONVERGE.timeoutMs / 1000,
+    )
+    .option(
+      '--interval <s>',
+      'minimum seconds between the starts of two rounds',
+      seconds('--interval'),
+      DEFAULT_CONVERGE.intervalMs / 1000,
+    )
+    .option(
+      '--settle <s>',
+      'seconds before a stable mismatch is believed (configuration may still be propagating)',
+      seconds('--settle'),
+      DEFAULT_CONVERGE.settleMs / 1000,
+    )
+    .option(
+      '--ready-timeout <s>',
+      'seconds to wait for the workloads to become ready',
+      seconds('--ready-timeout'),
+      300,
+    );

@@ -1,0 +1,34 @@
+// The patterns a scenario's expectation rules use to select cells: `*`, `NS/WORKLOAD` for rows and
+// `NS/SERVICE[:PORT]` for columns, with `*` in any part.
+import type { Client, Target } from './topology.js';
+
+function glob(pattern: string, value: string): boolean {
+  if (pattern === '*') return true;
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('[^/:]*')}$`,
+  );
+  return re.test(value);
+}
+
+/** `*`, `NS/WORKLOAD` with `*` in either part. */
+export function matchesClient(pattern: string, client: Client): boolean {
+  if (pattern === '*') return true;
+  const [ns = '', wl = '*'] = pattern.split('/');
+  return glob(ns, client.namespace) && glob(wl, client.workload);
+}
+
+/** `*`, `NS/SERVICE`, `NS/SERVICE:PORT` (number or name), with `*` in any part. */
+export function matchesTarget(pattern: string, target: Target): boolean {
+  if (pattern === '*') return true;
+  const [nsSvc = '', port] = pattern.split(':');
+  const [ns = '', svc = '*'] = nsSvc.split('/');
+  if (!glob(ns, target.namespace) || !glob(svc, target.service)) return false;
+  return port === undefined || port === '*' || port === String(target.port.port) || port === target.port.name;
+}
+
+export const CLIENT_PATTERN = /^(\*|[a-z0-9*]([-a-z0-9*]*)?\/[a-z0-9*]([-a-z0-9*]*)?)$/;
+export const TARGET_PATTERN =
+  /^(\*|[a-z0-9*]([-a-z0-9*]*)?\/[a-z0-9*]([-a-z0-9*]*)?(:([0-9]+|[a-z0-9*]([-a-z0-9*]*)?))?)$/;

@@ -1,0 +1,47 @@
+// What the oracle says of one cell: the outcome, and the chain of objects (or defaults) that decided
+// it on each side. The oracle (src/oracle) computes these; the reports and `explain` read them.
+import type { NetworkOutcome } from './outcome.js';
+import type { PortProtocol } from './topology.js';
+
+/** One link of the chain that decided a cell: which object (or default) said what. */
+export interface Step {
+  by: string;
+  says: string;
+}
+
+export type ServerMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
+
+/** The server pod's inbound side: a sidecar in some mode, or the app itself. */
+export type ServerDecision = { sidecar: false; chain: Step[] } | { sidecar: true; mode: ServerMode; chain: Step[] };
+
+/** What the client's side puts on the wire towards the server pod. */
+export type Origination = 'mtls' | 'plaintext' | 'simple-tls' | 'mutual-tls';
+
+/** The client's outbound side: without a sidecar the app sends plaintext; a sidecar's TLS comes from a rule or not. */
+export type ClientDecision =
+  | { sidecar: false; origination: 'plaintext'; chain: Step[] }
+  | {
+      sidecar: true;
+      origination: Origination;
+      /** True when a DestinationRule's TLS setting decided, false when defaults or auto mTLS did. */
+      byRule: boolean;
+      chain: Step[];
+    };
+
+export interface Reason {
+  /** One line: what the client sends, what the server takes, and so what curl sees. */
+  summary: string;
+  /** Why the client's origination meets the server's mode the way it does. */
+  why: string;
+  client: ClientDecision;
+  server: ServerDecision;
+  protocol: PortProtocol;
+  /** Row of the outcome table in the semantics reference (HTTP ports). */
+  row?: number;
+}
+
+/** The oracle's cell: never `error`, which only a probe can come to. */
+export interface Prediction {
+  outcome: NetworkOutcome;
+  reason: Reason;
+}

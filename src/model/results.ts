@@ -1,0 +1,72 @@
+// What a command comes to, before any report is made of it: per scenario the expected matrix and,
+// when a cluster was probed, the observed one with how convergence went. `predict`, `run` and
+// `probe` all end in a RunResult; src/report/document.ts writes it as the meshprobe/v1 document.
+import type { ExpectedCell, ObservedCell } from './cell.js';
+import type { Matrix } from './matrix.js';
+import type { Flavor, Scenario } from './scenario.js';
+import { compare, type Verdict } from './verdict.js';
+
+export interface RoundSummary {
+  round: number;
+  /** Seconds since the scenario's objects were applied. */
+  at: number;
+  seconds: number;
+  matched: number;
+  mismatched: number;
+  errors: number;
+  execs: number;
+  /** Cells whose outcome changed since the previous round: `from -> to: old => new`. */
+  changed?: string[];
+}
+
+export interface Convergence {
+  /** The last K rounds matched the expectation, or agreed with each other without errors after the settle time. */
+  converged: boolean;
+  seconds: number;
+  /** Every round, first to last. */
+  history: RoundSummary[];
+}
+
+export interface CertificateReport {
+  /** `NS/WORKLOAD`. */
+  workload: string;
+  pod: string;
+  spiffe: string[];
+  serial: string;
+  notBefore: string;
+  notAfter: string;
+  daysLeft: number;
+}
+
+/** A cluster's answer for one scenario: the last round's cells. */
+export interface Observation {
+  cells: Matrix<ObservedCell>;
+  convergence: Convergence;
+  certificates: CertificateReport[];
+}
+
+export interface ScenarioResult {
+  /** The scenario as it ran (after --isolation rewrote it, if it did). */
+  scenario: Scenario;
+  expected: Matrix<ExpectedCell>;
+  /** `run` and `probe` only. */
+  observation?: Observation;
+}
+
+export interface RunResult {
+  command: 'predict' | 'run' | 'probe';
+  flavor: Flavor;
+  /** The topology's name. */
+  topology: string;
+  /** The cluster probed (`run`, `probe`). */
+  cluster?: { context: string; server: string };
+  scenarios: ScenarioResult[];
+}
+
+/**
+ * Each cell's verdict: the observation against the expectation in a run; for `predict`, which has no
+ * observation, the oracle's prediction against the scenario's rules.
+ */
+export function verdicts(result: ScenarioResult): Matrix<Verdict> {
+  return compare(result.expected, result.observation?.cells ?? result.expected.map((e) => e.prediction));
+}
