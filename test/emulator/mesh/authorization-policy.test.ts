@@ -240,6 +240,20 @@ describe('AuthorizationPolicy enforced by the emulated server sidecar', () => {
     });
   });
 
+  // authz_test.go TestAuthz_NotPort and the authz-tcp task ("ports: 9000, 9001" of tcp-echo's pod): `ports`
+  // are the workload's ports as the sidecar's inbound sees them, the container port, not the Service port.
+  it('ports: the container port (8080) matches, the Service port (8000) does not', async () => {
+    const allow = (name: string, port: string) =>
+      policy('test1', name, `  rules:\n  - to:\n    - operation:\n        ports: ["${port}"]\n`);
+    await withObjects([allow('allow-8080', '8080')], async () => {
+      expect(await outcome('test2', 'http://httpbin.test1:8000/get')).toBe('200');
+      expect(await outcome('test2', 'http://httpbin.test1:9080/get')).toBe('200');
+    });
+    await withObjects([allow('allow-8000', '8000')], async () => {
+      expect(await outcome('test2', 'http://httpbin.test1:8000/get')).toBe('403');
+    });
+  });
+
   // authz_test.go TestAuthz_Namespace: namespaces come from the peer certificate.
   it('allow by namespace: test2 gets through, test1 and plaintext test3 do not', async () => {
     const allow = policy('test1', 'allow-test2', '  rules:\n  - from:\n    - source:\n        namespaces: ["test2"]\n');
@@ -375,6 +389,25 @@ describe('AuthorizationPolicy enforced by the emulated server sidecar', () => {
     );
     await withObjects([allow], async () => {
       expect(await outcome('test2', 'http://tcpbin.test1:9000/get')).toBe('exit 52');
+    });
+  });
+
+  // builder.go buildHTTP: with no usable extension provider Istio "will generate deny configs for the
+  // specified rules" (testdata http/custom-bad-out.yaml); the emulated mesh config declares none.
+  it('CUSTOM with an undeclared provider denies what its rules match', async () => {
+    const custom = policy(
+      'test1',
+      'ext-authz',
+      '  action: CUSTOM\n  provider:\n    name: my-ext-authz\n  rules:\n  - to:\n    - operation:\n        paths: ["/headers"]\n',
+    );
+    await withObjects([custom], async () => {
+      const log = await logOf('test1', 'httpbin', async () => {
+        expect(await outcome('test2', 'http://httpbin.test1:8000/headers')).toBe('403');
+      });
+      expect(log).toContain(
+        'rbac_access_denied_matched_policy[istio-ext-authz-ns[test1]-policy[ext-authz]-rule[0]-deny-due-to-bad-CUSTOM-action]',
+      );
+      expect(await outcome('test2', 'http://httpbin.test1:8000/get')).toBe('200');
     });
   });
 
