@@ -390,13 +390,16 @@ describe('modern flavor', () => {
     expect(viaStatus.json().metadata.generation).toBe(1);
   });
 
-  it('refuses protobuf bodies, unknown paths and bad selectors as the API server does', async () => {
+  it('refuses undecodable protobuf bodies, unknown paths and bad selectors as the API server does', async () => {
     const proto = await raw(emu, 'POST', '/api/v1/namespaces/mesh/configmaps', {
       body: 'k8s\u0000',
       headers: { 'Content-Type': 'application/vnd.kubernetes.protobuf' },
     });
-    expect(proto.status).toBe(415);
-    expect(proto.json().reason).toBe('UnsupportedMediaType');
+    expect(proto.status).toBe(400);
+    expect(proto.json()).toMatchObject({
+      reason: 'BadRequest',
+      message: 'the object provided is unrecognized (must be of type ConfigMap): empty body (6b387300)',
+    });
     const unknown = await raw(emu, 'GET', '/apis/example.com/v1/widgets');
     expect(unknown.json()).toEqual({
       kind: 'Status',

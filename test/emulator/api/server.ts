@@ -4,7 +4,6 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { ContainerRuntime, KubeObject } from '../contracts.js';
 import type { MemoryStore } from '../store.js';
 import { WRITE_VERBS, type AuditLog } from './audit.js';
@@ -31,21 +30,14 @@ import { resolveExecTarget } from './exec.js';
 import { ExecUpgrades } from './exec-upgrade.js';
 import type { Faults, RequestFaultTarget } from './faults.js';
 import { Listener } from './listener.js';
+import { mediaType, readBody, sendError, sendJson, sendObject } from './negotiation.js';
 import { ObjectService, PATCH_CONTENT_TYPES, type DeleteOptions } from './objects.js';
 import { OpenApiV3 } from './openapi.js';
 import { proxyToService, resolveServiceLocation } from './service-proxy.js';
 import { apiVersionOf, type ResourceRegistry, type ResourceType } from './resources.js';
 import { parseRequestInfo, resourceAttributes, type RequestInfo, type ResourcePath } from './request-info.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
-import {
-  ApiError,
-  badRequest,
-  invalid,
-  methodNotSupported,
-  pathNotFound,
-  unauthorized,
-  unsupportedMediaType,
-} from './status.js';
+import { badRequest, invalid, methodNotSupported, pathNotFound, unauthorized, unsupportedMediaType } from './status.js';
 import { jsonMergePatch, jsonPatch } from './patch.js';
 import { toTable, wantsTable, type IncludeObject } from './tables.js';
 import { WatchHub } from './watch.js';
@@ -63,8 +55,6 @@ export interface ApiServerOptions {
   kubeVersion: string;
   bookmarkIntervalMs: number;
 }
-
-const MAX_BODY = 3 * 1024 * 1024;
 
 /** EMULATOR_DEBUG=1 logs every request and its status to stderr. */
 const DEBUG = Boolean(process.env.EMULATOR_DEBUG);
@@ -162,7 +152,7 @@ export class ApiServer {
       const named = await this.serveResource(req, res, url, this.resolve(info), attributes.verb, user);
       if (audit && named) audit.name = named;
     } catch (error) {
-      this.sendError(res, error, req.headers.accept);
+      sendError(res, error, req.headers.accept);
     } finally {
       if (audit) this.recordAudit(req, res, audit);
       if (DEBUG)
@@ -242,7 +232,7 @@ export class ApiServer {
   private serveNonResource(req: IncomingMessage, res: ServerResponse, url: URL): void {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const accept = req.headers.accept;
-    if (path === '/version') return this.sendJson(res, 200, this.versionInfo());
+    if (path === '/version') return sendJson(res, 200, this.versionInfo());
     if (path === '/healthz' || path === '/livez' || path === '/readyz') {
       res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end('ok');
@@ -252,9 +242,9 @@ export class ApiServer {
       const aggregated = wantsAggregated(accept);
       if (aggregated) {
         const body = aggregatedDiscovery(this.o.registry, path === '/api', aggregated);
-        return this.sendJson(res, 200, body, aggregated === 'v2' ? AGGREGATED_V2 : AGGREGATED_V2BETA1);
+        return sendJson(res, 200, body, aggregated === 'v2' ? AGGREGATED_V2 : AGGREGATED_V2BETA1);
       }
-      return this.sendJson(
+      return sendJson(
         res,
         200,
         path === '/api' ? apiVersions(this.url.replace('https://', '')) : apiGroupList(this.o.registry),
@@ -263,17 +253,17 @@ export class ApiServer {
     const segments = path.split('/').filter((s) => s.length > 0);
     if (segments[0] === 'api' && segments.length === 2) {
       const list = apiResourceList(this.o.registry, '', segments[1] ?? '');
-      if (list) return this.sendJson(res, 200, list);
+      if (list) return sendJson(res, 200, list);
     }
     if (segments[0] === 'apis' && segments.length === 2) {
       const group = apiGroup(this.o.registry, segments[1] ?? '');
-      if (group) return this.sendJson(res, 200, group);
+      if (group) return sendJson(res, 200, group);
     }
     if (segments[0] === 'apis' && segments.length === 3) {
       const list = apiResourceList(this.o.registry, segments[1] ?? '', segments[2] ?? '');
-      if (list) return this.sendJson(res, 200, list);
+      if (list) return sendJson(res, 200, list);
     }
-    if (path === '/openapi/v3') return this.sendJson(res, 200, this.openapi.index());
+    if (path === '/openapi/v3') return sendJson(res, 200, this.openapi.index());
     if (path.startsWith('/openapi/v3/')) {
       const doc = this.openapi.document(path.slice('/openapi/v3/'.length));
       if (doc) {
@@ -323,11 +313,11 @@ export class ApiServer {
 
     if (type.virtual) {
       if (verb !== 'create') throw methodNotSupported();
-      const body = await this.readBody(req, 'create');
+      const body = await readBody(req, 'create', type.kind);
       const review = (body ?? {}) as { spec?: object };
       const result =
         type.resource === 'selfsubjectaccessreviews' ? selfSubjectAccessReview(user, review) : selfSubjectReview(user);
-      this.sendJson(res, 201, result);
+      sendObject(res, 201, result, accept);
       return undefined;
     }
 
@@ -363,8 +353,8 @@ export class ApiServer {
       case 'get': {
         const obj = this.o.objects.get(type, namespace, name ?? '');
         if (wantsTable(accept))
-          this.sendJson(res, 200, toTable(type, [present(obj)], obj.metadata.resourceVersion ?? '', includeObject(q)));
-        else this.sendObject(res, 200, present(obj), accept);
+          sendJson(res, 200, toTable(type, [present(obj)], obj.metadata.resourceVersion ?? '', includeObject(q)));
+        else sendObject(res, 200, present(obj), accept);
         return undefined;
       }
       case 'list':
@@ -401,27 +391,27 @@ export class ApiServer {
       }
       case 'create': {
         if (name !== undefined) throw methodNotSupported();
-        const body = await this.readBody(req, 'create');
+        const body = await readBody(req, 'create', type.kind);
         const created = this.o.objects.create(type, namespace, body, { manager, dryRun, version });
-        this.sendObject(res, 201, present(created), accept);
+        sendObject(res, 201, present(created), accept);
         return created.metadata.name;
       }
       case 'update': {
-        const body = await this.readBody(req, 'update');
+        const body = await readBody(req, 'update', type.kind);
         const updated = this.o.objects.update(type, namespace, name ?? '', body, {
           manager,
           dryRun,
           version,
           subresource,
         });
-        this.sendObject(res, 200, present(updated), accept);
+        sendObject(res, 200, present(updated), accept);
         return name;
       }
       case 'patch': {
         const contentType = mediaType(req.headers['content-type']);
         const patchType = PATCH_CONTENT_TYPES[contentType];
         if (!patchType) throw unsupportedMediaType(contentType);
-        const body = await this.readBody(req, 'patch');
+        const body = await readBody(req, 'patch');
         const force = q.has('force') ? q.get('force') === 'true' : undefined;
         const options = {
           manager: q.get('fieldManager') ?? (patchType === 'apply' ? '' : manager),
@@ -437,13 +427,13 @@ export class ApiServer {
           body,
           force === undefined ? options : { ...options, force },
         );
-        this.sendObject(res, created ? 201 : 200, present(object), accept);
+        sendObject(res, created ? 201 : 200, present(object), accept);
         return name;
       }
       case 'delete': {
         const options = await this.deleteOptions(req, q);
         const { body } = this.o.objects.delete(type, namespace, name ?? '', { ...options, dryRun });
-        this.sendObject(res, 200, body.kind === 'Status' ? body : present(body as KubeObject), accept);
+        sendObject(res, 200, body.kind === 'Status' ? body : present(body as KubeObject), accept);
         return name;
       }
       case 'deletecollection': {
@@ -455,11 +445,7 @@ export class ApiServer {
           if (!labels(obj.metadata.labels) || !fields(obj)) continue;
           deleted.push(this.o.objects.delete(type, namespace, obj.metadata.name, { ...options, dryRun }).object);
         }
-        this.sendJson(
-          res,
-          200,
-          this.listBody(type, version, deleted.map(present), String(this.o.store.resourceVersion)),
-        );
+        sendJson(res, 200, this.listBody(type, version, deleted.map(present), String(this.o.store.resourceVersion)));
         return undefined;
       }
       default:
@@ -500,11 +486,11 @@ export class ApiServer {
     });
     const live = this.o.objects.get(p.type, p.namespace, name);
     if (verb === 'get') {
-      this.sendJson(res, 200, toScale(live));
+      sendJson(res, 200, toScale(live));
       return undefined;
     }
     if (verb !== 'patch' && verb !== 'update') throw methodNotSupported();
-    const body = await this.readBody(req, verb);
+    const body = await readBody(req, verb);
     let wanted: unknown;
     if (verb === 'update') wanted = body;
     else {
@@ -526,7 +512,7 @@ export class ApiServer {
     const next = structuredClone(live) as KubeObject & { spec: { replicas?: number } };
     next.spec.replicas = replicas;
     const updated = this.o.objects.update(p.type, p.namespace, name, next, { manager, dryRun, version: p.version });
-    this.sendJson(res, 200, toScale(updated));
+    sendJson(res, 200, toScale(updated));
     return name;
   }
 
@@ -556,8 +542,8 @@ export class ApiServer {
       meta.remainingItemCount = remaining;
     }
     const presented = items.map((o) => this.present(type, version, o));
-    if (wantsTable(accept)) return this.sendJson(res, 200, toTable(type, presented, rv, includeObject(q), meta));
-    this.sendObject(res, 200, this.listBody(type, version, presented, rv, meta), accept);
+    if (wantsTable(accept)) return sendJson(res, 200, toTable(type, presented, rv, includeObject(q), meta));
+    sendObject(res, 200, this.listBody(type, version, presented, rv, meta), accept);
   }
 
   private listBody(
@@ -583,7 +569,7 @@ export class ApiServer {
   }
 
   private async deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<DeleteOptions> {
-    const body = ((await this.readBody(req, 'delete')) ?? {}) as DeleteOptions & { orphanDependents?: boolean };
+    const body = ((await readBody(req, 'delete')) ?? {}) as DeleteOptions & { orphanDependents?: boolean };
     const options: DeleteOptions = {};
     const grace = q.get('gracePeriodSeconds') ?? body.gracePeriodSeconds;
     if (grace !== undefined && grace !== null) options.gracePeriodSeconds = Number(grace);
@@ -600,79 +586,6 @@ export class ApiServer {
     if (body.preconditions) options.preconditions = body.preconditions;
     return options;
   }
-
-  private async readBody(req: IncomingMessage, purpose: 'create' | 'update' | 'patch' | 'delete'): Promise<unknown> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_BODY)
-        throw new ApiError({
-          kind: 'Status',
-          apiVersion: 'v1',
-          metadata: {},
-          status: 'Failure',
-          message: 'Request entity too large: limit is 3145728',
-          reason: 'RequestEntityTooLarge',
-          code: 413,
-        });
-      chunks.push(chunk);
-    }
-    const text = Buffer.concat(chunks).toString('utf8');
-    if (text.trim() === '') {
-      if (purpose === 'delete') return undefined;
-      throw badRequest(`Object '' is missing in ''`);
-    }
-    const type = mediaType(req.headers['content-type']);
-    if (type.includes('protobuf') || type.includes('cbor')) throw unsupportedMediaType(type);
-    try {
-      if (type === 'application/yaml' || type === 'application/apply-patch+yaml') return parseYaml(text) as unknown;
-      return JSON.parse(text) as unknown;
-    } catch (error) {
-      throw badRequest(
-        `error decoding ${purpose === 'patch' ? 'patch' : 'body'}: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
-  }
-
-  private sendObject(res: ServerResponse, code: number, body: unknown, accept: string | undefined): void {
-    if (accept && /^\s*application\/yaml/.test(accept)) {
-      res.writeHead(code, { 'Content-Type': 'application/yaml' });
-      res.end(stringifyYaml(body));
-      return;
-    }
-    this.sendJson(res, code, body);
-  }
-
-  private sendJson(res: ServerResponse, code: number, body: unknown, contentType = 'application/json'): void {
-    const text = JSON.stringify(body);
-    res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
-    res.end(text);
-  }
-
-  private sendError(res: ServerResponse, error: unknown, accept: string | undefined): void {
-    const apiError = error instanceof ApiError ? error : undefined;
-    if (!apiError) console.error('emulator: unexpected error while serving a request:', error);
-    const status = apiError?.status ?? {
-      kind: 'Status',
-      apiVersion: 'v1',
-      metadata: {},
-      status: 'Failure',
-      message: `Internal error occurred: ${String(error)}`,
-      reason: 'InternalError',
-      code: 500,
-    };
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    for (const [k, v] of Object.entries(apiError?.headers ?? {})) res.setHeader(k, v);
-    this.sendObject(res, status.code ?? 500, status, accept);
-  }
-}
-
-function mediaType(header: string | undefined): string {
-  return (header ?? 'application/json').split(';')[0]?.trim().toLowerCase() ?? 'application/json';
 }
 
 function includeObject(q: URLSearchParams): IncludeObject {
