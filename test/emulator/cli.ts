@@ -1,5 +1,6 @@
 // `npm run emulator -- --kubeconfig FILE [--istio modern|legacy|none] [--port N] [--runtime plain|mesh]
-//  [--propagation MIN-MAX] [--ready-delay MS] [--seed N] [--fault SPEC]... [--user NAME:TOKEN[:RULES]]... [--audit FILE]`
+//  [--propagation MIN-MAX] [--ready-delay MS] [--kubelet-time-scale X] [--seed N] [--fault SPEC]... [--user NAME:TOKEN[:RULES]]...
+//  [--audit FILE]`
 // Prints one line with `ready` and the kubeconfig path once serving; stops cleanly on SIGINT/SIGTERM.
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -14,6 +15,14 @@ function integer(name: string, min = 0) {
   return (value: string): number => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+    return n;
+  };
+}
+
+function positive(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a number > 0`);
     return n;
   };
 }
@@ -72,6 +81,11 @@ async function main(argv: string[]): Promise<void> {
       },
     )
     .option('--ready-delay <ms>', 'pods become Ready this long after they started', integer('--ready-delay'))
+    .option(
+      '--kubelet-time-scale <x>',
+      "multiply the kubelet's own durations (image pull back-off, sync retries, sidecar drain); 1 = real",
+      positive('--kubelet-time-scale'),
+    )
     .option('--seed <n>', 'seed for fault rates and propagation delays', integer('--seed'))
     .option(
       '--fault <spec>',
@@ -95,6 +109,7 @@ async function main(argv: string[]): Promise<void> {
     runtime: 'plain' | 'mesh';
     propagation?: DelayRange;
     readyDelay?: number;
+    kubeletTimeScale?: number;
     seed?: number;
     fault?: FaultSpec[];
     faultsFile?: string;
@@ -114,6 +129,7 @@ async function main(argv: string[]): Promise<void> {
     kubeVersion: o.kubeVersion,
   };
   if (o.readyDelay !== undefined) options.podReadyDelayMs = o.readyDelay;
+  if (o.kubeletTimeScale !== undefined) options.kubeletTimeScale = o.kubeletTimeScale;
   if (o.seed !== undefined) options.seed = o.seed;
   if (o.audit) options.auditFile = o.audit;
   if (o.propagation && o.runtime !== 'mesh') throw new Error('--propagation applies to --runtime mesh only');

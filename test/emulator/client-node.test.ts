@@ -94,7 +94,7 @@ async function readyPod(namespace: string, app: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  emu = await startEmulator({ podReadyDelayMs: 50, runtime: createPlainRuntime });
+  emu = await startEmulator({ podReadyDelayMs: 50, kubeletTimeScale: 0.1, runtime: createPlainRuntime });
   kc = new KubeConfig();
   kc.loadFromFile(emu.kubeconfigPath);
   objects = KubernetesObjectApi.makeApiClient(kc);

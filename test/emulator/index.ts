@@ -49,8 +49,13 @@ export interface EmulatorOptions {
   propagationDelayMs?: { min: number; max: number };
   /** How long after the runtime started a pod it becomes Ready; default 300 ms. */
   podReadyDelayMs?: number;
-  /** How long a gracefully deleted pod stays Terminating after it was stopped; default 100 ms. */
+  /** How long an app container takes to exit on SIGTERM when its pod is deleted; default 100 ms. */
   podTerminationMs?: number;
+  /**
+   * Multiplies the kubelet's own durations (image pull back-off 10 s to 300 s, sync retries 1 s then
+   * 10-15 s, istio-proxy's 5 s termination drain); default 1, the real ones. Tests pass e.g. 0.01.
+   */
+  kubeletTimeScale?: number;
   /** How often a crash-looping container restarts; default 1000 ms. */
   crashLoopIntervalMs?: number;
   /** Extra users with RBAC-style rules, besides the admin. */
@@ -127,6 +132,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   if (!['modern', 'legacy', 'none'].includes(istio))
     throw new Error(`unknown Istio flavor "${String(istio)}": use modern, legacy or none`);
   const kubeVersion = options.kubeVersion ?? DEFAULTS.kubeVersion;
+  if (options.kubeletTimeScale !== undefined && !(options.kubeletTimeScale > 0))
+    throw new Error(`kubeletTimeScale must be a positive number, got ${String(options.kubeletTimeScale)}`);
   const workDir = await mkdtemp(join(tmpdir(), 'meshprobe-emulator-'));
   const token = options.token ?? randomBytes(24).toString('hex');
   const users = options.users ?? [];
@@ -177,6 +184,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       podReadyDelayMs: options.podReadyDelayMs ?? DEFAULTS.podReadyDelayMs,
       podTerminationMs: options.podTerminationMs ?? DEFAULTS.podTerminationMs,
       crashLoopIntervalMs: options.crashLoopIntervalMs ?? DEFAULTS.crashLoopIntervalMs,
+      kubeletTimeScale: options.kubeletTimeScale ?? 1,
+      seed: options.seed ?? DEFAULTS.seed,
       nodeName: 'meshprobe-control-plane',
       hostIP: '172.18.0.2',
       kubeVersion,

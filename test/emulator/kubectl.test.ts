@@ -29,7 +29,7 @@ async function ok(args: string[], options: Parameters<typeof kubectl>[2] = {}): 
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'meshprobe-kubectl-test-'));
-  emu = await startEmulator({ podReadyDelayMs: 100, runtime: createPlainRuntime });
+  emu = await startEmulator({ podReadyDelayMs: 100, kubeletTimeScale: 0.1, runtime: createPlainRuntime });
   // The Secret my-nginx mounts, which meshprobe itself creates on a real cluster.
   writeFileSync(
     join(dir, 'nginxsecret.yaml'),

@@ -32,7 +32,19 @@ export type FaultSpec =
   | ({ kind: 'namespace-stuck'; cause?: NamespaceStuckCause; finalizer?: string } & FaultMatch & Rated)
   | ({ kind: 'never-ready' } & FaultMatch)
   | ({ kind: 'slow-ready'; delayMs: number } & FaultMatch)
-  | ({ kind: 'crash-loop'; exitCode?: number } & FaultMatch);
+  | ({ kind: 'crash-loop'; exitCode?: number } & FaultMatch)
+  | ({ kind: 'image-pull'; permanent?: boolean; message?: string; images?: string[] } & FaultMatch & Rated)
+  | ({ kind: 'webhook-down'; webhooks?: string[]; message?: string } & FaultMatch & Rated);
+
+/**
+ * An image pull that fails: `message` is what the container runtime answers (a preset name such as
+ * `toomanyrequests` or `not-found`, or the text itself); the kubelet side (controllers/image-pull.ts)
+ * turns presets into containerd's wording for the image.
+ */
+export interface ImagePullFailure {
+  permanent: boolean;
+  message: string;
+}
 
 /** Where a stalled connection stops: before the TLS handshake, or after the request was read. */
 export type StallPhase = 'tls' | 'request';
@@ -60,6 +72,8 @@ export function validateSpec(spec: FaultSpec): void {
     throw new Error(`fault ${spec.kind}: rate must be between 0 and 1, got ${rate}`);
   if (spec.kind === 'slow-ready' && !(spec.delayMs >= 0))
     throw new Error('fault slow-ready: delayMs must be a non-negative number');
+  if (spec.kind === 'image-pull' && spec.permanent && spec.times !== undefined)
+    throw new Error('fault image-pull: a permanent failure has no times=N; use one or the other');
   if (spec.kind === 'api-stall') {
     if (spec.phase !== undefined && spec.phase !== 'tls' && spec.phase !== 'request')
       throw new Error(`fault api-stall: phase must be tls or request, got "${String(spec.phase)}"`);
@@ -95,7 +109,7 @@ export function parsePodFaultAnnotation(value: string): PodFault {
   if (kind === 'slow-ready') return { kind: 'slow-ready', delayMs: parseDuration(arg ?? '5s') };
   if (kind === 'crash-loop') return { kind: 'crash-loop', exitCode: arg ? Number(arg) : 1 };
   throw new Error(
-    `unknown ${FAULT_ANNOTATION} value "${value}": use never-ready, slow-ready=<duration> or crash-loop[=<exit code>]`,
+    `unknown ${FAULT_ANNOTATION} value "${value}": use never-ready, slow-ready=<duration>, crash-loop[=<exit code>] or image-pull [times=N] [permanent] [message=...]`,
   );
 }
 
@@ -106,6 +120,9 @@ export function parseDuration(text: string): number {
   return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : m[2] === 's' ? n * 1000 : n;
 }
 
+/** Options written without a value. */
+const FLAGS = new Set(['permanent']);
+
 /**
  * Parses a fault written on the command line: the kind, then space-separated key=value pairs, e.g.
  * `api-error code=429 rate=0.3 retry-after=2 verbs=get,list resources=pods namespaces=test1 times=5`,
@@ -115,6 +132,10 @@ export function parseFaultSpec(text: string): FaultSpec {
   const [kind, ...pairs] = tokenize(text);
   const opts = new Map<string, string>();
   for (const pair of pairs) {
+    if (FLAGS.has(pair)) {
+      opts.set(pair, 'true');
+      continue;
+    }
     const eq = pair.indexOf('=');
     if (eq <= 0) throw new Error(`fault "${text}": expected key=value, got "${pair}"`);
     opts.set(pair.slice(0, eq), pair.slice(eq + 1));
@@ -168,6 +189,9 @@ export function parseFaultSpec(text: string): FaultSpec {
     'cause',
     'finalizer',
     'phase',
+    'images',
+    'permanent',
+    'webhooks',
   ]);
   for (const key of opts.keys()) if (!known.has(key)) throw new Error(`fault "${text}": unknown option "${key}"`);
   let spec: FaultSpec;
@@ -233,9 +257,28 @@ export function parseFaultSpec(text: string): FaultSpec {
     case 'crash-loop':
       spec = { kind, ...match, exitCode: num('exit-code') ?? 1 };
       break;
+    case 'image-pull': {
+      const s: FaultSpec = { kind, ...match };
+      if (opts.has('permanent')) s.permanent = true;
+      const message = opts.get('message');
+      if (message) s.message = message;
+      const images = list('images');
+      if (images) s.images = images;
+      spec = s;
+      break;
+    }
+    case 'webhook-down': {
+      const s: FaultSpec = { kind, ...match };
+      const message = opts.get('message');
+      if (message) s.message = message;
+      const webhooks = list('webhooks');
+      if (webhooks) s.webhooks = webhooks;
+      spec = s;
+      break;
+    }
     default:
       throw new Error(
-        `unknown fault kind "${kind ?? ''}": use api-error, api-stall, exec-reject, exec-status, exec-drop, namespace-stuck, never-ready, slow-ready or crash-loop`,
+        `unknown fault kind "${kind ?? ''}": use api-error, api-stall, exec-reject, exec-status, exec-drop, namespace-stuck, never-ready, slow-ready, crash-loop, image-pull or webhook-down`,
       );
   }
   validateSpec(spec);

@@ -10,9 +10,11 @@ import { seededRng } from '../rng.js';
 import { reasonless, type ExecStatusFault } from './exec-status.js';
 import {
   FAULT_ANNOTATION,
+  parseFaultSpec,
   parsePodFaultAnnotation,
   STUCK_FINALIZER,
   validateSpec,
+  type ImagePullFailure,
   type FaultMatch,
   type FaultSpec,
   type NamespaceStuck,
@@ -31,6 +33,7 @@ export {
   STUCK_FINALIZER,
   type FaultMatch,
   type FaultSpec,
+  type ImagePullFailure,
   type NamespaceStuck,
   type NamespaceStuckCause,
   type PodFault,
@@ -71,9 +74,20 @@ function globMatch(patterns: string[] | undefined, value: string): boolean {
   );
 }
 
+type ImagePullSpec = Extract<FaultSpec, { kind: 'image-pull' }>;
+
+const CONTROL_PLANE_NAMESPACES = new Set(['kube-system', 'istio-system']);
+
+function pullFailure(spec: { permanent?: boolean; message?: string }): ImagePullFailure {
+  const permanent = spec.permanent === true;
+  return { permanent, message: spec.message ?? (permanent ? 'not-found' : 'toomanyrequests') };
+}
+
 export class Faults {
   private armed: Armed[] = [];
   private readonly listeners = new Set<() => void>();
+  /** Image pulls failed per pod, for `image-pull times=N` annotations. */
+  private readonly podHits = new Map<string, number>();
 
   constructor(
     private readonly seed: number,
@@ -107,6 +121,7 @@ export class Faults {
   }
 
   private changed(): void {
+    this.podHits.clear();
     for (const listener of this.listeners) listener();
   }
 
@@ -212,7 +227,7 @@ export class Faults {
   /** The pod's readiness fault: its own (or its template's) annotation first, then the active faults. */
   podFault(pod: KubeObject): PodFault | undefined {
     const annotation = pod.metadata.annotations?.[FAULT_ANNOTATION];
-    if (annotation) return parsePodFaultAnnotation(annotation);
+    if (annotation && !annotation.trim().startsWith('image-pull')) return parsePodFaultAnnotation(annotation);
     for (const a of this.armed) {
       const s = a.spec;
       if (s.kind !== 'never-ready' && s.kind !== 'slow-ready' && s.kind !== 'crash-loop') continue;
@@ -221,6 +236,60 @@ export class Faults {
       if (s.kind === 'never-ready') return { kind: 'never-ready' };
       if (s.kind === 'slow-ready') return { kind: 'slow-ready', delayMs: s.delayMs };
       return { kind: 'crash-loop', exitCode: s.exitCode ?? 1 };
+    }
+    return undefined;
+  }
+
+  /**
+   * Whether an `image-pull` fault concerns this pod's image, so that the node does not have it until a
+   * pull succeeds. The pod's (or its template's) annotation comes first, then the active faults.
+   * Without `namespaces`, a fault spares kube-system and istio-system: their images were pulled when
+   * the control plane was installed.
+   */
+  imagePullApplies(pod: KubeObject, image: string): boolean {
+    return this.imagePullSource(pod, image) !== undefined;
+  }
+
+  /**
+   * Whether this pull fails, and how. `times` counts per pod for an annotation, per fault otherwise:
+   * the first N pulls fail, as a registry's rate limit lets the next one through.
+   */
+  imagePull(pod: KubeObject, image: string): ImagePullFailure | undefined {
+    const source = this.imagePullSource(pod, image);
+    if (!source) return undefined;
+    if ('armed' in source) return this.fire(source.armed) ? pullFailure(source.spec) : undefined;
+    const key = pod.metadata.uid ?? `${pod.metadata.namespace ?? ''}/${pod.metadata.name}`;
+    const hits = this.podHits.get(key) ?? 0;
+    if (source.spec.times !== undefined && hits >= source.spec.times) return undefined;
+    this.podHits.set(key, hits + 1);
+    return pullFailure(source.spec);
+  }
+
+  private imagePullSource(
+    pod: KubeObject,
+    image: string,
+  ): { spec: ImagePullSpec } | { spec: ImagePullSpec; armed: Armed } | undefined {
+    const annotation = pod.metadata.annotations?.[FAULT_ANNOTATION]?.trim();
+    if (annotation?.startsWith('image-pull')) {
+      const spec = parseFaultSpec(annotation) as ImagePullSpec;
+      return globMatch(spec.images, image) ? { spec } : undefined;
+    }
+    for (const a of this.armed) {
+      const s = a.spec;
+      if (s.kind !== 'image-pull' || !matchesPod(s, pod) || !globMatch(s.images, image)) continue;
+      if (!s.namespaces?.length && CONTROL_PLANE_NAMESPACES.has(pod.metadata.namespace ?? '')) continue;
+      return { spec: s, armed: a };
+    }
+    return undefined;
+  }
+
+  /** Whether the API server's call to this mutating webhook for this pod fails (its service unreachable). */
+  webhookDown(pod: KubeObject, webhook: string): { message?: string } | undefined {
+    for (const a of this.armed) {
+      const s = a.spec;
+      if (s.kind !== 'webhook-down' || !matchesPod(s, pod) || !globMatch(s.webhooks, webhook)) continue;
+      if (!this.fire(a)) continue;
+      return s.message ? { message: s.message } : {};
     }
     return undefined;
   }

@@ -8,8 +8,15 @@ import type { ResourceRegistry, ResourceType } from '../api/resources.js';
 export interface ClusterConfig {
   /** Ready this long after the runtime has started a pod (unless a fault says otherwise). */
   podReadyDelayMs: number;
-  /** How long a gracefully deleted pod stays Terminating once its runtime has stopped it. */
+  /** How long an app container takes to exit after SIGTERM (istio-proxy drains for 5 s, scaled). */
   podTerminationMs: number;
+  /**
+   * Multiplies the kubelet's own durations: the image pull back-off (10 s to 300 s), the pod worker's
+   * retry after a failed sync (1 s, then 10-15 s) and the sidecar's termination drain (5 s). 1: real.
+   */
+  kubeletTimeScale: number;
+  /** Seeds the kubelet's retry jitter. */
+  seed: number;
   /** How often a crash-looping container restarts (its restartCount grows). */
   crashLoopIntervalMs: number;
   nodeName: string;
