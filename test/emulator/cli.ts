@@ -1,6 +1,6 @@
-// `npm run emulator -- --kubeconfig FILE [--istio modern|legacy|none] [--port N] [--runtime plain|mesh]
-//  [--propagation MIN-MAX] [--ready-delay MS] [--kubelet-time-scale X] [--seed N] [--fault SPEC]... [--user NAME:TOKEN[:RULES]]...
-//  [--audit FILE]`
+// `npm run emulator -- --kubeconfig FILE [--istio modern|legacy|none] [--revision REV [--tag T]... [--default-revision]]
+//  [--installer helm|istioctl] [--port N] [--runtime plain|mesh] [--propagation MIN-MAX] [--ready-delay MS]
+//  [--kubelet-time-scale X] [--seed N] [--fault SPEC]... [--user NAME:TOKEN[:RULES]]... [--audit FILE]`
 // Prints one line with `ready` and the kubeconfig path once serving; stops cleanly on SIGINT/SIGTERM.
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -65,6 +65,21 @@ async function main(argv: string[]): Promise<void> {
     .addOption(
       new Option('--istio <flavor>', 'Istio to install').choices(['modern', 'legacy', 'none']).default('modern'),
     )
+    .option(
+      '--revision <rev>',
+      'install Istio 1.24 as this revision (istiod-REV, istio-REV; injects where istio.io/rev=REV)',
+    )
+    .option(
+      '--tag <tag>',
+      'a revision tag pointing at --revision (istio-revision-tag-TAG; injects where istio.io/rev=TAG), repeatable',
+      (v: string, previous: string[] = []) => [...previous, v],
+    )
+    .option('--default-revision', 'also the default tag: istio-injection=enabled namespaces get the revision')
+    .addOption(
+      new Option('--installer <tool>', 'who installed Istio: the objects helm or istioctl leave')
+        .choices(['helm', 'istioctl'])
+        .default('helm'),
+    )
     .option('--port <n>', 'port on 127.0.0.1 (0: any free port)', integer('--port'), 0)
     .addOption(
       new Option('--runtime <kind>', 'container runtime behind exec').choices(['plain', 'mesh']).default('mesh'),
@@ -105,6 +120,10 @@ async function main(argv: string[]): Promise<void> {
   const o = program.opts<{
     kubeconfig: string;
     istio: 'modern' | 'legacy' | 'none';
+    revision?: string;
+    tag?: string[];
+    defaultRevision?: boolean;
+    installer: 'helm' | 'istioctl';
     port: number;
     runtime: 'plain' | 'mesh';
     propagation?: DelayRange;
@@ -127,6 +146,12 @@ async function main(argv: string[]): Promise<void> {
     faults,
     users: o.user ?? [],
     kubeVersion: o.kubeVersion,
+    istioRevision: {
+      ...(o.revision !== undefined ? { revision: o.revision } : {}),
+      ...(o.tag ? { revisionTags: o.tag } : {}),
+      ...(o.defaultRevision ? { defaultRevision: true } : {}),
+      installer: o.installer,
+    },
   };
   if (o.readyDelay !== undefined) options.podReadyDelayMs = o.readyDelay;
   if (o.kubeletTimeScale !== undefined) options.kubeletTimeScale = o.kubeletTimeScale;
@@ -161,7 +186,7 @@ async function main(argv: string[]): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   // The pid is there for scripts: `kill <npm's pid>` does not reach this process (npm does not forward SIGTERM).
   process.stdout.write(
-    `emulator ready: pid ${process.pid}, server ${emulator.server}, istio ${emulator.istio}${emulator.istioVersion ? ` ${emulator.istioVersion}` : ''}, kubeconfig ${emulator.kubeconfigPath}\n`,
+    `emulator ready: pid ${process.pid}, server ${emulator.server}, istio ${emulator.istio}${emulator.istioVersion ? ` ${emulator.istioVersion}` : ''}${o.revision ? ` revision ${o.revision}` : ''}, kubeconfig ${emulator.kubeconfigPath}\n`,
   );
 }
 

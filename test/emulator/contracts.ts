@@ -105,6 +105,8 @@ export interface RuntimeContext {
   istio: IstioFlavor;
   /** The installed Istio version ('1.24.2', '1.4.10'); undefined when istio is 'none'. */
   istioVersion: string | undefined;
+  /** The control plane's revision ('1-24-2'), when installed as one; its mesh config is `istio-REV`. */
+  istioRevision?: string;
   /** The mesh root CA that the emulated istiod publishes as ConfigMap `istio-ca-root-cert`; a runtime
    *  that issues workload certificates should sign them with it so the published root verifies them. */
   meshCA: { certPem: string; keyPem: string };

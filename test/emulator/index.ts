@@ -25,7 +25,7 @@ import { startPodLifecycle } from './controllers/pods.js';
 import { startTokensController } from './controllers/service-account-tokens.js';
 import { createServiceAccountKey, serviceAccountUser } from './api/service-accounts.js';
 import { startWorkloadControllers } from './controllers/workloads.js';
-import { installIstio, ISTIO_VERSIONS } from './istio/install.js';
+import { checkRevisionOptions, installIstio, ISTIO_VERSIONS, type IstioRevisionOptions } from './istio/install.js';
 import { createMeshRuntime } from './mesh/index.js';
 
 export type { FaultSpec } from './api/faults.js';
@@ -40,6 +40,12 @@ export interface EmulatorOptions {
   kubeconfigPath?: string;
   /** Default 'modern'. */
   istio?: IstioFlavor;
+  /**
+   * Installs Istio 1.24 as a revision, with tags and optionally the default tag, as `istioctl install
+   * --revision` / Helm `revision`, `revisionTags`, `defaultRevision` do (istio/install.ts). Default: the
+   * unrevisioned install.
+   */
+  istioRevision?: IstioRevisionOptions;
   /** Builds the container runtime; default: the emulated Istio mesh (mesh/index.ts); createPlainRuntime runs commands on the host. */
   runtime?: RuntimeFactory;
   /**
@@ -131,6 +137,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const istio = options.istio ?? 'modern';
   if (!['modern', 'legacy', 'none'].includes(istio))
     throw new Error(`unknown Istio flavor "${String(istio)}": use modern, legacy or none`);
+  const revisionOptions = options.istioRevision ?? {};
+  checkRevisionOptions(istio, revisionOptions);
   const kubeVersion = options.kubeVersion ?? DEFAULTS.kubeVersion;
   if (options.kubeletTimeScale !== undefined && !(options.kubeletTimeScale > 0))
     throw new Error(`kubeletTimeScale must be a positive number, got ${String(options.kubeletTimeScale)}`);
@@ -158,6 +166,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     store,
     istio,
     istioVersion,
+    ...(revisionOptions.revision ? { istioRevision: revisionOptions.revision } : {}),
     meshCA,
     clusterDomain: 'cluster.local',
     workDir,
@@ -206,7 +215,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   let serviceAccountKey: ReturnType<typeof createServiceAccountKey> | undefined;
   controllers.push(startTokensController(controllerContext, () => (serviceAccountKey ??= createServiceAccountKey())));
   bootstrapCluster(controllerContext);
-  if (istio !== 'none') controllers.push(installIstio({ flavor: istio, store, registry, objects, meshCA }));
+  if (istio !== 'none')
+    controllers.push(installIstio({ flavor: istio, store, registry, objects, meshCA, ...revisionOptions }));
 
   const api = new ApiServer({
     store,

@@ -5,41 +5,37 @@ import type { KubeObject } from '../contracts.js';
 import type { MemoryStore } from '../store.js';
 import type { AdmissionPlugin } from '../api/admission.js';
 import type { Flavor } from './crds.js';
+import { injectingRevision, istiodName } from './webhooks.js';
 
 type Any = Record<string, any>; // loosely typed Kubernetes objects
 
 export const INJECT = 'sidecar.istio.io/inject';
 export const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
 
-/** The namespaces the webhook never touches (inject.IgnoredNamespaces). */
-const IGNORED_NAMESPACES = new Set([
-  'kube-system',
-  'kube-public',
-  'kube-node-lease',
-  'local-path-storage',
-  'istio-system',
-]);
+/** The namespaces the injector never touches (1.24.2 pkg/kube/inject/initializer.go IgnoredNamespaces). */
+const IGNORED_NAMESPACES = new Set(['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage']);
 
+/**
+ * The injector's own decision for a pod its webhook was called for (which webhook is called, by namespace
+ * and pod labels, is the API server's: webhooks.ts injectingRevision). 1.24.2 pkg/kube/inject/inject.go
+ * injectRequired: not with hostNetwork nor in an ignored namespace; the `sidecar.istio.io/inject` label, else
+ * the annotation, opts in (y, yes, true, on) or out (anything else); unset follows the policy, enabled.
+ */
 export function shouldInject(flavor: Flavor, namespace: KubeObject | undefined, pod: KubeObject): boolean {
   const ns = namespace?.metadata.labels ?? {};
   const labels = pod.metadata.labels ?? {};
   const annotations = pod.metadata.annotations ?? {};
   const spec = (pod.spec ?? {}) as Any;
-  if (IGNORED_NAMESPACES.has(pod.metadata.namespace ?? '') || spec.hostNetwork) return false;
+  if (spec.hostNetwork) return false;
   if (annotations['sidecar.istio.io/status']) return false;
-  const nsLabel = ns['istio-injection'];
-  if (nsLabel === 'disabled') return false;
   if (flavor === 'legacy') {
-    // 1.4: the namespace label selects, the pod annotation can opt out.
-    return nsLabel === 'enabled' && annotations[INJECT] !== 'false';
+    // 1.4: the namespace label selects, the pod annotation can opt out; istio-system is never injected.
+    if (IGNORED_NAMESPACES.has(pod.metadata.namespace ?? '') || pod.metadata.namespace === 'istio-system') return false;
+    return ns['istio-injection'] === 'enabled' && annotations[INJECT] !== 'false';
   }
-  const podLabel = labels[INJECT];
-  if (podLabel === 'false') return false;
-  const namespaceSelects = nsLabel === 'enabled' || (nsLabel === undefined && ns['istio.io/rev'] === 'default');
-  // The object selector webhook: a pod labelled inject=true in an unlabelled namespace.
-  const podSelects = podLabel === 'true' && nsLabel === undefined;
-  if (!namespaceSelects && !podSelects) return false;
-  return annotations[INJECT] !== 'false';
+  if (IGNORED_NAMESPACES.has(pod.metadata.namespace ?? '')) return false;
+  const choice = (labels[INJECT] ?? annotations[INJECT] ?? '').toLowerCase();
+  return choice === '' || ['y', 'yes', 'true', 'on'].includes(choice);
 }
 
 /** The workload a pod belongs to, as istiod names it (a ReplicaSet's pods belong to its Deployment). */
@@ -56,7 +52,12 @@ function fieldEnv(name: string, fieldPath: string): Any {
   return { name, valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath } } };
 }
 
-function modernSidecar(pod: Any, version: string, apps: Any[]): { init: Any; proxy: Any; volumes: Any[] } {
+function modernSidecar(
+  pod: Any,
+  version: string,
+  apps: Any[],
+  revision: string,
+): { init: Any; proxy: Any; volumes: Any[] } {
   const image = `docker.io/istio/proxyv2:${version}`;
   const workload = workloadName(pod as KubeObject);
   const podPorts = apps
@@ -118,7 +119,8 @@ function modernSidecar(pod: Any, version: string, apps: Any[]): { init: Any; pro
     ],
     env: [
       { name: 'PILOT_CERT_PROVIDER', value: 'istiod' },
-      { name: 'CA_ADDR', value: 'istiod.istio-system.svc:15012' },
+      // injection-template.yaml: the injecting revision's istiod.
+      { name: 'CA_ADDR', value: `${istiodName(revision === 'default' ? undefined : revision)}.istio-system.svc:15012` },
       fieldEnv('POD_NAME', 'metadata.name'),
       fieldEnv('POD_NAMESPACE', 'metadata.namespace'),
       fieldEnv('INSTANCE_IP', 'status.podIP'),
@@ -338,11 +340,12 @@ export function sidecarInjector(store: MemoryStore, flavor: Flavor, version: str
     admit({ operation, type, object }) {
       if (operation !== 'CREATE' || type.group !== '' || type.resource !== 'pods') return;
       const namespace = store.get('', 'namespaces', undefined, object.metadata.namespace ?? '');
-      if (!shouldInject(flavor, namespace, object)) return;
+      const revision = injectingRevision(store, namespace, object);
+      if (revision === undefined || !shouldInject(flavor, namespace, object)) return;
       const pod = object as Any;
       const apps = (pod.spec.containers ?? []) as Any[];
       const { init, proxy, volumes } =
-        flavor === 'modern' ? modernSidecar(pod, version, apps) : legacySidecar(pod, version, apps);
+        flavor === 'modern' ? modernSidecar(pod, version, apps, revision) : legacySidecar(pod, version, apps);
       pod.spec.initContainers = [...((pod.spec.initContainers ?? []) as Any[]), init];
       pod.spec.containers = [...apps, proxy];
       pod.spec.volumes = [...((pod.spec.volumes ?? []) as Any[]), ...volumes];
@@ -354,7 +357,7 @@ export function sidecarInjector(store: MemoryStore, flavor: Flavor, version: str
         labels['service.istio.io/canonical-name'] ??= labels['app.kubernetes.io/name'] ?? labels.app ?? workload.name;
         labels['service.istio.io/canonical-revision'] ??=
           labels['app.kubernetes.io/version'] ?? labels.version ?? 'latest';
-        annotations['istio.io/rev'] = 'default';
+        annotations['istio.io/rev'] = revision;
         const first = apps[0]?.name as string | undefined;
         if (first) {
           annotations['kubectl.kubernetes.io/default-container'] ??= first;
@@ -368,7 +371,7 @@ export function sidecarInjector(store: MemoryStore, flavor: Flavor, version: str
           containers: ['istio-proxy'],
           volumes: volumes.map((v) => v.name),
           imagePullSecrets: null,
-          revision: 'default',
+          revision,
         });
       } else {
         annotations['sidecar.istio.io/status'] = JSON.stringify({

@@ -155,6 +155,8 @@ export interface ControlPlaneOptions {
   /** Delay range for delivering a new configuration to each proxy. */
   delayMs: { min: number; max: number };
   rng: Rng;
+  /** The mesh config ConfigMap in istio-system: `istio`, or `istio-REV` for a revision's istiod. */
+  meshConfigMap?: string;
   /** Pods that run (started by the runtime); the control plane only sees those as endpoints. */
   runningPods: () => KubeObject[];
   log?: (line: string) => void;
@@ -232,7 +234,7 @@ export class ControlPlane {
   private onEvent(e: StoreEvent): void {
     const kind = WATCHED[`${e.group}/${e.resource}`];
     if (!kind) return;
-    if (e.resource === 'configmaps' && e.object.metadata.name !== 'istio') return;
+    if (e.resource === 'configmaps' && e.object.metadata.name !== (this.opts.meshConfigMap ?? 'istio')) return;
     // Pods reach proxies as endpoints: an incremental EDS push.
     this.schedule({ full: e.resource !== 'pods', kinds: new Set([kind]) });
   }
@@ -276,7 +278,7 @@ export class ControlPlane {
   private compute(): ProxyConfig {
     const { store } = this.opts;
     const flavor = this.opts.flavor ?? detectFlavor(store);
-    const mesh = meshConfig(store);
+    const mesh = meshConfig(store, this.opts.meshConfigMap ?? 'istio');
     const rootNamespace = this.opts.rootNamespace ?? mesh.rootNamespace ?? 'istio-system';
     const pods = this.opts.runningPods().filter((p) => !isTerminating(p));
     const inputs: ConfigInputs = {
@@ -317,8 +319,8 @@ interface MeshConfig {
   extensionProviders?: ExtensionProvider[];
 }
 
-function meshConfig(store: ObjectStore): MeshConfig {
-  const cm = store.get('', 'configmaps', 'istio-system', 'istio');
+function meshConfig(store: ObjectStore, name: string): MeshConfig {
+  const cm = store.get('', 'configmaps', 'istio-system', name);
   const text = (cm?.data as Record<string, string> | undefined)?.mesh;
   if (!text) return {};
   try {

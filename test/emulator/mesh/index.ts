@@ -32,6 +32,8 @@ export interface MeshRuntimeSetup extends MeshRuntimeOptions {
   store: ObjectStore;
   ca?: MeshCA;
   flavor?: Flavor;
+  /** The control plane's revision; undefined: unrevisioned. */
+  revision?: string;
   clusterDomain?: string;
   workDir?: string;
 }
@@ -61,6 +63,7 @@ export function createMeshRuntime(ctx: RuntimeContext, options: MeshRuntimeOptio
     store: ctx.store,
     ca: new MeshCA(ctx.meshCA),
     ...(ctx.istio === 'legacy' || ctx.istio === 'modern' ? { flavor: ctx.istio } : {}),
+    ...(ctx.istioRevision ? { revision: ctx.istioRevision } : {}),
     clusterDomain: ctx.clusterDomain,
     workDir: ctx.workDir,
   });
@@ -79,6 +82,7 @@ export async function createMeshRuntimeWith(setup: MeshRuntimeSetup): Promise<Me
     store: setup.store,
     ca,
     ...(setup.flavor ? { flavor: setup.flavor } : {}),
+    ...(setup.revision ? { revision: setup.revision } : {}),
     ...(setup.clusterDomain ? { clusterDomain: setup.clusterDomain } : {}),
     ...(setup.propagationDelayMs ? { propagationDelayMs: setup.propagationDelayMs } : {}),
     ...(setup.seed !== undefined ? { seed: setup.seed } : {}),

@@ -39,6 +39,8 @@ export interface MeshOptions {
   flavor?: Flavor;
   clusterDomain?: string;
   trustDomain?: string;
+  /** The control plane's revision (its mesh config is `istio-REV`); undefined: unrevisioned. */
+  revision?: string;
   /** Propagation delay range per proxy, in ms (default 500–2000). */
   propagationDelayMs?: { min: number; max: number };
   seed?: number;
@@ -128,6 +130,7 @@ export class Mesh {
     this.cp = new ControlPlane({
       store: opts.store,
       ...(opts.flavor ? { flavor: opts.flavor } : {}),
+      ...(opts.revision ? { meshConfigMap: `istio-${opts.revision}` } : {}),
       delayMs: opts.propagationDelayMs ?? DEFAULT_PROPAGATION,
       rng: seededRng(opts.seed ?? 1),
       runningPods: () => [...this.pods.values()].map((p) => p.pod),
