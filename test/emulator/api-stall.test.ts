@@ -97,11 +97,12 @@ describe('api-stall phase=request', () => {
     const r = await kubectl(emu.kubeconfigPath, ['get', 'namespaces', '--request-timeout=2s']);
     expect(r.code).toBe(1);
     // kubectl's request context and its http.Client share the timeout; whichever fires first names it.
-    expect(r.stderr).toMatch(
-      /^Unable to connect to the server: (context deadline exceeded|net\/http: request canceled \(Client\.Timeout exceeded while awaiting headers\))\n$/,
+    // (A loaded machine can add client-go's discovery complaints before it.)
+    expect(r.stderr.trim().split('\n').at(-1), r.stderr).toMatch(
+      /^Unable to connect to the server: (context deadline exceeded|net\/http: request canceled \(Client\.Timeout exceeded while awaiting headers\))$/,
     );
-    const pods = await kubectl(emu.kubeconfigPath, ['get', 'pods', '--request-timeout=2s']);
-    expect(pods.code).toBe(0);
+    const pods = await kubectl(emu.kubeconfigPath, ['get', 'pods', '--request-timeout=20s']);
+    expect(pods.code, pods.stderr).toBe(0);
   });
 
   it('holds an exec upgrade too: no 101, no refusal', async () => {
