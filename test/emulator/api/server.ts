@@ -30,9 +30,11 @@ import { resolveExecTarget } from './exec.js';
 import { ExecUpgrades } from './exec-upgrade.js';
 import type { Faults, RequestFaultTarget } from './faults.js';
 import { Listener } from './listener.js';
+import { serveLogs } from './logs.js';
 import { mediaType, readBody, sendError, sendJson, sendObject } from './negotiation.js';
 import { ObjectService, PATCH_CONTENT_TYPES, type DeleteOptions } from './objects.js';
 import { OpenApiV3 } from './openapi.js';
+import { openApiV2 } from './openapi-v2.js';
 import { proxyToService, resolveServiceLocation } from './service-proxy.js';
 import { apiVersionOf, type ResourceRegistry, type ResourceType } from './resources.js';
 import { parseRequestInfo, resourceAttributes, type RequestInfo, type ResourcePath } from './request-info.js';
@@ -263,6 +265,12 @@ export class ApiServer {
       const list = apiResourceList(this.o.registry, segments[1] ?? '', segments[2] ?? '');
       if (list) return sendJson(res, 200, list);
     }
+    if (path === '/openapi/v2') {
+      const { contentType, body } = openApiV2(`v${this.o.kubeVersion}`, accept);
+      res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': body.length });
+      res.end(body);
+      return;
+    }
     if (path === '/openapi/v3') return sendJson(res, 200, this.openapi.index());
     if (path.startsWith('/openapi/v3/')) {
       const doc = this.openapi.document(path.slice('/openapi/v3/'.length));
@@ -342,10 +350,7 @@ export class ApiServer {
       if (verb !== 'get') throw methodNotSupported();
       const pod = this.o.objects.get(type, namespace, name ?? '');
       const container = resolveExecTarget(pod, name ?? '', q.get('container') ?? undefined);
-      const runtime = this.o.runtime();
-      const text = runtime.logs ? await runtime.logs(pod, container) : '';
-      res.writeHead(200, { 'Content-Type': 'text/plain' });
-      res.end(text);
+      await serveLogs(res, q, pod, container, this.o.runtime());
       return undefined;
     }
 

@@ -187,7 +187,10 @@ export class ExecRunner {
     const home = await mkdtemp(join(this.workDir, `exec-${++this.seq}-`));
     try {
       await writeFile(join(home, '.curlrc'), await ctx.curlrc());
+      // argv[0] is the command as given, as the container runtime passes it: tools name themselves from
+      // it in their messages ("ls: cannot access ..."), which must not show the host path of the shim.
       const child = spawn(file, args, {
+        argv0: cmd,
         cwd: home,
         env: { ...ctx.env, PATH: bin, HOME: home, CURL_HOME: home, HOSTNAME: ctx.podName },
         stdio: ['pipe', 'pipe', 'pipe'],
