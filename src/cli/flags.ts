@@ -11,7 +11,7 @@ export function collect(value: string, previous: string[]): string[] {
 }
 
 // Decimal digits only: Number() would also take "", " ", "0x10" and "1e3".
-export const positiveInt = (name: string, max: number) => (v: string) => {
+const positiveInt = (name: string, max: number) => (v: string) => {
   const n = Number(v);
   if (!/^\d+$/.test(v) || n < 1 || n > max)
     throw new ConfigError(`${name} must be a whole number from 1 to ${max}, got "${v}"`);

@@ -1,5 +1,9 @@
-// What a run reports as it goes. The orchestrator and the probe runner emit these; renderers
-// (src/cli/progress*.ts) decide what to show. Nothing in the core prints.
+// What a run reports as it goes; renderers (src/cli/progress/) decide what to show, and nothing in the
+// core prints. The order: preflight checks; run-start; setup-start, setup-done; per scenario
+// scenario-start, scenario-applied, then per round round-start, one cell-observed per cell as its
+// client's exec returns, round-done; scenario-done (the verdict), scenario-removed; teardown-start,
+// teardown-done; run-done. A warning comes whenever it happens. test/cli/progress.test.ts replays a
+// recorded run (test/helpers/fake-run.ts), so a producer that drifts from this fails it.
 import type { Outcome } from './outcome.js';
 
 export type RunEvent =

@@ -35,15 +35,6 @@ export function count(verdicts: Iterable<Verdict>): Counts {
   return n;
 }
 
-export function addCounts(a: Counts, b: Counts): Counts {
-  return {
-    cells: a.cells + b.cells,
-    matched: a.matched + b.matched,
-    mismatched: a.mismatched + b.mismatched,
-    errors: a.errors + b.errors,
-  };
-}
-
 /** A scenario with a probe error is `error` whatever else it holds: its matrix is incomplete. */
 export function scenarioVerdict(n: Counts): 'pass' | 'mismatch' | 'error' {
   return n.errors > 0 ? 'error' : n.mismatched > 0 ? 'mismatch' : 'pass';

@@ -104,18 +104,19 @@ export async function runScenario(
       },
     );
     certificates = await readCertificates(ctx, scenario);
+    // The verdict is known once the rounds are over; removing the objects comes after it.
+    events({
+      type: 'scenario-done',
+      scenario: scenario.name,
+      verdict: scenarioVerdict(count(compare(expected, result.final.cells))),
+      rounds: result.history.length,
+      converged: result.converged,
+      seconds: (performance.now() - started) / 1000,
+    });
   } finally {
     await undo(ctx, scenario, changes);
   }
 
-  events({
-    type: 'scenario-done',
-    scenario: scenario.name,
-    verdict: scenarioVerdict(count(compare(expected, result.final.cells))),
-    rounds: result.history.length,
-    converged: result.converged,
-    seconds: (performance.now() - started) / 1000,
-  });
   return {
     scenario,
     expected,

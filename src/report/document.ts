@@ -111,7 +111,7 @@ export function buildDocument(
   };
 }
 
-export function scenarioReport(r: ScenarioResult): ScenarioReport {
+function scenarioReport(r: ScenarioResult): ScenarioReport {
   const s = r.scenario;
   const v = verdicts(r);
   const observed = r.observation;
@@ -173,7 +173,7 @@ export function cellReport(
   };
 }
 
-export function observedReport(o: ObservedCell): ObservedReport {
+function observedReport(o: ObservedCell): ObservedReport {
   const mtls = mtlsOf(o.outcome);
   return {
     outcome: o.outcome,
@@ -190,7 +190,7 @@ export function observedReport(o: ObservedCell): ObservedReport {
 }
 
 /** How the document counts a cell: a probe error apart from a mismatch. */
-export function cellVerdict(c: CellReport): Verdict {
+function cellVerdict(c: CellReport): Verdict {
   return c.observed?.outcome === 'error' ? 'error' : c.match ? 'match' : 'mismatch';
 }
 

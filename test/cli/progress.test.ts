@@ -1,98 +1,64 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../src/model/events.js';
 import type { Io } from '../../src/cli/io.js';
 import { createProgress, isCi, progressFor } from '../../src/cli/progress/create.js';
 import type { CommandContext, GlobalOptions } from '../../src/cli/program.js';
 import { style } from '../../src/report/style.js';
+import { fakeRun } from '../helpers/fake-run.js';
 
-/** A run of two scenarios as the orchestrator reports it: one converges at once, one after two rounds with a probe error. */
-const EVENTS: RunEvent[] = [
-  { type: 'preflight', check: 'cluster reachable', ok: true, detail: 'https://127.0.0.1:6443 (v1.30.2)' },
-  { type: 'preflight', check: 'permissions', ok: true, detail: '14 checked' },
-  {
-    type: 'run-start',
-    command: 'run',
-    scenarios: ['mesh-strict', 'port-level'],
-    cellsPerScenario: 6,
-    context: 'staging',
-    flavor: 'modern',
-  },
-  { type: 'setup-start', namespaces: ['test1', 'test3'] },
-  { type: 'setup-done', seconds: 41.25 },
-  { type: 'scenario-start', scenario: 'mesh-strict', index: 1, total: 2 },
-  { type: 'scenario-applied', scenario: 'mesh-strict', objects: ['PeerAuthentication istio-system/default'] },
-  { type: 'round-start', scenario: 'mesh-strict', round: 1, cells: 6 },
-  ...(['test1/httpbin:8000', 'test3/httpbin:8000'].map((to) => ({
-    type: 'cell-observed',
-    scenario: 'mesh-strict',
-    round: 1,
-    from: 'test1/sleep',
-    to,
-    outcome: 'mtls',
-    match: true,
-  })) as RunEvent[]),
-  {
-    type: 'round-done',
-    scenario: 'mesh-strict',
-    round: 1,
-    cells: 6,
-    matched: 6,
-    mismatched: 0,
-    errors: 0,
-    seconds: 2.5,
-    execs: 2,
-  },
-  { type: 'scenario-done', scenario: 'mesh-strict', verdict: 'pass', rounds: 1, converged: true, seconds: 3.5 },
-  { type: 'scenario-removed', scenario: 'mesh-strict', seconds: 1 },
-  { type: 'scenario-start', scenario: 'port-level', index: 2, total: 2 },
-  { type: 'scenario-applied', scenario: 'port-level', objects: [] },
-  { type: 'round-start', scenario: 'port-level', round: 1, cells: 6 },
-  {
-    type: 'round-done',
-    scenario: 'port-level',
-    round: 1,
-    cells: 6,
-    matched: 4,
-    mismatched: 2,
-    errors: 0,
-    seconds: 2.25,
-    execs: 2,
-  },
-  { type: 'round-start', scenario: 'port-level', round: 2, cells: 6 },
-  { type: 'warning', message: 'certificates of test1/sleep: no ready pod' },
-  {
-    type: 'round-done',
-    scenario: 'port-level',
-    round: 2,
-    cells: 6,
-    matched: 5,
-    mismatched: 0,
-    errors: 1,
-    seconds: 2.75,
-    execs: 3,
-  },
-  { type: 'scenario-done', scenario: 'port-level', verdict: 'error', rounds: 2, converged: false, seconds: 75.4 },
-  { type: 'teardown-start', namespaces: ['test1', 'test3'] },
-  { type: 'teardown-done', seconds: 12 },
-  { type: 'run-done', seconds: 140, matched: 11, mismatched: 0, errors: 1 },
-];
+/**
+ * Durations a recorded run carries, by event type in the order they come: the run's are milliseconds
+ * on an in-memory cluster, and the renderers' formatting of seconds and minutes is what is tested.
+ */
+const SECONDS: Partial<Record<RunEvent['type'], number[]>> = {
+  'setup-done': [41.25],
+  'round-done': [2.5, 2.25, 2.25, 2.75],
+  'scenario-done': [3.5, 75.4],
+  'scenario-removed': [1, 1],
+  'teardown-done': [12],
+  'run-done': [140],
+};
 
-const PLAIN = `preflight: ok cluster reachable (https://127.0.0.1:6443 (v1.30.2))
-preflight: ok permissions (14 checked)
-run: 2 scenarios of 6 cells on context staging (Istio modern)
-setup: namespaces test1, test3
+/** The events of a real runScenarios (test/helpers/fake-run.ts), as it emitted them, durations fixed. */
+let EVENTS: RunEvent[] = [];
+let PLAIN = '';
+
+beforeAll(async () => {
+  const f = fakeRun();
+  await f.run();
+  const used = new Map<string, number>();
+  EVENTS = f.events.map((e) => {
+    if (!('seconds' in e)) return e;
+    const n = used.get(e.type) ?? 0;
+    used.set(e.type, n + 1);
+    const seconds = SECONDS[e.type]?.[n];
+    if (seconds === undefined) throw new Error(`the run emitted more ${e.type} events than this test expects`);
+    return { ...e, seconds };
+  });
+  const permissions = EVENTS.find((e) => e.type === 'preflight' && e.check === 'permissions');
+  PLAIN = `preflight: ok cluster reachable (https://fake.invalid:6443 (v1.30.0))
+preflight: ok Istio installed (modern (security.istio.io/v1, security.istio.io/v1beta1, networking.istio.io/v1))
+preflight: ok permissions (${permissions?.type === 'preflight' ? permissions.detail : '?'})
+run: 2 scenarios of 4 cells on context fake (Istio modern)
+setup: namespaces a, b
+preflight: ok sidecar injection
 setup: topology ready (41.3 s)
-[1/2] mesh-strict: applied PeerAuthentication istio-system/default
-[1/2] mesh-strict round 1: 6/6 as expected, 0 not, 0 probe errors (2 execs, 2.5 s)
-[1/2] mesh-strict: ✔ as expected after 1 round, converged (3.5 s)
-[2/2] port-level: applied no objects
-[2/2] port-level round 1: 4/6 as expected, 2 not, 0 probe errors (2 execs, 2.3 s)
-warning: certificates of test1/sleep: no ready pod
-[2/2] port-level round 2: 5/6 as expected, 0 not, 1 probe error (3 execs, 2.8 s)
-[2/2] port-level: ⚠ probe errors after 2 rounds, did not converge (1m 15s)
+[1/2] strict-a: applied PeerAuthentication a/default
+[1/2] strict-a round 1: 4/4 as expected, 0 not, 0 probe errors (2 execs, 2.5 s)
+[1/2] strict-a round 2: 4/4 as expected, 0 not, 0 probe errors (2 execs, 2.3 s)
+[1/2] strict-a: ✔ as expected after 2 rounds, converged (3.5 s)
+[2/2] permissive-a: applied PeerAuthentication a/default
+[2/2] permissive-a round 1: 2/4 as expected, 0 not, 2 probe errors (3 execs, 2.3 s)
+[2/2] permissive-a round 2: 2/4 as expected, 0 not, 2 probe errors (3 execs, 2.8 s)
+warning: certificates of a/httpbin: could not read them from a/httpbin-0 (pilot-agent request GET certs, /etc/certs)
+[2/2] permissive-a: ⚠ probe errors after 2 rounds, did not converge (1m 15s)
 teardown: topology removed (12.0 s)
-done in 2m 20s: 11 cells as expected, 0 not, 1 probe error
+done in 2m 20s: 6 cells as expected, 0 not, 2 probe errors
 `;
+});
+
+/** Index of the first event of `type` (after `from`). */
+const indexOf = (type: RunEvent['type'], from = 0) => EVENTS.findIndex((e, i) => i >= from && e.type === type);
 
 function capture(o: { tty: boolean; env?: Record<string, string> }): { io: Io; out: () => string } {
   let stderr = '';
@@ -158,15 +124,34 @@ describe('progress on a terminal', () => {
 
   it('redraws one status line in place: scenario i/n, round, cells done, elapsed', () => {
     const { progress, out, at } = live({ color: false });
-    feed(EVENTS.slice(0, 8), progress); // up to the first round-start
+    const cell = indexOf('cell-observed');
+    feed(EVENTS.slice(0, cell), progress); // up to the first round-start
     at(63);
-    progress(EVENTS[8]!); // one cell observed
+    progress(EVENTS[cell]!); // one cell observed
     const frames = out().split(ERASE);
-    expect(frames.at(-1)).toMatch(/^. \[1\/2\] mesh-strict · round 1 · 1\/6 cells · 1:03$/);
+    expect(frames.at(-1)).toMatch(/^. \[1\/2\] strict-a · round 1 · 1\/4 cells · 1:03$/);
     // lines to keep are printed on an erased line, then the status line comes back
-    expect(out()).toContain(`${ERASE}preflight: ok permissions (14 checked)\n`);
-    expect(out()).not.toContain('round 1: 6/6'); // rounds only show live
+    expect(out()).toContain(`${ERASE}preflight: ok permissions (`);
+    expect(out()).not.toContain('round 1: 4/4 as expected, 0 not'); // rounds only show live
     expect(out()).not.toMatch(/\u001b\[(?!2K)/); // no colour when not asked
+  });
+
+  it('shows each probe round as it runs: probing once applied, the round under way, then its result', () => {
+    const { progress, out, at } = live({ color: false });
+    const last = () => out().split(ERASE).at(-1)!;
+    const applied = indexOf('scenario-applied');
+    feed(EVENTS.slice(0, applied), progress);
+    expect(last()).toMatch(/^. \[1\/2\] strict-a · applying its objects · 0:00$/);
+    progress(EVENTS[applied]!);
+    expect(last()).toMatch(/^. \[1\/2\] strict-a · probing · 0:00$/);
+    const done = indexOf('round-done');
+    feed(EVENTS.slice(applied + 1, done), progress);
+    at(2);
+    progress(EVENTS[done]!);
+    expect(last()).toMatch(/^. \[1\/2\] strict-a · round 1: 4\/4 as expected · 0:02$/);
+    progress(EVENTS[done + 1]!);
+    expect(EVENTS[done + 1]!.type).toBe('round-start');
+    expect(last()).toMatch(/^. \[1\/2\] strict-a · round 2 · 0\/4 cells · 0:02$/);
   });
 
   it('keeps verdicts and warnings above the line, and leaves a clean line when closed', () => {
@@ -175,9 +160,9 @@ describe('progress on a terminal', () => {
     progress.close();
     const text = out();
     expect(text).toContain(
-      `${ERASE}[1/2] mesh-strict: \u001b[32m✔ as expected\u001b[39m after 1 round, converged (3.5 s)\n`,
+      `${ERASE}[1/2] strict-a: \u001b[32m✔ as expected\u001b[39m after 2 rounds, converged (3.5 s)\n`,
     );
-    expect(text).toContain(`${ERASE}\u001b[33mwarning:\u001b[39m certificates of test1/sleep: no ready pod\n`);
+    expect(text).toContain(`${ERASE}\u001b[33mwarning:\u001b[39m certificates of a/httpbin: could not read them`);
     expect(text.endsWith(ERASE)).toBe(true);
     const length = text.length;
     progress(EVENTS.at(-1)!);
@@ -188,12 +173,12 @@ describe('progress on a terminal', () => {
   it('erases the line at run-done, before the results are printed', () => {
     const { progress, out } = live({ color: false });
     feed(EVENTS, progress);
-    expect(out().endsWith(`${ERASE}done in 2m 20s: 11 cells as expected, 0 not, 1 probe error\n`)).toBe(true);
+    expect(out().endsWith(`${ERASE}done in 2m 20s: 6 cells as expected, 0 not, 2 probe errors\n`)).toBe(true);
   });
 
   it('never wraps: a status line wider than the terminal is cut', () => {
     const { progress, out } = live({ color: false, columns: 30 });
-    feed(EVENTS.slice(0, 9), progress);
+    feed(EVENTS.slice(0, indexOf('cell-observed') + 1), progress);
     const last = out().split(ERASE).at(-1)!;
     expect([...last].length).toBeLessThan(30);
     expect(last.endsWith('…')).toBe(true);

@@ -1,6 +1,7 @@
 // The live status line for a terminal: one line on stderr, redrawn in place (carriage return and
-// erase-line), showing the scenario, the round, the cells done and the time elapsed. Lines worth
-// keeping (preflight, verdicts, warnings) are printed above it: the line is erased first, then drawn again.
+// erase-line), showing the scenario, the round under way and its cells done (or the last round's
+// result while the next waits), and the time elapsed. Lines worth keeping (preflight, verdicts,
+// warnings) are printed above it: the line is erased first, then drawn again.
 import type { RunEvent } from '../../model/events.js';
 import type { Style } from '../../report/style.js';
 import type { Io } from '../io.js';
@@ -38,7 +39,7 @@ export function statusLine(io: Io, o: StatusLineOptions): StatusLine {
   const started = o.now();
   const positions: Positions = new Map();
   let status = 'starting';
-  let round: { scenario: string; round: number; done: number; cells: number } | undefined;
+  let round: { scenario: string; round: number; done: number; cells: number; matched?: number } | undefined;
   let frame = 0;
   let drawn = false;
   let lastDraw = -Infinity;
@@ -46,7 +47,11 @@ export function statusLine(io: Io, o: StatusLineOptions): StatusLine {
   const columns = () => (io.stderr as { columns?: number }).columns ?? 80;
 
   const text = () => {
-    const now = round ? `${status} · round ${round.round} · ${round.done}/${round.cells} cells` : status;
+    const now = !round
+      ? status
+      : round.matched === undefined
+        ? `${status} · round ${round.round} · ${round.done}/${round.cells} cells`
+        : `${status} · round ${round.round}: ${round.matched}/${round.cells} as expected`;
     const line = [...`${now} · ${clock((o.now() - started) / 1000)}`];
     // A line longer than the terminal wraps, and `\r` would then redraw only its last part.
     const fitted = line.length >= columns() - 2 ? `${line.slice(0, columns() - 4).join('')}…` : line.join('');
@@ -78,7 +83,8 @@ export function statusLine(io: Io, o: StatusLineOptions): StatusLine {
     const at = positions.get('scenario' in e ? e.scenario : '') ?? '';
     switch (e.type) {
       case 'preflight':
-        status = 'checking the cluster';
+        // Setup checks sidecar injection too: that is still "setting up".
+        if (status === 'starting') status = 'checking the cluster';
         break;
       case 'setup-start':
         status = `setting up ${e.namespaces.join(', ')}`;
@@ -90,12 +96,18 @@ export function statusLine(io: Io, o: StatusLineOptions): StatusLine {
         status = `${at} ${e.scenario} · applying its objects`;
         round = undefined;
         break;
+      case 'scenario-applied':
+        status = `${at} ${e.scenario} · probing`;
+        break;
       case 'round-start':
         status = `${at} ${e.scenario}`;
         round = { scenario: e.scenario, round: e.round, done: 0, cells: e.cells };
         break;
       case 'cell-observed':
         if (round && round.scenario === e.scenario && round.round === e.round) round.done++;
+        break;
+      case 'round-done':
+        if (round && round.scenario === e.scenario && round.round === e.round) round.matched = e.matched;
         break;
       case 'scenario-done':
         round = undefined;
