@@ -1,6 +1,6 @@
 // `npm run emulator -- --kubeconfig FILE [--istio modern|legacy|none] [--revision REV [--tag T]... [--default-revision]]
 //  [--installer helm|istioctl] [--port N] [--runtime plain|mesh] [--propagation MIN-MAX] [--ready-delay MS]
-//  [--kubelet-time-scale X] [--seed N] [--fault SPEC]... [--user NAME:TOKEN[:RULES]]... [--audit FILE]`
+//  [--kubelet-time-scale X] [--pod-security LEVEL] [--seed N] [--fault SPEC]... [--user NAME:TOKEN[:RULES]]... [--audit FILE]`
 // Prints one line with `ready` and the kubeconfig path once serving; stops cleanly on SIGINT/SIGTERM.
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -101,6 +101,11 @@ async function main(argv: string[]): Promise<void> {
       "multiply the kubelet's own durations (image pull back-off, sync retries, sidecar drain); 1 = real",
       positive('--kubelet-time-scale'),
     )
+    .addOption(
+      new Option('--pod-security <level>', "Pod Security admission's cluster-wide default (defaults.enforce)")
+        .choices(['privileged', 'baseline', 'restricted'])
+        .default('privileged'),
+    )
     .option('--seed <n>', 'seed for fault rates and propagation delays', integer('--seed'))
     .option(
       '--fault <spec>',
@@ -129,6 +134,7 @@ async function main(argv: string[]): Promise<void> {
     propagation?: DelayRange;
     readyDelay?: number;
     kubeletTimeScale?: number;
+    podSecurity: 'privileged' | 'baseline' | 'restricted';
     seed?: number;
     fault?: FaultSpec[];
     faultsFile?: string;
@@ -155,6 +161,7 @@ async function main(argv: string[]): Promise<void> {
   };
   if (o.readyDelay !== undefined) options.podReadyDelayMs = o.readyDelay;
   if (o.kubeletTimeScale !== undefined) options.kubeletTimeScale = o.kubeletTimeScale;
+  options.podSecurity = o.podSecurity;
   if (o.seed !== undefined) options.seed = o.seed;
   if (o.audit) options.auditFile = o.audit;
   if (o.propagation && o.runtime !== 'mesh') throw new Error('--propagation applies to --runtime mesh only');

@@ -9,6 +9,13 @@ import { issueCertificate } from '../../src/pki/certificate.js';
 import type { ContainerRuntime, IstioFlavor, KubeObject, RuntimeContext, RuntimeFactory } from './contracts.js';
 import { MemoryStore } from './store.js';
 import { namespaceLifecycle, serviceAccountAdmission, serviceAllocation } from './api/admission.js';
+import {
+  podSecurityAdmission,
+  POD_SECURITY_LEVELS,
+  type PodSecurityConfig,
+  type PodSecurityLevel,
+} from './api/pod-security.js';
+import { mutatingWebhookCalls } from './api/webhook-calls.js';
 import { AuditLog } from './api/audit.js';
 import { ADMIN_NAME, Authenticator, type UserSpec } from './api/auth.js';
 import { Faults, type FaultSpec } from './api/faults.js';
@@ -62,6 +69,12 @@ export interface EmulatorOptions {
    * 10-15 s, istio-proxy's 5 s termination drain); default 1, the real ones. Tests pass e.g. 0.01.
    */
   kubeletTimeScale?: number;
+  /**
+   * Pod Security admission's cluster-wide default (the admission configuration's `defaults.enforce`),
+   * or the whole configuration; default privileged. Namespaces override it with the label
+   * `pod-security.kubernetes.io/enforce`. kube-system and istio-system are exempt unless configured otherwise.
+   */
+  podSecurity?: PodSecurityLevel | PodSecurityConfig;
   /** How often a crash-looping container restarts; default 1000 ms. */
   crashLoopIntervalMs?: number;
   /** Extra users with RBAC-style rules, besides the admin. */
@@ -140,6 +153,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const revisionOptions = options.istioRevision ?? {};
   checkRevisionOptions(istio, revisionOptions);
   const kubeVersion = options.kubeVersion ?? DEFAULTS.kubeVersion;
+  const podSecurity: PodSecurityConfig =
+    typeof options.podSecurity === 'string'
+      ? { enforce: options.podSecurity }
+      : (options.podSecurity ?? { enforce: 'privileged' });
+  if (!POD_SECURITY_LEVELS.includes(podSecurity.enforce))
+    throw new Error(
+      `unknown Pod Security level "${String(podSecurity.enforce)}": use privileged, baseline or restricted`,
+    );
   if (options.kubeletTimeScale !== undefined && !(options.kubeletTimeScale > 0))
     throw new Error(`kubeletTimeScale must be a positive number, got ${String(options.kubeletTimeScale)}`);
   const workDir = await mkdtemp(join(tmpdir(), 'meshprobe-emulator-'));
@@ -159,6 +180,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   objects.addAdmission(serviceAccountAdmission(store));
   objects.addAdmission(serviceAllocation(store));
   const faults = new Faults(options.seed ?? DEFAULTS.seed, options.faults ?? []);
+  // Mutating webhooks are called after the built-in mutating plugins; istio/install.ts adds the injector's answer.
+  objects.addAdmission(mutatingWebhookCalls(store, faults));
   const audit = new AuditLog(options.auditFile);
 
   const istioVersion = istio === 'none' ? undefined : ISTIO_VERSIONS[istio];
@@ -217,6 +240,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   bootstrapCluster(controllerContext);
   if (istio !== 'none')
     controllers.push(installIstio({ flavor: istio, store, registry, objects, meshCA, ...revisionOptions }));
+  // A validating plugin: it sees the pod as the mutating ones (the sidecar injector included) left it.
+  objects.addAdmission(podSecurityAdmission(store, podSecurity));
 
   const api = new ApiServer({
     store,
@@ -296,8 +321,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   };
 }
 
+/** istiod Ready and in its Service's endpoints, so the injection webhook can be called. */
 function istiodReady(store: MemoryStore): boolean {
-  return store
+  const podReady = store
     .list('', 'pods', 'istio-system')
     .some(
       (p: KubeObject) =>
@@ -306,6 +332,11 @@ function istiodReady(store: MemoryStore): boolean {
           (c) => c.type === 'Ready' && c.status === 'True',
         ),
     );
+  // istiod, or istiod-<revision>: the injection webhook's Service.
+  const endpoints = store
+    .list('', 'endpoints', 'istio-system')
+    .filter((e) => e.metadata.name.startsWith('istiod')) as Array<{ subsets?: Array<{ addresses?: unknown[] }> }>;
+  return podReady && endpoints.some((e) => (e.subsets ?? []).some((s) => (s.addresses ?? []).length > 0));
 }
 
 /** Resolves once `ready()` holds, re-checking on every store change; rejects after `timeoutMs`. */

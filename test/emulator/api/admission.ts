@@ -64,7 +64,7 @@ export function serviceAccountAdmission(store: MemoryStore): AdmissionPlugin {
       if (!store.get('', 'serviceaccounts', namespace, account)) {
         throw forbidden(
           { group: '', resource: 'pods' },
-          object.metadata.name,
+          nameBeforeGeneration(object),
           `error looking up service account ${namespace}/${account}: serviceaccount "${account}" not found`,
         );
       }
@@ -82,6 +82,16 @@ export function serviceAccountAdmission(store: MemoryStore): AdmissionPlugin {
       }
     },
   };
+}
+
+/**
+ * The name a mutating plugin's refusal names: real names are generated after mutating admission, so
+ * admission.NewForbidden falls back to generateName ("pods \"web-7d4c8f6b5-\" is forbidden: ...").
+ */
+export function nameBeforeGeneration(object: KubeObject): string {
+  const { name, generateName } = object.metadata as { name: string; generateName?: string };
+  if (generateName && name.startsWith(generateName) && name.length === generateName.length + 5) return generateName;
+  return name;
 }
 
 function tokenVolume(name: string): Record<string, unknown> {
