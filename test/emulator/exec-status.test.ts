@@ -273,6 +273,36 @@ describe('a container name the pod lacks', () => {
   });
 });
 
+describe('an exec without a container, in a pod that has several', () => {
+  it('is refused with 400, listing init, app and ephemeral containers as validateContainer does', async () => {
+    const objects = KubernetesObjectApi.makeApiClient(kc);
+    await objects.create({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'two', namespace: 'status' },
+      spec: {
+        initContainers: [{ name: 'istio-init', image: 'busybox:1.36' }],
+        containers: [
+          { name: 'sleep', image: 'busybox:1.36' },
+          { name: 'istio-proxy', image: 'busybox:1.36' },
+        ],
+      },
+    } as KubernetesObject);
+    await eventually(
+      () => ((emu.store.get('', 'pods', 'status', 'two')?.spec as Any | undefined)?.nodeName ? true : undefined),
+      5000,
+      'two scheduled',
+    );
+    const r = refusal(
+      await execWs('/api/v1/namespaces/status/pods/two/exec?stdout=true&command=true', ['v5.channel.k8s.io']),
+    );
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.body).message).toBe(
+      'a container name must be specified for pod two, choose one of: [istio-init sleep istio-proxy]',
+    );
+  });
+});
+
 describe('the exec-status spec', () => {
   it('parses presets, quoted messages and delays, and refuses contradictions', () => {
     expect(parseFaultSpec('exec-status preset=backend-timeout delay=2s namespaces=test1 rate=0.5')).toEqual({

@@ -61,10 +61,13 @@ export function resolveExecTarget(pod: KubeObject | undefined, podName: string, 
     if (containers.length === 1) chosen = containers[0];
     else if (containers.length === 0) throw badRequest(`a container name must be specified for pod ${name}`);
     else {
-      const init = containerNames(pod, 'initContainers');
-      let message = `a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]`;
-      if (init.length > 0) message += ` or one of the init containers: [${init.join(' ')}]`;
-      throw badRequest(message);
+      // validateContainer: every container podutil.VisitContainers yields (init, app, ephemeral), Go's %s of the slice.
+      const all = [
+        ...containerNames(pod, 'initContainers'),
+        ...containers,
+        ...containerNames(pod, 'ephemeralContainers'),
+      ];
+      throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${all.join(' ')}]`);
     }
   } else if (
     ![...containers, ...containerNames(pod, 'initContainers'), ...containerNames(pod, 'ephemeralContainers')].includes(
