@@ -38,5 +38,10 @@ export function predictScenario(
   mesh: MeshConfig,
   baseline: IstioPolicy[] = installDefaults(mesh),
 ): Matrix<ExpectedCell> {
-  return expectedMatrix(topology, scenario, mesh.flavor, predict(topology, overlay(baseline, scenario.objects), mesh));
+  return expectedMatrix(
+    topology,
+    scenario,
+    mesh.flavor,
+    predict(topology, overlay(topology, baseline, scenario.objects, mesh), mesh),
+  );
 }

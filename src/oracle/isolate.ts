@@ -124,8 +124,8 @@ export function sameMatrix(
   b: IstioPolicy[],
   mesh: MeshConfig,
 ): string[] {
-  const pa = predict(topology, overlay(baseline, a), mesh);
-  const pb = predict(topology, overlay(baseline, b), mesh);
+  const pa = predict(topology, overlay(topology, baseline, a, mesh), mesh);
+  const pb = predict(topology, overlay(topology, baseline, b, mesh), mesh);
   return pa
     .zip(pb, (x, y, from, to) =>
       x.outcome === y.outcome ? undefined : `${cellName(from, to)}: ${x.outcome} cluster-wide, ${y.outcome} namespaced`,

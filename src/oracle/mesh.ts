@@ -1,5 +1,7 @@
 import { fromObject, type IstioPolicy } from '../model/istio-objects.js';
 import type { Flavor } from '../model/scenario.js';
+import type { Topology } from '../model/topology.js';
+import { translateLegacy } from './translate-legacy.js';
 
 /** The mesh-wide settings the oracle needs. */
 export interface MeshConfig {
@@ -49,12 +51,28 @@ export function installDefaults(mesh: MeshConfig): IstioPolicy[] {
 
 /**
  * What a cluster holds after applying `scenario` over `baseline`: an applied object replaces the one of the
- * same kind, namespace and name, but keeps its age (an update does not change creationTimestamp).
+ * same kind, namespace and name, but keeps its age (an update does not change creationTimestamp). On a
+ * modern mesh the legacy kinds are compared as what the run applies in their place (translate-legacy.ts,
+ * as orchestrator/scenario-objects.ts applies them): a MeshPolicy is the PeerAuthentication
+ * ROOT/default, so it replaces the cluster's own mesh-wide PeerAuthentication instead of standing beside it.
  */
-export function overlay(baseline: IstioPolicy[], scenario: IstioPolicy[]): IstioPolicy[] {
+export function overlay(
+  topology: Topology,
+  baseline: IstioPolicy[],
+  scenario: IstioPolicy[],
+  mesh: MeshConfig,
+): IstioPolicy[] {
+  const applied = (ps: IstioPolicy[]): IstioPolicy[] =>
+    mesh.flavor === 'legacy'
+      ? ps
+      : ps.flatMap((p) =>
+          p.kind === 'MeshPolicy' || p.kind === 'Policy'
+            ? translateLegacy([p], topology.services, mesh).map((t) => t.to)
+            : [p],
+        );
   const key = (p: IstioPolicy) => `${p.kind}/${p.namespace ?? ''}/${p.name}`;
-  const out = new Map(baseline.map((p) => [key(p), p]));
-  for (const p of scenario) {
+  const out = new Map(applied(baseline).map((p) => [key(p), p]));
+  for (const p of applied(scenario)) {
     const old = out.get(key(p));
     out.set(key(p), old ? { ...p, order: old.order } : p);
   }

@@ -34,7 +34,12 @@ describe('--namespace-prefix', () => {
     for (const flavor of ['modern', 'legacy'] as const) {
       const mesh = meshConfig(flavor);
       for (const s of ss) {
-        const cells = expectedMatrix(t, s, flavor, predict(t, overlay(installDefaults(mesh), s.objects), mesh));
+        const cells = expectedMatrix(
+          t,
+          s,
+          flavor,
+          predict(t, overlay(t, installDefaults(mesh), s.objects, mesh), mesh),
+        );
         expect(
           [...cells.entries()]
             .filter(([, , c]) => !agrees(c) || c.source !== 'scenario')

@@ -13,7 +13,8 @@ const plainClient: MiniOptions = { clientSidecar: false, serverSidecar: true };
 /** Prediction per target port (8000 then 9080) for `c/sleep`. */
 function run(flavor: Flavor, opts: MiniOptions, ...objects: KubeObject[]) {
   const mesh = meshConfig(flavor);
-  return predict(miniTopology(opts), overlay(installDefaults(mesh), policies(...objects)), mesh).values();
+  const topology = miniTopology(opts);
+  return predict(topology, overlay(topology, installDefaults(mesh), policies(...objects), mesh), mesh).values();
 }
 const outcomes = (flavor: Flavor, opts: MiniOptions, ...objects: KubeObject[]) =>
   run(flavor, opts, ...objects).map((p) => p.outcome);

@@ -36,7 +36,7 @@ describe('shipped scenarios', () => {
           topology,
           scenario,
           flavor,
-          predict(topology, overlay(installDefaults(mesh), scenario.objects), mesh),
+          predict(topology, overlay(topology, installDefaults(mesh), scenario.objects, mesh), mesh),
         );
         expect(cells.size).toBe(topology.clients.length * topology.targets.length);
         const entries = [...cells.entries()];
