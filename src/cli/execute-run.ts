@@ -15,7 +15,7 @@ import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { loadInputs, loadTopologyOption, type ScenarioOptions } from './inputs.js';
 import type { CommandContext } from './program.js';
 import { progressFor } from './progress/create.js';
-import { emitReports, type ReportOptions } from './report-options.js';
+import { checkReportOptions, emitReports, type ReportOptions } from './report-options.js';
 
 export interface RunFlags extends ScenarioOptions, ReportOptions {
   keep: boolean;
@@ -36,6 +36,7 @@ export async function executeRun(ctx: CommandContext, f: RunFlags, command: 'run
     command === 'run'
       ? loadInputs(f, ctx.io.cwd)
       : { topology: loadTopologyOption(f, ctx.io.cwd), scenarios: [clusterAsItStands()] };
+  checkReportOptions(ctx, f);
   const cluster = connect(ctx);
   const abort = new AbortController();
   const progress = progressFor(ctx);

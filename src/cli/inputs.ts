@@ -25,7 +25,9 @@ function topologyFrom(o: { topology?: string }, cwd: string): Topology {
 /** The topology alone (setup, teardown, cleanup), moved under --namespace-prefix when given. */
 export function loadTopologyOption(o: { topology?: string; namespacePrefix?: string }, cwd: string): Topology {
   const topology = topologyFrom(o, cwd);
-  return o.namespacePrefix ? prefixNamespaces(topology, [], o.namespacePrefix, probeRequestBytes).topology : topology;
+  return o.namespacePrefix !== undefined
+    ? prefixNamespaces(topology, [], o.namespacePrefix, probeRequestBytes).topology
+    : topology;
 }
 
 export function loadInputs(o: ScenarioOptions, cwd: string): { topology: Topology; scenarios: Scenario[] } {
@@ -33,9 +35,16 @@ export function loadInputs(o: ScenarioOptions, cwd: string): { topology: Topolog
   const files = scenarioFiles(o.file.length ? o.file.map((f) => resolve(cwd, f)) : [SCENARIO_DIR]);
   if (files.length === 0) throw new ConfigError(`no scenario files (*.yaml) in ${o.file.join(', ')}`);
   const loaded = loadScenarios(files, topology, { cwd });
-  const { topology: t, scenarios: all } = o.namespacePrefix
-    ? prefixNamespaces(topology, loaded, o.namespacePrefix, probeRequestBytes)
-    : { topology, scenarios: loaded };
+  // An empty or truncated file would otherwise "pass" with 0 scenarios.
+  if (loaded.length === 0)
+    throw new ConfigError(
+      `no scenario in ${o.file.length ? o.file.join(', ') : SCENARIO_DIR}: ${files.length === 1 ? 'the file is empty or holds only comments' : 'its files are empty or hold only comments'}`,
+      'give a file with at least one `kind: Scenario` document (the shipped ones are in scenarios/)',
+    );
+  const { topology: t, scenarios: all } =
+    o.namespacePrefix !== undefined
+      ? prefixNamespaces(topology, loaded, o.namespacePrefix, probeRequestBytes)
+      : { topology, scenarios: loaded };
   if (o.scenario.length === 0) return { topology: t, scenarios: all };
   const unknown = o.scenario.filter((n) => !all.some((s) => s.name === n));
   if (unknown.length) {

@@ -1,6 +1,6 @@
 // `-o` and `--report-dir` for the commands that produce a meshprobe/v1 document, and where
 // their output goes: the chosen format on stdout, the files in the directory, the step summary.
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { ConfigError } from '../errors.js';
@@ -8,6 +8,7 @@ import type { ReportDocument } from '../report/document.js';
 import { OUTPUT_FORMATS, REPORT_FILES, renderOutput, type OutputFormat } from '../report/formats.js';
 import { renderMarkdown } from '../report/markdown.js';
 import type { CommandContext } from './program.js';
+import { checkReportDir, makeDirs } from './report-dir.js';
 
 export interface ReportOptions {
   output: OutputFormat;
@@ -18,6 +19,11 @@ export function addReportOptions(command: Command): Command {
   return command
     .addOption(new Option('-o, --output <format>', 'what to print on stdout').choices(OUTPUT_FORMATS).default('table'))
     .option('--report-dir <dir>', 'also write results.json, junit.xml, summary.md and report.html into DIR');
+}
+
+/** Before any work: a --report-dir that cannot be created or written stops the command (exit 2). */
+export function checkReportOptions(ctx: CommandContext, o: ReportOptions): void {
+  if (o.reportDir !== undefined) checkReportDir(resolve(ctx.io.cwd, o.reportDir));
 }
 
 /** Prints the document, writes the report directory, and appends the step summary on GitHub Actions. */
@@ -50,7 +56,7 @@ interface WrittenFile {
 
 /** Writes results.json, junit.xml, summary.md and report.html into `dir`, creating it; replaces earlier files. */
 function writeReportDir(dir: string, doc: ReportDocument): WrittenFile[] {
-  mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   return Object.entries(REPORT_FILES).map(([name, render]) => {
     const path = join(dir, name);
     const text = render(doc);

@@ -1,6 +1,7 @@
 // The Istio objects meshprobe understands, validated the way the API server's CRD schemas would,
 // and turned into plain typed data for the oracle.
 import { z } from 'zod';
+import { wildcardDomainProblem } from './istio-host.js';
 import type { KubeObject } from './kube-object.js';
 import type { SourceDoc, Path } from './yaml-source.js';
 
@@ -116,7 +117,11 @@ const trafficPolicyKeys = {
   retryBudget: z.unknown().optional(),
 };
 const destinationRuleSpec = z.strictObject({
-  host: z.string().min(1),
+  // What the validation webhook would refuse mid-run is refused here, before any write.
+  host: z.string().superRefine((host, ctx) => {
+    const problem = wildcardDomainProblem(host);
+    if (problem) ctx.addIssue({ code: 'custom', message: `${problem}, as Istio's validation refuses it` });
+  }),
   exportTo: z.array(z.string()).optional(),
   workloadSelector: z.unknown().optional(),
   subsets: z.array(z.unknown()).optional(),

@@ -17,6 +17,12 @@ export function prefixNamespaces(
   /** The probe's measure of its exec request: longer namespaces make longer URLs. */
   requestBytes?: RequestSize,
 ): { topology: Topology; scenarios: Scenario[] } {
+  // An unset variable in a CI line (`--namespace-prefix "$RUN_ID"`) must not run in the shared namespaces.
+  if (prefix === '')
+    throw new ConfigError(
+      "--namespace-prefix is empty: the run would use the topology's own namespaces, not prefixed ones",
+      'give a prefix (e.g. --namespace-prefix ci-1234), or leave the flag out to use the topology namespaces as they are',
+    );
   if (!LABEL.test(prefix))
     throw new ConfigError(
       `--namespace-prefix "${prefix}" must be lower-case letters, digits and "-", starting and ending with a letter or digit`,

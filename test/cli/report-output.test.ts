@@ -63,8 +63,9 @@ describe('predict -o and --report-dir', () => {
     writeFileSync(join(cwd, 'file'), '');
     const r = await cli(['predict', '--scenario', 'baseline', '--report-dir', 'file/sub'], { cwd });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`meshprobe: error: cannot write the reports into ${join(cwd, 'file/sub')}`);
-    expect(r.stderr).toContain('meshprobe: fix: choose a writable --report-dir');
+    expect(r.stderr).toContain(`meshprobe: error: --report-dir ${join(cwd, 'file/sub')} cannot be used:`);
+    expect(r.stderr).toContain('meshprobe: fix: choose a --report-dir that can be created and written to');
+    expect(r.stdout).toBe('');
   });
 
   it('appends the markdown summary to $GITHUB_STEP_SUMMARY when it is set', async () => {

@@ -10,7 +10,7 @@ import { exitCodeFor, type ExitCode } from '../exit-codes.js';
 import { collect } from '../flags.js';
 import { loadInputs, parseFlavor, type ScenarioOptions } from '../inputs.js';
 import type { CommandContext } from '../program.js';
-import { addReportOptions, emitReports, type ReportOptions } from '../report-options.js';
+import { addReportOptions, checkReportOptions, emitReports, type ReportOptions } from '../report-options.js';
 
 interface PredictOptions extends ScenarioOptions, ReportOptions {
   istio: Flavor;
@@ -45,6 +45,7 @@ export function predictCommand(program: Command, ctx: CommandContext): void {
 
 function predict(o: PredictOptions, ctx: CommandContext): ExitCode {
   const { topology, scenarios } = loadInputs(o, ctx.io.cwd);
+  checkReportOptions(ctx, o);
   const mesh = meshConfig(o.istio);
   const results: ScenarioResult[] = [];
   const skipped: Array<{ name: string; reason: string }> = [];
