@@ -14,6 +14,8 @@ import {
 import { describeRef, objectId, type KubeObject } from '../model/kube-object.js';
 import type { Cluster, ExecResult, IstioApis, ListOptions, ObjectRef } from './cluster.js';
 import { clusterError, ExecError, statusOf } from './errors.js';
+import { exitCodeOf, refusalFailure, statusFailure } from './exec-failure.js';
+import { execSocket, UpgradeRefused } from './exec-socket.js';
 import { withRetry, type RetryPolicy, DEFAULT_RETRY } from './retry.js';
 
 export const FIELD_MANAGER = 'meshprobe';
@@ -22,7 +24,6 @@ export class ClientNodeCluster implements Cluster {
   readonly context: string;
   readonly server: string;
   private readonly objects: KubernetesObjectApi;
-  private readonly execer: Exec;
 
   constructor(
     private readonly kc: KubeConfig,
@@ -31,7 +32,6 @@ export class ClientNodeCluster implements Cluster {
     this.context = kc.getCurrentContext();
     this.server = kc.getCurrentCluster()?.server ?? '(none)';
     this.objects = KubernetesObjectApi.makeApiClient(kc);
-    this.execer = new Exec(kc);
   }
 
   private call<T>(doing: string, fn: () => Promise<T>): Promise<T> {
@@ -157,6 +157,11 @@ export class ClientNodeCluster implements Cluster {
           cb();
         },
       });
+    const at = { ...pod, container };
+    const output = () => ({
+      stdout: Buffer.concat(out).toString('utf8'),
+      stderr: Buffer.concat(err).toString('utf8'),
+    });
     return new Promise<ExecResult>((resolve, reject) => {
       let settled = false;
       let socket: { close(): void } | undefined;
@@ -171,34 +176,39 @@ export class ClientNodeCluster implements Cluster {
           finish(() => {
             socket?.close();
             reject(
-              new ExecError(`exec in ${pod.namespace}/${pod.name} timed out after ${opts.timeoutMs} ms`, 'transient'),
+              new ExecError(
+                `exec in ${pod.namespace}/${pod.name} timed out after ${opts.timeoutMs} ms`,
+                'transient',
+                undefined,
+                output(),
+              ),
             );
           }),
         opts.timeoutMs,
       );
       const onStatus = (s: V1Status) =>
         finish(() => {
-          const result = exitCodeOf(s);
-          if (typeof result === 'number')
-            resolve({
-              stdout: Buffer.concat(out).toString('utf8'),
-              stderr: Buffer.concat(err).toString('utf8'),
-              exitCode: result,
-            });
-          else reject(new ExecError(`exec in ${pod.namespace}/${pod.name} failed: ${result.message}`, 'command'));
+          const exitCode = exitCodeOf(s);
+          if (exitCode !== undefined) resolve({ ...output(), exitCode });
+          else reject(statusFailure(s, at));
         });
-      this.execer
+      // One Exec per call: its socket factory keeps the answer of a refused upgrade (exec-socket.ts).
+      new Exec(this.kc, execSocket(this.kc))
         .exec(pod.namespace, pod.name, container, command, sink(out), sink(err), null, false, onStatus)
         .then((ws) => {
           socket = ws;
           if (settled) ws.close();
-          ws.on('close', () =>
+          // Without a Status (a dropped stream, or a proxy that does not pass channel 3 on: audit §15) the
+          // caller gets what was written so far, and decides whether it is complete.
+          ws.on('close', (code: number) =>
             setImmediate(() =>
               finish(() =>
                 reject(
                   new ExecError(
-                    `exec stream to ${pod.namespace}/${pod.name} closed before the command's exit status arrived`,
+                    `exec stream to ${pod.namespace}/${pod.name} closed (${code}) before the command's exit status arrived`,
                     'transient',
+                    undefined,
+                    output(),
                   ),
                 ),
               ),
@@ -206,38 +216,27 @@ export class ClientNodeCluster implements Cluster {
           );
           ws.on('error', (e: Error) =>
             finish(() =>
-              reject(new ExecError(`exec stream to ${pod.namespace}/${pod.name} failed: ${e.message}`, 'transient')),
+              reject(
+                new ExecError(
+                  `exec stream to ${pod.namespace}/${pod.name} failed: ${e.message}`,
+                  'transient',
+                  undefined,
+                  output(),
+                ),
+              ),
             ),
           );
         })
-        .catch((e: unknown) => finish(() => reject(upgradeError(e, pod))));
+        .catch((e: unknown) => finish(() => reject(upgradeError(e, at))));
     });
   }
 }
 
-/** The exit code from the exec Status on channel 3, or the reason there is none (the runtime could not run it). */
-function exitCodeOf(s: V1Status): number | { message: string } {
-  if (s.status === 'Success') return 0;
-  const cause = s.details?.causes?.find((c) => c.reason === 'ExitCode');
-  if (cause?.message !== undefined && /^\d+$/.test(cause.message)) return Number(cause.message);
-  return { message: s.message ?? s.reason ?? 'unknown failure' };
-}
-
-/** client-node rejects a refused upgrade with a ws ErrorEvent: "Unexpected server response: 404". */
-function upgradeError(e: unknown, pod: { namespace: string; name: string }): ExecError {
+/** A refused upgrade with the server's answer, or a failure to connect at all (worth another try). */
+function upgradeError(e: unknown, at: { namespace: string; name: string; container: string }): ExecError {
+  if (e instanceof UpgradeRefused) return refusalFailure(e.code, e.body, at);
   const message = (e as { message?: string })?.message ?? String(e);
-  const code = /Unexpected server response: (\d+)/.exec(message)?.[1];
-  if (code === '404')
-    return new ExecError(
-      `pod ${pod.namespace}/${pod.name} or its container is gone (exec upgrade answered 404)`,
-      'gone',
-    );
-  if (code === '401' || code === '403')
-    return new ExecError(
-      `exec into ${pod.namespace}/${pod.name} refused (${code}): check pods/exec permissions`,
-      'command',
-    );
-  return new ExecError(`exec upgrade to ${pod.namespace}/${pod.name} refused: ${message}`, 'transient');
+  return new ExecError(`exec upgrade to ${at.namespace}/${at.name} failed: ${message}`, 'transient');
 }
 
 function header(ref: ObjectRef): { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } } {

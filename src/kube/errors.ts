@@ -6,11 +6,17 @@ export class ExecError extends Error {
   constructor(
     message: string,
     /**
-     * `transient`: a dropped stream, a refused upgrade, a timeout: worth trying again.
-     * `gone`: the pod or container is not there (404): find the client's pod again.
-     * `command`: the container could not run the command: trying again will not help.
+     * `transient`: a dropped stream, a refused upgrade, a timeout, the kubelet out of reach, a restarting
+     * container: worth trying again, on the client's pod looked up afresh.
+     * `gone`: the pod is not there any more (404, "pod does not exist"): find the client's pod again.
+     * `command`: the container could not run the command, or exec is forbidden: trying again will not help.
+     * `config`: the request names a container the pod does not have (400 before the upgrade).
      */
-    readonly kind: 'transient' | 'gone' | 'command',
+    readonly kind: 'transient' | 'gone' | 'command' | 'config',
+    /** The API server's Status (channel 3 or the refused upgrade's body), when there was one. */
+    readonly status?: { code?: number; reason?: string; message?: string },
+    /** What the command wrote before the stream ended without a Status. */
+    readonly output?: { stdout: string; stderr: string },
   ) {
     super(message);
   }

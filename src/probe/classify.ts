@@ -11,9 +11,15 @@ export type Classified = Unprobed<ObservedCell>;
 /** curl exit codes of the TLS layer (libcurl's CURLE_SSL_* family and friends). */
 const TLS_EXITS = new Set([35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 83, 90, 91]);
 
-export function classify(rec: ProbeRecord | undefined, target: Target): Classified {
+/** How the probe script ended: its exit code and what it wrote on stderr, for cells curl left no answer in. */
+export interface ScriptEnd {
+  exitCode: number;
+  stderr: string;
+}
+
+export function classify(rec: ProbeRecord | undefined, target: Target, script?: ScriptEnd): Classified {
   if (!rec || rec.curlExit === undefined)
-    return { outcome: 'error', error: 'no result for this target: the probe script stopped early' };
+    return { outcome: 'error', error: `no result for this target: the probe script stopped early${scriptEnd(script)}` };
   const { curlExit, httpCode } = rec;
   const base = { curlExit, ...(httpCode ? { httpCode } : {}) };
   const done = (outcome: NetworkOutcome, extra: { peer?: string; detail?: string } = {}): Classified => ({
@@ -45,8 +51,18 @@ export function classify(rec: ProbeRecord | undefined, target: Target): Classifi
   if (curlExit === 6) return done('dns', { detail });
   if (curlExit === 7) return done('refused', { detail });
   if (curlExit === 126 || curlExit === 127)
-    return { outcome: 'error', ...base, error: 'curl cannot be run in the client container' };
+    return { outcome: 'error', ...base, error: `curl cannot be run in the client container${scriptEnd(script)}` };
+  if (curlExit > 128)
+    return { outcome: 'error', ...base, error: `curl was killed (signal ${curlExit - 128})${scriptEnd(script)}` };
   return { outcome: 'error', ...base, error: `curl exit ${curlExit}${detail ? `: ${detail}` : ''}` };
+}
+
+/** ` (exit 137; sh: 1: curl: not found)`: the script's own exit code and the last lines of its stderr. */
+function scriptEnd(script: ScriptEnd | undefined): string {
+  if (!script) return '';
+  const stderr = script.stderr.trim().split('\n').slice(-3).join(' | ').slice(-300);
+  const parts = [...(script.exitCode ? [`exit ${script.exitCode}`] : []), ...(stderr ? [`stderr: ${stderr}`] : [])];
+  return parts.length ? ` (${parts.join('; ')})` : '';
 }
 
 /**

@@ -14,20 +14,42 @@ export const PROBE_SCRIPT = [
   'n=$1; t=$2; k=$3; shift 3',
   'if [ "$k" = 1 ]; then set -- -k "$@"; fi',
   'curl -sg --max-time "$t" -w "\n@@$n %{urlnum} http %{http_code} exit %{exitcode} err %{errormsg}\n" "$@"',
-  // The trailers carry every transfer's exit code; the script's own would be the last transfer's.
+  // The trailers carry every transfer's exit code; curl's own is the last transfer's, so the script exits
+  // 0, unless the shell could not run curl (126, 127) or curl was killed (128 + signal): then that code,
+  // which the exec Status carries, says why trailers are missing (the shell's message is on stderr).
+  'rc=$?',
+  'if [ "$rc" -ge 126 ]; then exit "$rc"; fi',
   'exit 0',
 ].join('\n');
 
-/** For a curl older than 7.75: one curl per target, the same trailers written by the shell. */
+/**
+ * For a curl older than 7.75 (no %{urlnum}, %{exitcode}, %{errormsg}): one curl per target. The shell
+ * writes the trailer prefix itself when curl wrote none (it could not run, or was killed), so every target
+ * still gets a trailer with the exit code; stderr is left to the exec, which keeps it.
+ */
 export const PROBE_SCRIPT_PER_URL = [
   'n=$1; t=$2; k=$3; shift 3; i=0',
   'for u in "$@"; do',
-  '  if [ "$k" = 1 ]; then curl -sgk --max-time "$t" -w "\n@@$n $i http %{http_code}" "$u" 2>/dev/null',
-  '  else curl -sg --max-time "$t" -w "\n@@$n $i http %{http_code}" "$u" 2>/dev/null; fi',
-  `  printf ' exit %s err\\n' "$?"`,
+  '  if [ "$k" = 1 ]; then curl -sgk --max-time "$t" -w "\n@@$n $i http %{http_code}" "$u"',
+  '  else curl -sg --max-time "$t" -w "\n@@$n $i http %{http_code}" "$u"; fi',
+  '  rc=$?',
+  `  if [ "$rc" -ge 126 ]; then printf '\\n@@%s %s http 000' "$n" "$i"; fi`,
+  `  printf ' exit %s err\\n' "$rc"`,
   '  i=$((i+1))',
   'done',
 ].join('\n');
+
+/** `curl --version`'s first line, `curl 8.16.0 (x86_64-pc-linux-musl) libcurl/8.16.0 ...`: the release. */
+export function curlRelease(versionOutput: string): [number, number, number] | undefined {
+  const m = /^curl (\d+)\.(\d+)\.(\d+)/m.exec(versionOutput);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+}
+
+/** Whether this curl has the per-transfer write-out variables the one-exec script needs (curl >= 7.75.0). */
+export function hasTransferVariables(release: [number, number, number]): boolean {
+  const [major, minor] = release;
+  return major > 7 || (major === 7 && minor >= 75);
+}
 
 export interface ProbeRequest {
   url: string;

@@ -11,8 +11,8 @@ export interface PodRef {
 /** Remembers each client's pod between rounds; forgets it when an exec says it is gone. */
 export class ClientPods {
   private readonly cache = new Map<string, PodRef>();
-  /** Clients whose curl is older than 7.75 (no per-transfer write-out variables): one curl per target. */
-  private readonly oldCurl = new Set<string>();
+  /** Each client's curl, once `curl --version` has been asked. */
+  private readonly curls = new Map<string, CurlCheck>();
 
   constructor(
     private readonly cluster: Cluster,
@@ -40,12 +40,21 @@ export class ClientPods {
     this.cache.delete(client.id);
   }
 
-  hasOldCurl(client: Client): boolean {
-    return this.oldCurl.has(client.id);
+  /** What `curl --version` said in the client's container, once asked (round.ts asks when a probe wrote no trailer). */
+  curl(client: Client): CurlCheck | undefined {
+    return this.curls.get(client.id);
   }
 
-  /** Its curl wrote no trailers: probe it one curl per target from now on. */
-  markOldCurl(client: Client): void {
-    this.oldCurl.add(client.id);
+  rememberCurl(client: Client, check: CurlCheck): void {
+    this.curls.set(client.id, check);
   }
+}
+
+/**
+ * A client's curl release: `old` (before 7.75) is probed one curl per target; otherwise the one-exec script
+ * is right, and a probe without trailers failed for another reason.
+ */
+export interface CurlCheck {
+  version: string;
+  old: boolean;
 }

@@ -4,12 +4,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
 import type { Cluster } from '../kube/cluster.js';
 import { ExecError } from '../kube/errors.js';
-import { ClusterError } from '../errors.js';
+import { ClusterError, ConfigError } from '../errors.js';
 import type { ObservedCell } from '../model/cell.js';
 import { Matrix } from '../model/matrix.js';
 import type { Client, Topology } from '../model/topology.js';
 import { classify } from './classify.js';
-import { probeCommand, reproduceCommand, requestFor } from './command.js';
+import {
+  curlRelease,
+  hasTransferVariables,
+  probeCommand,
+  reproduceCommand,
+  requestFor,
+  type ProbeRequest,
+} from './command.js';
 import { hasTrailers, parseProbeOutput } from './parse.js';
 import type { ClientPods, PodRef } from './pods.js';
 
@@ -89,6 +96,14 @@ async function probeClient(
       error,
       command: pod ? command(i, pod) : `kubectl get pods -n ${client.namespace}`,
     }));
+  const cells = (res: ProbeOutput, nonce: string, attempt: number, pod: PodRef): ObservedCell[] => {
+    const records = parseProbeOutput(res.stdout, nonce, requests.length);
+    return topology.targets.map((t, i) => ({
+      ...classify(records[i], t, res),
+      attempts: attempt,
+      command: command(i, pod),
+    }));
+  };
 
   let lastError = '';
   let pod: PodRef | undefined;
@@ -112,35 +127,83 @@ async function probeClient(
     pod = found;
     const nonce = randomBytes(6).toString('hex');
     try {
-      const timeoutMs = requests.length * (s.curlTimeoutSeconds + 1) * 1000 + 10_000;
-      countExec();
-      let res = await cluster.exec(
-        pod,
-        client.container,
-        probeCommand(nonce, s.curlTimeoutSeconds, requests, pods.hasOldCurl(client)),
-        { timeoutMs },
-      );
-      if (!hasTrailers(res.stdout, nonce) && !pods.hasOldCurl(client)) {
-        pods.markOldCurl(client);
-        countExec();
-        res = await cluster.exec(pod, client.container, probeCommand(nonce, s.curlTimeoutSeconds, requests, true), {
-          timeoutMs,
-        });
-      }
-      const records = parseProbeOutput(res.stdout, nonce, requests.length);
-      const found = pod;
-      return topology.targets.map((t, i) => ({
-        ...classify(records[i], t),
-        attempts: attempt,
-        command: command(i, found),
-      }));
+      return cells(await runProbe(cluster, pods, client, pod, nonce, requests, s, countExec), nonce, attempt, pod);
     } catch (e) {
       if (!(e instanceof ExecError || e instanceof ClusterError)) throw e;
       lastError = e.message;
-      if (e instanceof ExecError && e.kind === 'gone') pods.forget(client);
-      if (e instanceof ExecError && e.kind === 'command') return fail(lastError, attempt, pod);
+      if (e instanceof ExecError) {
+        if (e.kind === 'config') throw await containerError(cluster, client, pod, e);
+        if (e.kind === 'command') return fail(lastError, attempt, pod);
+        // No Status came, but every target's trailer did: that is the probe's whole answer (the script
+        // always exits 0). An authenticating proxy that drops channel 3 ends every exec so (audit §15).
+        if (e.output && parseProbeOutput(e.output.stdout, nonce, requests.length).every((r) => r !== undefined))
+          return cells({ ...e.output, exitCode: 0 }, nonce, attempt, pod);
+      }
+      // A restarting container, a kubelet out of reach, a pod being replaced: look the pod up again.
+      pods.forget(client);
       await sleep(200 * attempt);
     }
   }
   return fail(lastError, s.execAttempts, pod);
+}
+
+interface ProbeOutput {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/**
+ * One probe exec. A probe that wrote no trailer at all may be an old curl (no per-transfer write-out
+ * variables), or a curl that could not run or was killed: `curl --version`, asked once per client, tells
+ * which, and only a curl older than 7.75 is probed again, one curl per target, from then on.
+ */
+async function runProbe(
+  cluster: Cluster,
+  pods: ClientPods,
+  client: Client,
+  pod: PodRef,
+  nonce: string,
+  requests: ProbeRequest[],
+  s: ProbeSettings,
+  countExec: () => void,
+): Promise<ProbeOutput> {
+  const timeoutMs = requests.length * (s.curlTimeoutSeconds + 1) * 1000 + 10_000;
+  const probe = (perUrl: boolean) => {
+    countExec();
+    return cluster.exec(pod, client.container, probeCommand(nonce, s.curlTimeoutSeconds, requests, perUrl), {
+      timeoutMs,
+    });
+  };
+  const known = pods.curl(client);
+  const res = await probe(known?.old ?? false);
+  if (known || hasTrailers(res.stdout, nonce)) return res;
+  countExec();
+  const version = await cluster
+    .exec(pod, client.container, ['curl', '--version'], { timeoutMs: 15_000 })
+    .catch(() => undefined);
+  const release = version?.exitCode === 0 ? curlRelease(version.stdout) : undefined;
+  // A curl that cannot say its version is not remembered: the probe's own exit code and stderr say why.
+  if (!release) return res;
+  const old = !hasTransferVariables(release);
+  pods.rememberCurl(client, { version: release.join('.'), old });
+  return old ? probe(true) : res;
+}
+
+/** A 400 before the upgrade: the pod has no such container. Which ones it has, from the pod itself. */
+async function containerError(cluster: Cluster, client: Client, pod: PodRef, e: ExecError): Promise<ConfigError> {
+  let has = '';
+  try {
+    const obj = await cluster.get({ apiVersion: 'v1', kind: 'Pod', namespace: pod.namespace, name: pod.name });
+    const names = ((obj?.spec as { containers?: Array<{ name: string }> } | undefined)?.containers ?? []).map(
+      (c) => c.name,
+    );
+    if (names.length) has = ` (its containers: ${names.join(', ')})`;
+  } catch {
+    // The server's message stands on its own.
+  }
+  return new ConfigError(
+    `client ${client.id}: pod ${pod.namespace}/${pod.name} has no container "${client.container}"${has}; the API server said: ${e.status?.message ?? e.message}`,
+    "name one of the pod's containers in the topology's `client: {container: ...}`, or let `meshprobe setup` put back the workload from the topology's manifest",
+  );
 }

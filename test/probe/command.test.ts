@@ -1,7 +1,9 @@
 // The probe script run for real (sh + curl of this machine) against local servers that behave as the
 // mesh's pieces do, and its output parsed and classified.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
@@ -11,7 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueCertificate } from '../../src/pki/certificate.js';
 import { classify, type Classified } from '../../src/probe/classify.js';
 import { isReachable, mtlsOf } from '../../src/model/outcome.js';
-import { probeCommand, reproduceCommand, type ProbeRequest } from '../../src/probe/command.js';
+import {
+  curlRelease,
+  hasTransferVariables,
+  probeCommand,
+  reproduceCommand,
+  type ProbeRequest,
+} from '../../src/probe/command.js';
 import { parseProbeOutput } from '../../src/probe/parse.js';
 import type { Target } from '../../src/model/topology.js';
 
@@ -205,5 +213,80 @@ describe.each([false, true])('the probe script (one curl per target: %s), run by
     ).toBe(
       "kubectl --context kind-mesh exec -n test1 sleep-7d9f-abcde -c sleep -- curl -sS --max-time 5 -w '\\nHTTP %{http_code}\\n' http://httpbin.test2:8000/headers",
     );
+  });
+});
+
+/** A PATH with sh and, if given, a `curl` of our own: what a container without (a working) curl offers. */
+function pathWith(curl?: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'meshprobe-path-'));
+  symlinkSync('/bin/sh', join(dir, 'sh'));
+  if (curl) writeFileSync(join(dir, 'curl'), `#!/bin/sh\n${curl}\n`, { mode: 0o755 });
+  return dir;
+}
+
+async function runScript(perUrl: boolean, path: string) {
+  const nonce = 'c0ffee00';
+  const [cmd, ...args] = probeCommand(
+    nonce,
+    1,
+    [
+      { url: `${base}/`, insecure: false },
+      { url: `${base}/`, insecure: false },
+    ],
+    perUrl,
+  );
+  const r = await run(join(path, cmd!), args, { env: { PATH: path } }).then(
+    (x) => ({ ...x, code: 0 }),
+    (e: { stdout: string; stderr: string; code: number }) => e,
+  );
+  return { ...r, records: parseProbeOutput(r.stdout, nonce, 2) };
+}
+
+describe('when curl cannot run or dies', () => {
+  it("the one-exec script exits with the shell's 127 and leaves its message on stderr", async () => {
+    const r = await runScript(false, pathWith());
+    expect(r.code).toBe(127);
+    expect(r.stderr).toMatch(/curl: (command )?not found/);
+    expect(r.records).toEqual([undefined, undefined]);
+    expect(classify(r.records[0], httpTarget, { exitCode: r.code, stderr: r.stderr })).toMatchObject({
+      outcome: 'error',
+      error: expect.stringMatching(
+        /^no result for this target: the probe script stopped early \(exit 127; stderr: .*curl: (command )?not found\)$/,
+      ),
+    });
+  });
+
+  it('a curl killed mid-run: the one-exec script exits 128+9', async () => {
+    const r = await runScript(false, pathWith('kill -9 $$'));
+    expect(r.code).toBe(137);
+  });
+
+  it('the per-URL script writes every trailer itself, with the exit code, when curl wrote none', async () => {
+    const missing = await runScript(true, pathWith());
+    expect(missing.records.map((x) => x && [x.httpCode, x.curlExit])).toEqual([
+      [0, 127],
+      [0, 127],
+    ]);
+    expect(classify(missing.records[0], httpTarget, { exitCode: 0, stderr: missing.stderr })).toMatchObject({
+      outcome: 'error',
+      curlExit: 127,
+      error: expect.stringMatching(/^curl cannot be run in the client container \(stderr: .*not found/),
+    });
+    const killed = await runScript(true, pathWith('kill -9 $$'));
+    expect(classify(killed.records[1], httpTarget)).toMatchObject({
+      outcome: 'error',
+      curlExit: 137,
+      error: 'curl was killed (signal 9)',
+    });
+  });
+
+  it("reads curl's release from `curl --version`; 7.75.0 is the first with per-transfer variables", async () => {
+    const { stdout } = await run('curl', ['--version']);
+    expect(curlRelease(stdout)).toEqual(expect.arrayContaining([expect.any(Number)]));
+    expect(curlRelease('curl 8.16.0 (x86_64-pc-linux-musl) libcurl/8.16.0 OpenSSL/3.5.2')).toEqual([8, 16, 0]);
+    expect(hasTransferVariables([7, 74, 0])).toBe(false);
+    expect(hasTransferVariables([7, 75, 0])).toBe(true);
+    expect(hasTransferVariables([8, 0, 1])).toBe(true);
+    expect(curlRelease('sh: curl: not found')).toBeUndefined();
   });
 });
