@@ -134,7 +134,13 @@ export class FakeCluster implements Cluster {
   private rollOut(d: KubeObject): void {
     const spec = d.spec as { replicas?: number; template: { metadata?: { labels?: Record<string, string> } } };
     const replicas = spec.replicas ?? 1;
-    d.status = { observedGeneration: 1, replicas, availableReplicas: replicas, readyReplicas: replicas };
+    d.status = {
+      observedGeneration: 1,
+      replicas,
+      updatedReplicas: replicas,
+      availableReplicas: replicas,
+      readyReplicas: replicas,
+    };
     const ns = this.objects.get(keyOf({ apiVersion: 'v1', kind: 'Namespace', name: d.metadata.namespace ?? '' }));
     const injected = ns?.metadata.labels?.['istio-injection'] === 'enabled';
     const containers = [{ name: d.metadata.name }, ...(injected ? [{ name: 'istio-proxy' }] : [])];
