@@ -5,6 +5,7 @@ import { ClusterError, ConfigError, ConfigErrors } from '../errors.js';
 import { style, type Style } from '../report/style.js';
 import { VERSION } from '../version.js';
 import { cleanupCommand } from './commands/cleanup.js';
+import { diffCommand } from './commands/diff.js';
 import { explainCommand } from './commands/explain.js';
 import { predictCommand } from './commands/predict.js';
 import { probeCommand } from './commands/probe.js';
@@ -76,6 +77,7 @@ export async function runCli(argv: string[], io: Io, invokedAs = 'meshprobe'): P
   for (const add of [
     predictCommand,
     explainCommand,
+    diffCommand,
     runCommand,
     probeCommand,
     setupCommand,

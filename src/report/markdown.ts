@@ -28,10 +28,10 @@ export const MAX_LISTED_CELLS = 30;
 const MARK = { pass: '✅', mismatch: '❌', error: '⚠️' } as const;
 
 /** Text inside a table cell: a pipe would end the cell, a line break the row, `<` could open HTML. */
-const cell = (s: string): string =>
+export const cell = (s: string): string =>
   s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/\r?\n/g, ' ');
 /** Inline code that survives backticks inside it. */
-const code = (s: string): string => (s.includes('`') ? `\`\` ${s} \`\`` : `\`${s}\``);
+export const code = (s: string): string => (s.includes('`') ? `\`\` ${s} \`\`` : `\`${s}\``);
 const bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
 
 function header(doc: ReportDocument): string {
