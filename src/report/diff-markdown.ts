@@ -32,7 +32,8 @@ const MARKS: Record<ChangeKind, string> = {
 };
 
 const bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
-const title = (k: ChangeKind) => CHANGE_TITLES[k].replace(/^./, (c) => c.toUpperCase());
+// "mTLS" keeps its lower-case m.
+const title = (k: ChangeKind) => CHANGE_TITLES[k].replace(/^(?!mTLS)./, (c) => c.toUpperCase());
 const steps = (chain: Step[]) => chain.map((s) => cell(`${s.by}: ${s.says}`)).join('<br>');
 const side = (s: SideReport) => `${code(s.side)} (${cell(sideText(s))})`;
 
