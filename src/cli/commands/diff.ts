@@ -107,7 +107,11 @@ async function diff(o: DiffOptions, ctx: CommandContext): Promise<ExitCode> {
   const [base, head] = sides.map((s) => {
     const policies = s.set.policies.map((p) => p.policy);
     // Files are applied to a fresh install of the flavor (as `predict` does); the cluster holds what it holds.
-    return predict(topology, s.source === 'cluster' ? policies : overlay(installDefaults(mesh), policies), mesh);
+    return predict(
+      topology,
+      s.source === 'cluster' ? policies : overlay(topology, installDefaults(mesh), policies, mesh),
+      mesh,
+    );
   }) as [ReturnType<typeof predict>, ReturnType<typeof predict>];
 
   const doc = buildDiffDocument(
