@@ -1,10 +1,17 @@
-// The nightly GitHub Actions example, read the way the runner reads it: its steps, and each `run:` block as
-// the script the runner writes to a file and starts. Shared by the workflow test and the shellcheck test.
-import { readFileSync } from 'node:fs';
+// The GitHub Actions examples, read the way the runner reads them: their steps, and each `run:` block as
+// the script the runner writes to a file and starts. Shared by the workflow tests and the shellcheck test.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
-export const WORKFLOW_PATH = fileURLToPath(new URL('../../manifests/ci/github-actions-nightly.yaml', import.meta.url));
+const CI_DIR = fileURLToPath(new URL('../../manifests/ci/', import.meta.url));
+export const WORKFLOW_PATH = join(CI_DIR, 'github-actions-nightly.yaml');
+export const POLICY_DIFF_WORKFLOW_PATH = join(CI_DIR, 'github-actions-policy-diff.yaml');
+/** Every example workflow shipped. */
+export const WORKFLOW_PATHS = readdirSync(CI_DIR)
+  .filter((f) => /\.ya?ml$/.test(f))
+  .map((f) => join(CI_DIR, f));
 
 export interface Step {
   name?: string;
@@ -13,6 +20,7 @@ export interface Step {
   run?: string;
   if?: string;
   shell?: string;
+  'working-directory'?: string;
   env?: Record<string, string>;
   with?: Record<string, unknown>;
 }
@@ -22,14 +30,14 @@ export interface Job {
   steps: Step[];
 }
 export interface Workflow {
-  on: Record<string, unknown> & { schedule: Array<{ cron: string }> };
+  on: Record<string, unknown> & { schedule: Array<{ cron: string }>; pull_request: { paths: string[] } };
   permissions: Record<string, string>;
   concurrency: Record<string, unknown>;
   jobs: Record<string, Job>;
 }
 
-export function readWorkflow(): Workflow {
-  return parse(readFileSync(WORKFLOW_PATH, 'utf8')) as Workflow;
+export function readWorkflow(path = WORKFLOW_PATH): Workflow {
+  return parse(readFileSync(path, 'utf8')) as Workflow;
 }
 
 /**

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { readWorkflow, substitute } from '../helpers/workflow.js';
+import { readWorkflow, substitute, WORKFLOW_PATHS } from '../helpers/workflow.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SKIP = new Set(['node_modules', '.git', 'dist', 'out', 'artifacts', 'coverage']);
@@ -59,9 +59,10 @@ describe('shell scripts pass shellcheck', () => {
     expect(code).toBe(0);
   });
 
-  it("every `run:` block of the nightly workflow, as bash (the runner's default shell on Linux)", () => {
+  it("every `run:` block of the example workflows, as bash (the runner's default shell on Linux)", () => {
     const dir = mkdtempSync(join(tmpdir(), 'meshprobe-shellcheck-'));
-    const files = Object.values(readWorkflow().jobs)
+    expect(WORKFLOW_PATHS.length).toBeGreaterThanOrEqual(2);
+    const files = WORKFLOW_PATHS.flatMap((p) => Object.values(readWorkflow(p).jobs))
       .flatMap((j) => j.steps)
       .filter((s) => s.run !== undefined)
       .map((s, i) => {
@@ -70,7 +71,7 @@ describe('shell scripts pass shellcheck', () => {
         writeFileSync(file, substitute(s.run!, new Proxy({}, { get: () => 'sample' })));
         return file;
       });
-    expect(files.length).toBeGreaterThanOrEqual(3);
+    expect(files.length).toBeGreaterThanOrEqual(6);
     const { code, out } = check(files, ['--shell=bash']);
     expect(out).toBe('');
     expect(code).toBe(0);
