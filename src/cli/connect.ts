@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { ClientNodeCluster } from '../kube/client-node-cluster.js';
 import type { Cluster } from '../kube/cluster.js';
 import { loadKubeconfig } from '../kube/kubeconfig.js';
@@ -5,5 +6,7 @@ import type { CommandContext } from './program.js';
 
 export function connect(ctx: CommandContext): Cluster {
   const g = ctx.globals();
-  return new ClientNodeCluster(loadKubeconfig({ kubeconfig: g.kubeconfig, context: g.context, env: ctx.io.env }));
+  // A relative --kubeconfig is the user's, from where they ran meshprobe.
+  const kubeconfig = g.kubeconfig !== undefined ? resolve(ctx.io.cwd, g.kubeconfig) : undefined;
+  return new ClientNodeCluster(loadKubeconfig({ kubeconfig, context: g.context, env: ctx.io.env }));
 }

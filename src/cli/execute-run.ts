@@ -1,12 +1,15 @@
 // What `run` and `probe` share: a whole run against the cluster, its progress, the signals that stop
 // it, and the reports and exit code it ends in.
+import { resolve } from 'node:path';
 import { describeRef } from '../model/kube-object.js';
 import type { RunResult } from '../model/results.js';
 import type { Scenario } from '../model/scenario.js';
 import { journalDir, type Journal } from '../orchestrator/journal.js';
 import { newRunId } from '../orchestrator/ownership.js';
 import { runScenarios } from '../orchestrator/run.js';
-import { shellQuote } from '../probe/command.js';
+import { shellQuote, type KubectlTarget } from '../probe/command.js';
+import type { Cluster } from '../kube/cluster.js';
+import { IN_CLUSTER_CONTEXT } from '../kube/kubeconfig.js';
 import { DEFAULT_PROBE } from '../probe/round.js';
 import { buildDocument } from '../report/document.js';
 import { VERSION } from '../version.js';
@@ -67,6 +70,7 @@ export async function executeRun(ctx: CommandContext, f: RunFlags, command: 'run
         curlTimeoutSeconds: f.curlTimeout,
         concurrency: f.concurrency,
         execAttempts: DEFAULT_PROBE.execAttempts,
+        kubectl: kubectlTarget(ctx, cluster),
       },
       converge: {
         consecutive: f.consecutive,
@@ -94,6 +98,20 @@ export async function executeRun(ctx: CommandContext, f: RunFlags, command: 'run
   const doc = buildDocument(result, { generatedAt: new Date().toISOString(), meshprobeVersion: VERSION });
   emitReports(ctx, doc, f);
   return exitCodeFor(doc.summary);
+}
+
+/**
+ * The --kubeconfig and context the reproduce lines carry: the file the user named (absolute, so the line
+ * works from another directory) and the context the run used. An in-cluster identity has no kubeconfig
+ * context to name (client-node calls it inClusterContext; kubectl finds the service account itself).
+ */
+function kubectlTarget(ctx: CommandContext, cluster: Cluster): KubectlTarget {
+  const g = ctx.globals();
+  const context = g.context ?? (cluster.context === IN_CLUSTER_CONTEXT ? undefined : cluster.context);
+  return {
+    ...(g.kubeconfig ? { kubeconfig: resolve(ctx.io.cwd, g.kubeconfig) } : {}),
+    ...(context ? { context } : {}),
+  };
 }
 
 /** `probe`: no scenario objects, expectations from the oracle over what the cluster holds. */

@@ -5,6 +5,9 @@ import { delimiter, join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ClusterError, ConfigError } from '../errors.js';
 
+/** The context name client-node gives the service-account identity (config.js loadFromCluster). */
+export const IN_CLUSTER_CONTEXT = 'inClusterContext';
+
 export interface KubeconfigOptions {
   kubeconfig?: string;
   context?: string;

@@ -90,7 +90,7 @@ export async function runScenarios(cluster: Cluster, o: RunOptions): Promise<Run
             baseline,
             runId: o.runId,
             pods,
-            probe: { ...o.probe, context: cluster.context },
+            probe: { ...o.probe, kubectl: o.probe.kubectl ?? { context: cluster.context } },
             converge: o.converge,
             removeTimeoutMs: o.readyTimeoutMs,
             events: o.events,

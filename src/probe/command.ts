@@ -100,11 +100,26 @@ export function shellQuote(s: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** A `kubectl exec` line that reproduces one probe by hand. */
-export function reproduceCommand(o: {
+/** kubectl's global flags for the lines meshprobe prints: the cluster the run talked to. */
+export interface KubectlTarget {
+  /** The --kubeconfig the user gave (absolute), so the line works in another directory or shell. */
+  kubeconfig?: string;
   context?: string;
+}
+
+export function kubectlFlags(t: KubectlTarget = {}): string[] {
+  return [...(t.kubeconfig ? ['--kubeconfig', t.kubeconfig] : []), ...(t.context ? ['--context', t.context] : [])];
+}
+
+/**
+ * A `kubectl exec` line that reproduces one probe by hand. It names the client's Deployment, not its pod:
+ * kubectl picks a running pod of it (`kubectl exec deploy/NAME`), so the line still works after the
+ * pod was replaced, or after teardown and a new `meshprobe setup`.
+ */
+export function reproduceCommand(o: {
+  kubectl?: KubectlTarget;
   namespace: string;
-  pod: string;
+  deployment: string;
   container: string;
   request: ProbeRequest;
   timeoutSeconds: number;
@@ -121,11 +136,11 @@ export function reproduceCommand(o: {
   ];
   const kubectl = [
     'kubectl',
-    ...(o.context ? ['--context', o.context] : []),
+    ...kubectlFlags(o.kubectl),
     'exec',
     '-n',
     o.namespace,
-    o.pod,
+    `deploy/${o.deployment}`,
     '-c',
     o.container,
     '--',

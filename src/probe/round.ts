@@ -12,9 +12,12 @@ import { classify } from './classify.js';
 import {
   curlRelease,
   hasTransferVariables,
+  kubectlFlags,
   probeCommand,
   reproduceCommand,
   requestFor,
+  shellQuote,
+  type KubectlTarget,
   type ProbeRequest,
 } from './command.js';
 import { hasTrailers, parseProbeOutput } from './parse.js';
@@ -27,8 +30,8 @@ export interface ProbeSettings {
   concurrency: number;
   /** Exec attempts per client pod before its cells are reported as probe errors. */
   execAttempts: number;
-  /** For the reproduce lines. */
-  context?: string;
+  /** The cluster the reproduce lines name. */
+  kubectl?: KubectlTarget;
 }
 
 export const DEFAULT_PROBE: ProbeSettings = { curlTimeoutSeconds: 5, concurrency: 8, execAttempts: 3 };
@@ -80,11 +83,11 @@ async function probeClient(
   countExec: () => void,
 ): Promise<ObservedCell[]> {
   const requests = topology.targets.map(requestFor);
-  const command = (i: number, pod: PodRef) =>
+  const command = (i: number) =>
     reproduceCommand({
-      context: s.context,
-      namespace: pod.namespace,
-      pod: pod.name,
+      kubectl: s.kubectl,
+      namespace: client.namespace,
+      deployment: client.workload,
       container: client.container,
       request: requests[i]!,
       timeoutSeconds: s.curlTimeoutSeconds,
@@ -94,14 +97,16 @@ async function probeClient(
       outcome: 'error',
       attempts,
       error,
-      command: pod ? command(i, pod) : `kubectl get pods -n ${client.namespace}`,
+      command: pod
+        ? command(i)
+        : ['kubectl', ...kubectlFlags(s.kubectl), 'get', 'pods', '-n', client.namespace].map(shellQuote).join(' '),
     }));
-  const cells = (res: ProbeOutput, nonce: string, attempt: number, pod: PodRef): ObservedCell[] => {
+  const cells = (res: ProbeOutput, nonce: string, attempt: number): ObservedCell[] => {
     const records = parseProbeOutput(res.stdout, nonce, requests.length);
     return topology.targets.map((t, i) => ({
       ...classify(records[i], t, res),
       attempts: attempt,
-      command: command(i, pod),
+      command: command(i),
     }));
   };
 
@@ -127,7 +132,7 @@ async function probeClient(
     pod = found;
     const nonce = randomBytes(6).toString('hex');
     try {
-      return cells(await runProbe(cluster, pods, client, pod, nonce, requests, s, countExec), nonce, attempt, pod);
+      return cells(await runProbe(cluster, pods, client, pod, nonce, requests, s, countExec), nonce, attempt);
     } catch (e) {
       if (!(e instanceof ExecError || e instanceof ClusterError)) throw e;
       lastError = e.message;
@@ -137,7 +142,7 @@ async function probeClient(
         // No Status came, but every target's trailer did: that is the probe's whole answer (the script
         // always exits 0). An authenticating proxy that drops channel 3 ends every exec so (audit §15).
         if (e.output && parseProbeOutput(e.output.stdout, nonce, requests.length).every((r) => r !== undefined))
-          return cells({ ...e.output, exitCode: 0 }, nonce, attempt, pod);
+          return cells({ ...e.output, exitCode: 0 }, nonce, attempt);
       }
       // A restarting container, a kubelet out of reach, a pod being replaced: look the pod up again.
       pods.forget(client);

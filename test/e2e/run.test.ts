@@ -68,7 +68,7 @@ describe.each(flavors)('meshprobe run, every scenario (%s)', (flavor) => {
       peer: 'spiffe://cluster.local/ns/test2/sa/sleep',
     });
     expect(mtls.observed!.command).toMatch(
-      /^kubectl --context \S+ exec -n test2 sleep-[a-z0-9]+-[a-z0-9]+ -c sleep -- curl -sS --max-time 5 .* http:\/\/httpbin\.test1:8000\/headers$/,
+      /^kubectl --kubeconfig \S+ --context \S+ exec -n test2 deploy\/sleep -c sleep -- curl -sS --max-time 5 .* http:\/\/httpbin\.test1:8000\/headers$/,
     );
     const reset = strict.cells.find((c) => c.from === 'test3/sleep' && c.to === 'test2/httpbin:9080')!;
     expect(reset.observed).toMatchObject({ outcome: 'reset', reachable: false, curlExit: 56 });

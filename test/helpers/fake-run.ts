@@ -152,7 +152,7 @@ export function fakeRun(overrides: Partial<RunOptions> = {}): FakeRun {
     keep: false,
     adopt: false,
     readyTimeoutMs: 5000,
-    probe: { curlTimeoutSeconds: 1, concurrency: 4, execAttempts: 2, context: cluster.context },
+    probe: { curlTimeoutSeconds: 1, concurrency: 4, execAttempts: 2, kubectl: { context: cluster.context } },
     converge: { consecutive: 2, timeoutMs: 3000, intervalMs: 1000, settleMs: 0, clock, signal: abort.signal },
     events: (e) => events.push(e),
     signal: abort.signal,

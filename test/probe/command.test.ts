@@ -200,18 +200,29 @@ describe.each([false, true])('the probe script (one curl per target: %s), run by
     expect(classify(recs[2], httpTarget).outcome).toBe('error');
   });
 
-  it('prints a kubectl exec line that a shell runs as the same request', () => {
+  it("prints a kubectl exec line for the client's Deployment, on the kubeconfig and context of the run", () => {
     expect(
       reproduceCommand({
-        context: 'kind-mesh',
+        kubectl: { kubeconfig: '/home/me/my clusters/kind.yaml', context: 'kind-mesh' },
         namespace: 'test1',
-        pod: 'sleep-7d9f-abcde',
+        deployment: 'sleep',
         container: 'sleep',
         request: { url: 'http://httpbin.test2:8000/headers', insecure: false },
         timeoutSeconds: 5,
       }),
     ).toBe(
-      "kubectl --context kind-mesh exec -n test1 sleep-7d9f-abcde -c sleep -- curl -sS --max-time 5 -w '\\nHTTP %{http_code}\\n' http://httpbin.test2:8000/headers",
+      "kubectl --kubeconfig '/home/me/my clusters/kind.yaml' --context kind-mesh exec -n test1 deploy/sleep -c sleep -- curl -sS --max-time 5 -w '\\nHTTP %{http_code}\\n' http://httpbin.test2:8000/headers",
+    );
+    expect(
+      reproduceCommand({
+        namespace: 'test1',
+        deployment: 'sleep',
+        container: 'sleep',
+        request: { url: 'https://my-nginx.ngtest:443/', insecure: true },
+        timeoutSeconds: 5,
+      }),
+    ).toBe(
+      "kubectl exec -n test1 deploy/sleep -c sleep -- curl -sS -k --max-time 5 -w '\\nHTTP %{http_code}\\n' https://my-nginx.ngtest:443/",
     );
   });
 });

@@ -143,9 +143,10 @@ function kubectlArgv(lines: string[]): string[][] {
 describe('reproduceCommand, split by a real /bin/sh', () => {
   it('yields exactly the argv meshprobe intends: no word splitting, globbing or substitution', () => {
     const line = fc.record({
+      kubeconfig: fc.option(word, { nil: undefined }),
       context: fc.option(word, { nil: undefined }),
       namespace: word,
-      pod: word,
+      deployment: word,
       container: word,
       url: fc.oneof(
         word,
@@ -159,9 +160,9 @@ describe('reproduceCommand, split by a real /bin/sh', () => {
       fc.property(fc.array(line, { minLength: perRun, maxLength: perRun }), (cases) => {
         const lines = cases.map((c) =>
           reproduceCommand({
-            context: c.context,
+            kubectl: { kubeconfig: c.kubeconfig, context: c.context },
             namespace: c.namespace,
-            pod: c.pod,
+            deployment: c.deployment,
             container: c.container,
             request: { url: c.url, insecure: c.insecure },
             timeoutSeconds: c.timeoutSeconds,
@@ -169,11 +170,12 @@ describe('reproduceCommand, split by a real /bin/sh', () => {
         );
         const intended = cases.map((c) => [
           'kubectl',
+          ...(c.kubeconfig ? ['--kubeconfig', c.kubeconfig] : []),
           ...(c.context ? ['--context', c.context] : []),
           'exec',
           '-n',
           c.namespace,
-          c.pod,
+          `deploy/${c.deployment}`,
           '-c',
           c.container,
           '--',
