@@ -25,6 +25,31 @@ export const seconds = (name: string) => (v: string) => {
   return n;
 };
 
+const GO_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 };
+
+/**
+ * `--request-timeout` as kubectl reads it (client-go tools/clientcmd/helpers.go ParseTimeout): a whole
+ * number of seconds, or a Go duration (time.ParseDuration: "1s", "2m", "1m30s", "1.5h", "300ms"); 0 means
+ * no timeout. Returns milliseconds. kubectl would take a negative duration; meshprobe does not.
+ */
+export function parseRequestTimeout(v: string): number {
+  const bad = () =>
+    new ConfigError(
+      `--request-timeout must be a whole number of seconds or a duration with its unit (e.g. 1s, 2m, 3h), at most ${MAX_SECONDS}s, got "${v}"`,
+    );
+  let ms: number;
+  if (/^\d+$/.test(v)) ms = Number(v) * 1000;
+  else {
+    const parts = /^\+?((?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+)$/.exec(v);
+    if (!parts) throw bad();
+    ms = 0;
+    for (const [, n, unit] of parts[1]!.matchAll(/(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g))
+      ms += Number(n) * GO_UNITS[unit!]!;
+  }
+  if (!Number.isFinite(ms) || ms > MAX_SECONDS * 1000) throw bad();
+  return ms;
+}
+
 /** --topology and --namespace-prefix: every command that touches the topology in a cluster. */
 export const topologyOptions = (cmd: Command): Command =>
   cmd

@@ -1,6 +1,6 @@
 // Argument parsing and the one place where errors become messages and exit codes.
 import { basename } from 'node:path';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { ClusterError, ConfigError, ConfigErrors } from '../errors.js';
 import { style, type Style } from '../report/style.js';
 import { VERSION } from '../version.js';
@@ -13,6 +13,8 @@ import { runCommand } from './commands/run.js';
 import { setupCommand } from './commands/setup.js';
 import { teardownCommand } from './commands/teardown.js';
 import { ExitCode } from './exit-codes.js';
+import { parseRequestTimeout } from './flags.js';
+import { DEFAULT_TIMEOUTS } from '../kube/http-timeouts.js';
 import type { Io } from './io.js';
 
 export interface CommandContext {
@@ -30,6 +32,8 @@ export interface GlobalOptions {
   context?: string;
   color: boolean;
   quiet?: boolean;
+  /** Milliseconds; 0: none. */
+  requestTimeout: number;
 }
 
 /** Runs meshprobe with `argv` (without node and script) and returns the exit code. */
@@ -60,6 +64,14 @@ export async function runCli(argv: string[], io: Io, invokedAs = 'meshprobe'): P
     .version(VERSION, '--version')
     .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
     .option('--context <name>', 'kubeconfig context to use')
+    .addOption(
+      new Option(
+        '--request-timeout <duration>',
+        `how long to wait for each API server request (e.g. 10s, 2m; 0: for ever); connecting gives up after ${DEFAULT_TIMEOUTS.connectMs / 1000}s`,
+      )
+        .argParser(parseRequestTimeout)
+        .default(DEFAULT_TIMEOUTS.requestMs, `${DEFAULT_TIMEOUTS.requestMs / 1000}s`),
+    )
     .option('--no-color', 'no ANSI colours (NO_COLOR is honoured too)')
     .option('-q, --quiet', 'print only the results, no progress')
     .showHelpAfterError('(add --help for usage)')

@@ -4,7 +4,7 @@ import {
   ApisApi,
   AuthorizationV1Api,
   Exec,
-  KubernetesObjectApi,
+  type KubernetesObjectApi,
   PatchStrategy,
   VersionApi,
   type KubeConfig,
@@ -13,7 +13,9 @@ import {
 } from '@kubernetes/client-node';
 import { describeRef, objectId, type KubeObject } from '../model/kube-object.js';
 import type { Cluster, ExecResult, IstioApis, ListOptions, ObjectRef } from './cluster.js';
+import { apiClient, objectApi } from './api-clients.js';
 import { clusterError, ExecError, statusOf } from './errors.js';
+import { DEFAULT_TIMEOUTS, type Timeouts } from './http-timeouts.js';
 import { exitCodeOf, refusalFailure, statusFailure } from './exec-failure.js';
 import { execSocket, UpgradeRefused } from './exec-socket.js';
 import { withRetry, type RetryPolicy, DEFAULT_RETRY } from './retry.js';
@@ -28,10 +30,11 @@ export class ClientNodeCluster implements Cluster {
   constructor(
     private readonly kc: KubeConfig,
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
+    private readonly timeouts: Timeouts = DEFAULT_TIMEOUTS,
   ) {
     this.context = kc.getCurrentContext();
     this.server = kc.getCurrentCluster()?.server ?? '(none)';
-    this.objects = KubernetesObjectApi.makeApiClient(kc);
+    this.objects = objectApi(kc, timeouts);
   }
 
   private call<T>(doing: string, fn: () => Promise<T>): Promise<T> {
@@ -43,13 +46,13 @@ export class ClientNodeCluster implements Cluster {
   version(): Promise<string> {
     return this.call(
       'read the server version',
-      async () => (await this.kc.makeApiClient(VersionApi).getCode()).gitVersion,
+      async () => (await apiClient(this.kc, VersionApi, this.timeouts).getCode()).gitVersion,
     );
   }
 
   istioApis(): Promise<IstioApis> {
     return this.call('discover the API groups', async () => {
-      const groups = (await this.kc.makeApiClient(ApisApi).getAPIVersions()).groups;
+      const groups = (await apiClient(this.kc, ApisApi, this.timeouts).getAPIVersions()).groups;
       const groupVersions = groups
         .filter((g) => g.name.endsWith('.istio.io'))
         .flatMap((g) =>
@@ -131,7 +134,7 @@ export class ClientNodeCluster implements Cluster {
   canI(a: { verb: string; group: string; resource: string; namespace?: string }): Promise<boolean> {
     const [resource, subresource] = a.resource.split('/');
     return this.call('check permissions (SelfSubjectAccessReview)', async () => {
-      const review = await this.kc.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview({
+      const review = await apiClient(this.kc, AuthorizationV1Api, this.timeouts).createSelfSubjectAccessReview({
         body: {
           apiVersion: 'authorization.k8s.io/v1',
           kind: 'SelfSubjectAccessReview',

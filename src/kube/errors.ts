@@ -1,4 +1,5 @@
 import { ClusterError } from '../errors.js';
+import { ApiTimeoutError } from './http-timeouts.js';
 
 /** The exec itself failed (upgrade refused, stream dropped, timeout, container cannot run the command): a probe error, never "blocked". */
 export class ExecError extends Error {
@@ -75,6 +76,7 @@ export function networkCode(e: unknown): string | undefined {
 /** Turns what client-node throws into one ClusterError that names the cause and the fix. */
 export function clusterError(e: unknown, doing: string, where: { context: string; server: string }): ClusterError {
   if (e instanceof ClusterError) return e;
+  if (e instanceof ApiTimeoutError) return timeoutError(e, doing, where);
   const status = statusOf(e);
   if (status?.code === 401) {
     return new ClusterError(
@@ -107,6 +109,25 @@ export function clusterError(e: unknown, doing: string, where: { context: string
     );
   }
   return new ClusterError(`failed to ${doing}: ${(e as Error)?.message ?? String(e)}`);
+}
+
+/**
+ * A server that says nothing. Not retried: kubectl does not retry it either, and a retry would double
+ * the wait before the user learns anything.
+ */
+function timeoutError(e: ApiTimeoutError, doing: string, where: { context: string; server: string }): ClusterError {
+  const s = `${e.ms / 1000} s`;
+  const what =
+    e.phase === 'tcp'
+      ? `did not accept the connection within ${s}`
+      : e.phase === 'tls'
+        ? `accepted the connection but did not complete the TLS handshake within ${s}`
+        : `did not answer within ${s}`;
+  const limit = e.limit === 'request' ? ' (--request-timeout)' : '';
+  return new ClusterError(
+    `the Kubernetes API at ${where.server} ${what}${limit} while trying to ${doing}`,
+    `check that the cluster is up and that "${where.context}" points at it (kubectl cluster-info)${e.phase === 'request' ? '; a slow API server may need a longer --request-timeout' : ''}`,
+  );
 }
 
 /** API answers worth retrying: overload, throttling, transient server errors, dropped connections. */
