@@ -32,3 +32,20 @@ export class ClusterError extends Error {
     super(message);
   }
 }
+
+/**
+ * A command stopped (an error, or SIGINT) after it had changed the cluster, and could not undo all of
+ * it: `cause` is what stopped it, `left` what is still there. The CLI prints both, and the command that
+ * removes what is left.
+ */
+export class Unfinished extends Error {
+  override name = 'Unfinished';
+  /** The command that removes what is left, filled in by the CLI, which knows the flags. */
+  cleanup?: string;
+  constructor(
+    override readonly cause: unknown,
+    readonly left: string[],
+  ) {
+    super((cause as Error)?.message ?? String(cause));
+  }
+}

@@ -1,18 +1,21 @@
 // What `run` and `probe` share: a whole run against the cluster, its progress, the signals that stop
 // it, and the reports and exit code it ends in.
 import { resolve } from 'node:path';
+import { Unfinished } from '../errors.js';
 import { describeRef } from '../model/kube-object.js';
 import type { RunResult } from '../model/results.js';
 import type { Scenario } from '../model/scenario.js';
 import { journalDir, type Journal } from '../orchestrator/journal.js';
 import { newRunId } from '../orchestrator/ownership.js';
 import { runScenarios } from '../orchestrator/run.js';
-import { shellQuote, type KubectlTarget } from '../probe/command.js';
+import type { KubectlTarget } from '../probe/command.js';
 import type { Cluster } from '../kube/cluster.js';
 import { IN_CLUSTER_CONTEXT } from '../kube/kubeconfig.js';
 import { DEFAULT_PROBE } from '../probe/round.js';
 import { buildDocument } from '../report/document.js';
+import { incompleteLines } from '../report/incomplete.js';
 import { VERSION } from '../version.js';
+import { commandLine } from './command-line.js';
 import { connect } from './connect.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { loadInputs, loadTopologyOption, type ScenarioOptions } from './inputs.js';
@@ -44,15 +47,17 @@ export async function executeRun(ctx: CommandContext, f: RunFlags, command: 'run
   const abort = new AbortController();
   const progress = progressFor(ctx);
   const holder: { journal?: Journal } = {};
+  const cleanupLine = commandLine(ctx, 'cleanup', f);
   const stop = ctx.onSignal(
     () => abort.abort(),
     () => {
       const left = holder.journal?.pending() ?? [];
       const what = left.length ? left.map((e) => describeRef(e.ref)).join(', ') : 'possibly the topology namespaces';
-      return `left behind: ${what}; \`meshprobe cleanup${f.namespacePrefix ? ` --namespace-prefix ${shellQuote(f.namespacePrefix)}` : ''}\` will finish the clean-up`;
+      return `left behind: ${what}; \`${cleanupLine}\` will finish the clean-up`;
     },
   );
   let result: RunResult | undefined;
+  let interrupted: unknown;
   try {
     result = await runScenarios(cluster, {
       command,
@@ -83,20 +88,36 @@ export async function executeRun(ctx: CommandContext, f: RunFlags, command: 'run
       signal: abort.signal,
     });
   } catch (e) {
+    if (e instanceof Unfinished) e.cleanup = cleanupLine;
     if (!abort.signal.aborted) throw e;
+    interrupted = e;
   } finally {
     // The status line goes before anything else is printed.
     progress.close();
     stop();
   }
   if (!result) {
+    const left = interrupted instanceof Unfinished ? interrupted.left : [];
     ctx.io.stderr.write(
-      `meshprobe: interrupted; the scenario objects were removed${f.keep ? '' : ' and the topology torn down'}\n`,
+      left.length
+        ? `meshprobe: interrupted; left behind: ${left.join(', ')}\nmeshprobe: to remove it: ${cleanupLine}\n`
+        : `meshprobe: interrupted; ${holder.journal ? 'what it had made was removed' : 'nothing had been changed'}\n`,
     );
     return ExitCode.Interrupted;
   }
-  const doc = buildDocument(result, { generatedAt: new Date().toISOString(), meshprobeVersion: VERSION });
+  const doc = buildDocument(result, {
+    generatedAt: new Date().toISOString(),
+    meshprobeVersion: VERSION,
+    cleanupCommand: cleanupLine,
+  });
+  // Every report is written, also for a run that failed half-way: the scenarios that ran are in it.
   emitReports(ctx, doc, f);
+  if (doc.incomplete) {
+    for (const line of incompleteLines(doc)) ctx.io.stderr.write(`meshprobe: ${line}\n`);
+    return ExitCode.Infrastructure;
+  }
+  // A signal during the teardown: everything ran and was removed, but the user did ask to stop.
+  if (abort.signal.aborted) return ExitCode.Interrupted;
   return exitCodeFor(doc.summary);
 }
 

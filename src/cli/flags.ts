@@ -86,10 +86,10 @@ export const scenarioOptions = (cmd: Command): Command =>
 /** How `run` and `probe` set up, probe and converge. */
 export const probeOptions = (cmd: Command): Command =>
   topologyOptions(cmd)
-    .option('--keep', 'leave the topology in the cluster afterwards', false)
+    .option('--keep', 'leave the topology in the cluster afterwards (until `meshprobe teardown`)', false)
     .option(
       '--adopt',
-      'use topology namespaces that exist but were not created by meshprobe (and delete them at teardown)',
+      'use topology namespaces that exist but were not created by meshprobe: it removes only what it puts there, and puts their labels back',
       false,
     )
     .option(

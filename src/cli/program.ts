@@ -1,7 +1,7 @@
 // Argument parsing and the one place where errors become messages and exit codes.
 import { basename } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { ClusterError, ConfigError, ConfigErrors } from '../errors.js';
+import { ClusterError, ConfigError, ConfigErrors, Unfinished } from '../errors.js';
 import { style, type Style } from '../report/style.js';
 import { VERSION } from '../version.js';
 import { cleanupCommand } from './commands/cleanup.js';
@@ -112,6 +112,12 @@ function reportError(e: unknown, io: Io): number {
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
       return ExitCode.Ok;
     return ExitCode.Usage; // commander has already printed the message and the usage hint
+  }
+  if (e instanceof Unfinished) {
+    const code = reportError(e.cause, io);
+    io.stderr.write(`meshprobe: left behind: ${e.left.join(', ')}\n`);
+    if (e.cleanup) io.stderr.write(`meshprobe: to remove it: ${e.cleanup}\n`);
+    return code;
   }
   const errors = e instanceof ConfigErrors ? e.errors : [e];
   for (const err of errors) io.stderr.write(`meshprobe: error: ${(err as Error).message}\n`);

@@ -27,6 +27,7 @@ interface Status {
   code?: number;
   reason?: string;
   message?: string;
+  details?: { causes?: Array<{ reason?: string; message?: string; field?: string }> };
 }
 
 /** The API server's Status from a client-node ApiException, whose body is the raw response text. */
@@ -41,7 +42,12 @@ export function statusOf(e: unknown): Status | undefined {
       body = { message: x.body.slice(0, 200) };
     }
   } else if (x.body && typeof x.body === 'object') body = x.body as Status;
-  return { code: x.code, reason: body.reason, message: body.message };
+  return {
+    code: x.code,
+    reason: body.reason,
+    message: body.message,
+    ...(body.details ? { details: body.details } : {}),
+  };
 }
 
 const NETWORK_CODES = new Set([
@@ -83,6 +89,20 @@ export function clusterError(e: unknown, doing: string, where: { context: string
       `the API server at ${where.server} rejected meshprobe's credentials (401 Unauthorized) while trying to ${doing}`,
       `refresh the credentials of context "${where.context}" (kubectl get --raw /version should work)`,
       status,
+    );
+  }
+  // NamespaceLifecycle admission refuses new content in a namespace being deleted with a 403 and the cause
+  // NamespaceTerminating (kubernetes plugin/pkg/admission/namespace/lifecycle/admission.go): not RBAC.
+  if (
+    status?.code === 403 &&
+    (status.details?.causes?.some((c) => c.reason === 'NamespaceTerminating') ||
+      /because it is being terminated/.test(status.message ?? ''))
+  ) {
+    const ns = /in namespace (\S+) because/.exec(status.message ?? '')?.[1];
+    return new ClusterError(
+      `could not ${doing}: ${status.message ?? 'the namespace is being terminated'}`,
+      `wait until namespace ${ns ?? '(the namespace)'} is gone (kubectl get namespace ${ns ?? 'NAME'}) and run again; if it stays Terminating, look for finalizers that hold it (kubectl get namespace ${ns ?? 'NAME'} -o yaml)`,
+      { code: status.code, reason: status.reason, message: status.message },
     );
   }
   if (status?.code === 403) {

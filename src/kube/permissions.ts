@@ -13,6 +13,12 @@ export interface Permission {
   scope: 'cluster' | 'topology' | 'root' | 'all' | 'journal';
   /** Only needed by runs allowed to change objects outside the topology's namespaces. */
   clusterWideOnly?: boolean;
+  /**
+   * Only needed when a topology namespace does not exist yet (`creating-namespaces`), or exists without
+   * its injection label (`relabelling-namespaces`). Namespaces an admin made, labelled, with a RoleBinding
+   * (manifests/rbac-staging/), need neither: meshprobe only fills and empties them.
+   */
+  when?: 'creating-namespaces' | 'relabelling-namespaces';
   /** Only needed on clusters that serve the legacy authentication.istio.io API. */
   legacyOnly?: boolean;
   /** Only needed on clusters that serve security.istio.io. */
@@ -28,9 +34,27 @@ export const PERMISSIONS: Permission[] = [
   {
     group: '',
     resource: 'namespaces',
-    verbs: write,
+    verbs: ['get'],
     scope: 'cluster',
+    why: 'see whether the topology namespaces exist, and whose they are',
+  },
+  {
+    group: '',
+    resource: 'namespaces',
+    // Server-side apply is a PATCH.
+    verbs: ['create', 'patch', 'delete'],
+    scope: 'cluster',
+    when: 'creating-namespaces',
     why: 'create, label and delete the topology namespaces',
+  },
+  {
+    group: '',
+    resource: 'namespaces',
+    // Labels are put back with a PUT of the namespace as it was (verb update).
+    verbs: ['patch', 'update'],
+    scope: 'cluster',
+    when: 'relabelling-namespaces',
+    why: 'label existing topology namespaces for sidecar injection, and put their labels back',
   },
   { group: '', resource: 'serviceaccounts', verbs: write, scope: 'topology', why: "the workloads' identities" },
   { group: '', resource: 'services', verbs: write, scope: 'topology', why: 'the probed services' },

@@ -15,6 +15,8 @@ export interface DeploymentRef {
 
 export interface WaitOptions {
   pollMs?: number;
+  /** SIGINT/SIGTERM: stop waiting at once; the caller removes what it made. */
+  signal?: AbortSignal;
   /** How long pods that cannot be created (a webhook, a quota) may stay so before setup gives up. */
   createFailureGraceMs?: number;
 }
@@ -86,7 +88,7 @@ export async function waitForDeployments(
           : 'look at `kubectl describe pod` in those namespaces; raise --ready-timeout if the cluster is just slow',
       );
     }
-    await sleep(pollMs);
+    await sleep(pollMs, undefined, { signal: o.signal });
   }
 }
 
@@ -154,18 +156,52 @@ export async function waitUntilGone(
   refs: ObjectRef[],
   timeoutMs: number,
   pollMs = 250,
+  signal?: AbortSignal,
 ): Promise<void> {
+  const left = await stillPresent(cluster, refs, timeoutMs, pollMs, signal);
+  if (left.length)
+    throw new ClusterError(
+      `still present after ${Math.round(timeoutMs / 1000)} s: ${left.map((l) => l.description).join(', ')}`,
+      'check for finalizers that hold them (kubectl get -o yaml)',
+    );
+}
+
+/** What is still there once `timeoutMs` has passed (nothing, when all went), each with what holds it. */
+export async function stillPresent(
+  cluster: Cluster,
+  refs: ObjectRef[],
+  timeoutMs: number,
+  pollMs = 250,
+  signal?: AbortSignal,
+): Promise<Array<{ ref: ObjectRef; description: string }>> {
   const deadline = Date.now() + timeoutMs;
   let left = refs;
-  while (left.length) {
-    const exists = await Promise.all(left.map(async (r) => ((await cluster.get(r)) ? r : undefined)));
-    left = exists.filter((r): r is ObjectRef => !!r);
-    if (!left.length) return;
+  for (;;) {
+    const exists = await Promise.all(left.map(async (r) => ({ r, obj: await cluster.get(r) })));
+    left = exists.filter((x) => !!x.obj).map((x) => x.r);
+    if (!left.length) return [];
     if (Date.now() >= deadline)
-      throw new ClusterError(
-        `still present after ${Math.round(timeoutMs / 1000)} s: ${left.map(describeRef).join(', ')}`,
-        'check for finalizers that hold them (kubectl get -o yaml)',
-      );
-    await sleep(pollMs);
+      return exists.filter((x) => !!x.obj).map((x) => ({ ref: x.r, description: describeLeft(x.obj!) }));
+    await sleep(pollMs, undefined, { signal });
   }
+}
+
+/**
+ * `Kind ns/name`, and for a namespace stuck in Terminating what the namespace controller says holds it:
+ * the conditions it writes on every pass (kubernetes pkg/controller/namespace/deletion/namespaced_resources_deleter.go,
+ * NamespaceContentRemaining, NamespaceFinalizersRemaining, NamespaceDeletionContentFailure ...).
+ */
+export function describeLeft(obj: KubeObject): string {
+  const id = describeRef({ kind: obj.kind, namespace: obj.metadata.namespace, name: obj.metadata.name });
+  if (!obj.metadata.deletionTimestamp) return id;
+  const conditions = (
+    (obj.status as { conditions?: Array<{ type?: string; status?: string; message?: string }> })?.conditions ?? []
+  ).filter((c) => c.status === 'True' && c.message);
+  const finalizers = (obj.metadata.finalizers as string[] | undefined) ?? [];
+  const why = conditions.length
+    ? conditions.map((c) => c.message).join('; ')
+    : finalizers.length
+      ? `finalizers ${finalizers.join(', ')}`
+      : '';
+  return `${id} (being deleted${why ? `: ${why}` : ''})`;
 }

@@ -53,6 +53,23 @@ export interface ScenarioResult {
   observation?: Observation;
 }
 
+/** Where a run failed once it had begun to change the cluster. */
+export interface RunFailure {
+  /** `scenario`: applying or probing one; `undo`: removing a scenario's objects; `teardown`: removing the topology; `journal`: forgetting the journal. */
+  stage: 'scenario' | 'undo' | 'teardown' | 'journal';
+  scenario?: string;
+  message: string;
+}
+
+/** A run that did not finish cleanly: what failed, what did not run, what is still in the cluster. */
+export interface Incomplete {
+  failures: RunFailure[];
+  /** Scenarios never started because of the failure. */
+  notRun: string[];
+  /** Objects the run created or changed and could not remove or put back (`Kind ns/name (why)`). */
+  left: string[];
+}
+
 export interface RunResult {
   command: 'predict' | 'run' | 'probe';
   flavor: Flavor;
@@ -61,6 +78,8 @@ export interface RunResult {
   /** The cluster probed (`run`, `probe`). */
   cluster?: { context: string; server: string };
   scenarios: ScenarioResult[];
+  /** Run and probe: present when something failed after the first scenario was applied. */
+  incomplete?: Incomplete;
 }
 
 /**

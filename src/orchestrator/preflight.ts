@@ -61,20 +61,33 @@ export function checkScenarioApis(scenarios: Scenario[], apis: IstioApis): void 
     );
 }
 
+/** What the run will do that needs more than the permissions every run needs. */
+export interface RunNeeds {
+  /** It changes objects outside the topology's namespaces (and journals them in meshprobe-system). */
+  clusterWide: boolean;
+  /** A topology namespace does not exist yet. */
+  createsNamespaces: boolean;
+  /** An existing topology namespace lacks its injection label. */
+  relabelsNamespaces: boolean;
+}
+
 /** SelfSubjectAccessReviews for every permission in src/kube/permissions.ts this run needs. */
 export async function checkPermissions(
   cluster: Cluster,
   topology: Topology,
   apis: IstioApis,
   rootNamespace: string,
-  clusterWide: boolean,
+  needs: RunNeeds,
   events: EventSink,
+  signal?: AbortSignal,
 ): Promise<void> {
   const wanted = PERMISSIONS.filter(
     (p) =>
       !(p.legacyOnly && apis.flavor !== 'legacy') &&
       !(p.modernOnly && apis.flavor !== 'modern') &&
-      !(p.clusterWideOnly && !clusterWide),
+      !(p.clusterWideOnly && !needs.clusterWide) &&
+      !(p.when === 'creating-namespaces' && !needs.createsNamespaces) &&
+      !(p.when === 'relabelling-namespaces' && !needs.relabelsNamespaces),
   );
   const checks = wanted.flatMap((p) => {
     const namespaces =
@@ -91,11 +104,17 @@ export async function checkPermissions(
   const denied = (
     await Promise.all(
       checks.map((c) =>
-        limit(async () =>
-          (await cluster.canI({ verb: c.verb, group: c.p.group, resource: c.p.resource, namespace: c.namespace }))
+        limit(async () => {
+          signal?.throwIfAborted();
+          return (await cluster.canI({
+            verb: c.verb,
+            group: c.p.group,
+            resource: c.p.resource,
+            namespace: c.namespace,
+          }))
             ? undefined
-            : c,
-        ),
+            : c;
+        }),
       ),
     )
   ).filter((c) => !!c);

@@ -1,10 +1,10 @@
 // A whole run: preflight, setup, every scenario, teardown; what each scenario came to at the end.
-import { ConfigError } from '../errors.js';
+import { ConfigError, Unfinished } from '../errors.js';
 import type { Cluster } from '../kube/cluster.js';
 import type { EventSink } from '../model/events.js';
 import { describePolicy, type IstioPolicy } from '../model/istio-objects.js';
 import { describeRef } from '../model/kube-object.js';
-import { verdicts, type RunResult, type ScenarioResult } from '../model/results.js';
+import { verdicts, type RunFailure, type RunResult, type ScenarioResult } from '../model/results.js';
 import type { Scenario } from '../model/scenario.js';
 import type { Topology } from '../model/topology.js';
 import { count } from '../model/verdict.js';
@@ -18,7 +18,8 @@ import { readMeshConfig } from './mesh-settings.js';
 import { checkIstio, checkPermissions, checkReachable, checkScenarioApis } from './preflight.js';
 import { baselineFrom, listPolicies } from './scenario-objects.js';
 import { runScenario } from './scenario-run.js';
-import { refuseForeignNamespaces, setupTopology, teardownTopology } from './topology-lifecycle.js';
+import { planNamespaces, setupTopology, undoSetup, type NamespacePlan } from './topology-lifecycle.js';
+import type { LeftObject } from './undo.js';
 
 export interface RunOptions {
   command: 'run' | 'probe';
@@ -32,7 +33,7 @@ export interface RunOptions {
   probe: ProbeSettings;
   converge: ConvergeSettings;
   events: EventSink;
-  /** Aborted on SIGINT/SIGTERM: the run stops between steps and cleans up. */
+  /** Aborted on SIGINT/SIGTERM: the run stops at the next write or wait, and removes what it made. */
   signal: AbortSignal;
   /** Consent to change objects outside the topology's namespaces (mesh-wide policies, root-namespace rules). */
   allowClusterWide: boolean;
@@ -41,16 +42,30 @@ export interface RunOptions {
   journalDir: string;
   /** Filled with the run's journal once it exists, so a second signal can say what is left. */
   journalHolder?: { journal?: Journal };
+  /** Pauses between the passes of an undo that failed (default UNDO_RETRY_DELAYS_MS). */
+  retryDelaysMs?: number[];
 }
 
 export async function runScenarios(cluster: Cluster, o: RunOptions): Promise<RunResult> {
   const started = performance.now();
+  const signal = o.signal;
   await checkReachable(cluster, o.events);
+  signal.throwIfAborted();
   const apis = await checkIstio(cluster, o.events);
   checkScenarioApis(o.scenarios, apis);
   const mesh = await readMeshConfig(cluster, apis);
   const clusterWide = o.allowClusterWide && o.scenarios.some((s) => clusterWideObjects(s, o.topology).length > 0);
-  await checkPermissions(cluster, o.topology, apis, mesh.rootNamespace, clusterWide, o.events);
+  signal.throwIfAborted();
+  const plan = await planNamespaces(cluster, o.topology, o.adopt);
+  await checkPermissions(
+    cluster,
+    o.topology,
+    apis,
+    mesh.rootNamespace,
+    { clusterWide, ...namespaceWrites(plan) },
+    o.events,
+    signal,
+  );
   o.events({
     type: 'run-start',
     command: o.command,
@@ -60,62 +75,125 @@ export async function runScenarios(cluster: Cluster, o: RunOptions): Promise<Run
     flavor: mesh.flavor,
   });
 
-  await refuseForeignNamespaces(cluster, o.topology, o.adopt);
   const baseline = baselineFrom(await listPolicies(cluster, apis.groupVersions));
   const scenarios = o.scenarios.map((s) => consent(s, o, mesh, baseline));
   const wide = scenarios.some((s) => clusterWideObjects(s, o.topology).length > 0);
-  const journal = await Journal.open(cluster, o.runId, o.journalDir, wide);
+  // A signal before this point has cost nothing: no write has been made.
+  signal.throwIfAborted();
+  const journal = await Journal.open(cluster, {
+    runId: o.runId,
+    dir: o.journalDir,
+    mirror: wide,
+    command: o.command,
+    namespaces: o.topology.namespaces.map((n) => n.name),
+    timeoutMs: o.readyTimeoutMs,
+    signal,
+  });
   if (o.journalHolder) o.journalHolder.journal = journal;
 
   const results: ScenarioResult[] = [];
+  const failures: RunFailure[] = [];
+  const left: LeftObject[] = [];
+  let notRun: string[] = [];
+  // What stopped the run before its first scenario: thrown once the topology is removed again.
+  let stopped: unknown;
   try {
-    // A setup that fails half-way leaves namespaces that the teardown below removes.
     await setupTopology(cluster, o.topology, {
       runId: o.runId,
       adopt: o.adopt,
+      keep: o.keep,
+      plan,
       readyTimeoutMs: o.readyTimeoutMs,
       events: o.events,
       journal,
+      signal,
     });
+  } catch (e) {
+    stopped = e;
+  }
+  if (stopped === undefined) {
     const pods = new ClientPods(cluster, o.topology);
     for (const [i, scenario] of scenarios.entries()) {
-      o.signal.throwIfAborted();
-      results.push(
-        await runScenario(
-          {
-            cluster,
-            topology: o.topology,
-            apis,
-            mesh,
-            baseline,
-            runId: o.runId,
-            pods,
-            probe: { ...o.probe, kubectl: o.probe.kubectl ?? { context: cluster.context } },
-            converge: o.converge,
-            removeTimeoutMs: o.readyTimeoutMs,
-            events: o.events,
-            journal,
-          },
-          scenario,
-          i + 1,
-          scenarios.length,
-        ),
+      if (signal.aborted) {
+        stopped = signal.reason;
+        break;
+      }
+      const out = await runScenario(
+        {
+          cluster,
+          topology: o.topology,
+          apis,
+          mesh,
+          baseline,
+          runId: o.runId,
+          pods,
+          probe: { ...o.probe, kubectl: o.probe.kubectl ?? { context: cluster.context } },
+          converge: o.converge,
+          removeTimeoutMs: o.readyTimeoutMs,
+          events: o.events,
+          journal,
+          retryDelaysMs: o.retryDelaysMs,
+        },
+        scenario,
+        i + 1,
+        scenarios.length,
       );
+      if (out.result) results.push(out.result);
+      if (out.error !== undefined) {
+        if (signal.aborted) stopped = signal.reason;
+        else failures.push({ stage: 'scenario', scenario: scenario.name, message: messageOf(out.error) });
+      }
+      if (out.left.length) {
+        left.push(...out.left);
+        failures.push({
+          stage: 'undo',
+          scenario: scenario.name,
+          message: `could not remove or put back ${out.left.map((l) => l.description).join(', ')}`,
+        });
+      }
+      // Whatever a failed scenario left behind would change what the next ones observe.
+      if (stopped !== undefined || out.error !== undefined || out.left.length) {
+        notRun = scenarios.slice(i + 1).map((s) => s.name);
+        break;
+      }
     }
-  } finally {
-    if (!o.keep)
-      await teardownTopology(cluster, o.topology, { timeoutMs: o.readyTimeoutMs, events: o.events, journal });
-    // The journal's own namespace is removed by close(); a kept topology is meant to stay.
-    const left = journal
-      .pending()
-      .filter((e) => !(e.ref.kind === 'Namespace' && (e.ref.name === JOURNAL_NAMESPACE || o.keep)));
-    if (left.length === 0) await journal.close();
-    else
-      o.events({
-        type: 'warning',
-        message: `not everything was undone (${left.map((e) => describeRef(e.ref)).join(', ')}): run \`meshprobe cleanup\``,
-      });
   }
+
+  if (!o.keep) {
+    const torn = await undoSetup(cluster, o.topology, {
+      journal,
+      timeoutMs: o.readyTimeoutMs,
+      events: o.events,
+      retryDelaysMs: o.retryDelaysMs,
+    });
+    if (torn.length) {
+      left.push(...torn);
+      failures.push({
+        stage: 'teardown',
+        message: `could not remove ${torn.map((l) => l.description).join(', ')}`,
+      });
+    }
+  }
+  // An object a scenario could not delete may have gone with its namespace since.
+  for (const e of journal.left(o.keep))
+    if (e.op === 'create' && e.purpose === 'scenario' && !(await cluster.get(e.ref).catch(() => true)))
+      await journal.undone(e.seq).catch(() => {});
+  // The journal knows what is still to undo, including what a failed write may have left unrecorded as undone.
+  const pending = journal.left(o.keep);
+  const leftBehind = pending.map(
+    (e) => left.find((l) => describeRef(l.ref) === describeRef(e.ref))?.description ?? describeRef(e.ref),
+  );
+  if (pending.length === 0) {
+    try {
+      await journal.close();
+    } catch (e) {
+      failures.push({ stage: 'journal', message: messageOf(e) });
+      leftBehind.push(`ConfigMap ${JOURNAL_NAMESPACE}/journal-${o.runId}`);
+      await journal.end();
+    }
+  } else await journal.end();
+
+  if (stopped !== undefined) throw leftBehind.length ? new Unfinished(stopped, leftBehind) : stopped;
 
   const n = count(results.flatMap((r) => verdicts(r).values()));
   o.events({
@@ -131,8 +209,19 @@ export async function runScenarios(cluster: Cluster, o: RunOptions): Promise<Run
     topology: o.topology.name,
     cluster: { context: cluster.context, server: cluster.server },
     scenarios: results,
+    ...(failures.length ? { incomplete: { failures, notRun, left: leftBehind } } : {}),
   };
 }
+
+/** Which namespace writes the run's setup makes: the RBAC preflight asks only for those. */
+function namespaceWrites(plan: NamespacePlan[]): { createsNamespaces: boolean; relabelsNamespaces: boolean } {
+  return {
+    createsNamespaces: plan.some((p) => p.state === 'create'),
+    relabelsNamespaces: plan.some((p) => Object.keys(p.relabel).length > 0),
+  };
+}
+
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /**
  * A scenario that changes objects outside the topology's namespaces runs only with consent, or

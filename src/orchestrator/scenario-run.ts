@@ -1,9 +1,8 @@
 // One scenario: apply its objects (saving any it overwrites), converge, then remove them and put back
 // what was there before.
-import type { Cluster, IstioApis, ObjectRef } from '../kube/cluster.js';
+import type { Cluster, IstioApis } from '../kube/cluster.js';
 import { refOf } from '../kube/cluster.js';
 import { isReady, labelSelector } from '../kube/pods.js';
-import { waitUntilGone } from '../kube/wait.js';
 import type { EventSink } from '../model/events.js';
 import type { IstioPolicy } from '../model/istio-objects.js';
 import type { KubeObject } from '../model/kube-object.js';
@@ -19,7 +18,7 @@ import { converge, type ConvergeSettings } from '../probe/converge.js';
 import type { ClientPods } from '../probe/pods.js';
 import { probeRound, type ProbeSettings } from '../probe/round.js';
 import type { Journal } from './journal.js';
-import { restore } from './restore.js';
+import { undoAll, type LeftObject } from './undo.js';
 import { objectsToApply } from './scenario-objects.js';
 
 export interface ScenarioContext {
@@ -35,6 +34,8 @@ export interface ScenarioContext {
   removeTimeoutMs: number;
   events: EventSink;
   journal?: Journal;
+  /** Pauses between the passes of an undo that failed (default UNDO_RETRY_DELAYS_MS). */
+  retryDelaysMs?: number[];
 }
 
 interface Change {
@@ -45,23 +46,31 @@ interface Change {
   seq?: number;
 }
 
+/** A scenario's end: its result when it was probed to the end, what went wrong, what its undo left. */
+export interface ScenarioOutcome {
+  result?: ScenarioResult;
+  /** Applying or probing failed (or SIGINT): the scenario has no result. */
+  error?: unknown;
+  /** What its undo could not delete or put back, after trying again. */
+  left: LeftObject[];
+}
+
 export async function runScenario(
   ctx: ScenarioContext,
   scenario: Scenario,
   index: number,
   total: number,
-): Promise<ScenarioResult> {
+): Promise<ScenarioOutcome> {
   const { cluster, events } = ctx;
   events({ type: 'scenario-start', scenario: scenario.name, index, total });
   const started = performance.now();
   const expected = predictScenario(ctx.topology, scenario, ctx.mesh, ctx.baseline);
   const changes: Change[] = [];
-  let result: Awaited<ReturnType<typeof converge>>;
-  let certificates: CertificateReport[];
+  let outcome: ScenarioOutcome;
   try {
     for (const obj of objectsToApply(scenario, ctx.topology, ctx.apis, ctx.mesh, ctx.runId)) {
       const before = await cluster.get(refOf(obj));
-      const seq = await ctx.journal?.record(before ? 'replace' : 'create', refOf(obj), before);
+      const seq = await ctx.journal?.record(before ? 'replace' : 'create', refOf(obj), before, { purpose: 'scenario' });
       changes.push({ applied: obj, before, seq });
       // An object that exists is replaced whole, so the scenario's version is exactly what the cluster holds.
       if (before)
@@ -72,7 +81,7 @@ export async function runScenario(
       else await cluster.apply(obj);
     }
     events({ type: 'scenario-applied', scenario: scenario.name, objects: changes.map((c) => objectId(c.applied)) });
-    result = await converge(
+    const result = await converge(
       (round) =>
         probeRound(cluster, ctx.topology, ctx.pods, ctx.probe, (from, to, cell) =>
           events({
@@ -103,7 +112,7 @@ export async function runScenario(
           }),
       },
     );
-    certificates = await readCertificates(ctx, scenario);
+    const certificates = await readCertificates(ctx, scenario);
     // The verdict is known once the rounds are over; removing the objects comes after it.
     events({
       type: 'scenario-done',
@@ -113,19 +122,23 @@ export async function runScenario(
       converged: result.converged,
       seconds: (performance.now() - started) / 1000,
     });
-  } finally {
-    await undo(ctx, scenario, changes);
+    outcome = {
+      result: {
+        scenario,
+        expected,
+        observation: {
+          cells: result.final.cells,
+          convergence: { converged: result.converged, seconds: result.seconds, history: result.history },
+          certificates,
+        },
+      },
+      left: [],
+    };
+  } catch (e) {
+    outcome = { error: e, left: [] };
   }
-
-  return {
-    scenario,
-    expected,
-    observation: {
-      cells: result.final.cells,
-      convergence: { converged: result.converged, seconds: result.seconds, history: result.history },
-      certificates,
-    },
-  };
+  outcome.left = await undo(ctx, scenario, changes);
+  return outcome;
 }
 
 /** The certificates of the workloads the scenario names, read from their sidecars. */
@@ -164,16 +177,19 @@ async function readCertificates(ctx: ScenarioContext, scenario: Scenario): Promi
   return out;
 }
 
-/** Removes what the scenario added and restores what it replaced, newest first. */
-async function undo(ctx: ScenarioContext, scenario: Scenario, changes: Change[]): Promise<void> {
+/** Removes what the scenario added and restores what it replaced, newest first; returns what is left. */
+async function undo(ctx: ScenarioContext, scenario: Scenario, changes: Change[]): Promise<LeftObject[]> {
   const started = performance.now();
-  const deleted: ObjectRef[] = [];
-  for (const c of [...changes].reverse()) {
-    const ref = refOf(c.applied);
-    if (c.before) await restore(ctx.cluster, c.before);
-    else if (await ctx.cluster.delete(ref)) deleted.push(ref);
-    if (c.seq !== undefined) await ctx.journal?.undone(c.seq);
-  }
-  await waitUntilGone(ctx.cluster, deleted, ctx.removeTimeoutMs);
+  const left = await undoAll(
+    ctx.cluster,
+    [...changes].reverse().map((c) => ({
+      op: c.before ? ('replace' as const) : ('create' as const),
+      ref: refOf(c.applied),
+      before: c.before,
+      seq: c.seq,
+    })),
+    { journal: ctx.journal, timeoutMs: ctx.removeTimeoutMs, events: ctx.events, retryDelaysMs: ctx.retryDelaysMs },
+  );
   ctx.events({ type: 'scenario-removed', scenario: scenario.name, seconds: (performance.now() - started) / 1000 });
+  return left;
 }

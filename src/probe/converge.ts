@@ -1,6 +1,7 @@
 // Probe rounds until the data plane has converged: the observed matrix equals the expected one for K
 // consecutive rounds, or stays the same (without probe errors) for K rounds once the settle time has
-// passed, or the timeout runs out. Istio pushes configuration to each proxy on its own schedule, so
+// passed, or the timeout runs out; a cell that could not be probed in any round does not hold the
+// others up. Istio pushes configuration to each proxy on its own schedule, so
 // right after an apply a probe may well see the old behaviour.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExpectedCell, ObservedCell } from '../model/cell.js';
@@ -64,7 +65,13 @@ export async function converge(
 ): Promise<ConvergeResult> {
   const clock = s.clock ?? REAL_CLOCK;
   const start = clock.now();
-  const rounds: Array<{ result: RoundResult; summary: RoundSummary; signature: string }> = [];
+  const rounds: Array<{
+    result: RoundResult;
+    summary: RoundSummary;
+    signature: string;
+    outcomes: string[];
+    verdicts: string[];
+  }> = [];
   for (let n = 1; ; n++) {
     s.signal?.throwIfAborted();
     const roundStart = clock.now();
@@ -83,13 +90,13 @@ export async function converge(
       execs: r.execs,
       ...(changed.length ? { changed } : {}),
     };
+    const outcomes = r.cells.values().map((c) => c.outcome);
     rounds.push({
       result: r,
       summary,
-      signature: r.cells
-        .values()
-        .map((c) => c.outcome)
-        .join(','),
+      signature: outcomes.join(','),
+      outcomes,
+      verdicts: compare(expected, r.cells).values(),
     });
     hooks.onRound?.(r, summary);
 
@@ -101,7 +108,23 @@ export async function converge(
       !!lastK &&
       lastK.every((x) => x.signature === lastK[0]!.signature && x.summary.errors === 0) &&
       elapsed >= s.settleMs;
-    if (allMatched || stable || elapsed >= s.timeoutMs) {
+    // A cell whose probe failed in every round so far (a client whose exec is refused each time) will not
+    // tell more by waiting: once every other cell matches, or is stable after the settle time, the
+    // scenario stops, not converged, instead of waiting out the timeout (reliability-figures D8: one
+    // such client stretched a 36 s run past 600 s).
+    const failing = lastK
+      ? new Set(outcomeIndices(rounds[0]!.outcomes).filter((i) => rounds.every((x) => x.outcomes[i] === 'error')))
+      : new Set<number>();
+    const rest = (x: (typeof rounds)[number]) => x.outcomes.filter((_, i) => !failing.has(i)).join(',');
+    const stuck =
+      failing.size > 0 &&
+      !!lastK &&
+      (lastK.every((x) => x.verdicts.every((v, i) => failing.has(i) || v === 'match')) ||
+        (elapsed >= s.settleMs &&
+          lastK.every(
+            (x) => rest(x) === rest(lastK[0]!) && x.verdicts.every((v, i) => failing.has(i) || v !== 'error'),
+          )));
+    if (allMatched || stable || stuck || elapsed >= s.timeoutMs) {
       return {
         final: r,
         history: rounds.map((x) => x.summary),
@@ -113,6 +136,8 @@ export async function converge(
     if (wait > 0) await clock.sleep(Math.min(wait, s.timeoutMs - elapsed), s.signal);
   }
 }
+
+const outcomeIndices = (xs: unknown[]): number[] => xs.map((_, i) => i);
 
 /** `from -> to: old => new` for each cell whose outcome differs between two rounds. */
 function changedCells(previous: Matrix<ObservedCell>, current: Matrix<ObservedCell>): string[] {

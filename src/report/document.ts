@@ -32,6 +32,17 @@ export interface ReportDocument {
   };
   summary: Summary;
   scenarios: ScenarioReport[];
+  /** Run only: present when the run failed after its first scenario was applied. */
+  incomplete?: IncompleteReport;
+}
+
+/** What failed, which scenarios did not run, what is left in the cluster and the command that removes it. */
+export interface IncompleteReport {
+  failures: Array<{ stage: string; scenario?: string; message: string }>;
+  notRun: string[];
+  left: string[];
+  /** `meshprobe ... cleanup ...`, when something is left. */
+  cleanup?: string;
 }
 
 export interface Summary {
@@ -92,7 +103,7 @@ export interface ObservedReport {
 
 export function buildDocument(
   result: RunResult,
-  meta: { generatedAt: string; meshprobeVersion: string },
+  meta: { generatedAt: string; meshprobeVersion: string; cleanupCommand?: string },
 ): ReportDocument {
   const scenarios = result.scenarios.map(scenarioReport);
   return {
@@ -108,6 +119,16 @@ export function buildDocument(
     },
     summary: summarize(scenarios),
     scenarios,
+    ...(result.incomplete
+      ? {
+          incomplete: {
+            failures: result.incomplete.failures.map((f) => ({ ...f })),
+            notRun: result.incomplete.notRun,
+            left: result.incomplete.left,
+            ...(result.incomplete.left.length && meta.cleanupCommand ? { cleanup: meta.cleanupCommand } : {}),
+          },
+        }
+      : {}),
   };
 }
 

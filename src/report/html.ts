@@ -2,6 +2,7 @@
 // symbol and a word as well as a colour, so it reads in greyscale; hover shows its facts, a
 // click opens them in a panel under the matrix (CSS :target, so it works without script).
 import { stringify } from 'yaml';
+import { incompleteLines } from './incomplete.js';
 import { label } from './labels.js';
 import {
   CELL_KINDS,
@@ -195,6 +196,13 @@ function legend(doc: ReportDocument): string {
   return `<section class="card"><h2>Legend</h2><p class="muted">${h(how)}</p><ul class="legend">${items.join('')}</ul></section>`;
 }
 
+/** A run that failed half-way: a banner before the matrices (styled inline, so a clean run's page is unchanged). */
+function incomplete(doc: ReportDocument): string {
+  const lines = incompleteLines(doc);
+  if (!lines.length) return '';
+  return `<section class="card incomplete" role="alert" style="border: 2px solid var(--warn)"><h2 style="color: var(--warn)">⚠ Incomplete run</h2>${lines.map((l) => `<p>${h(l)}</p>`).join('')}</section>\n`;
+}
+
 export function renderHtml(doc: ReportDocument): string {
   const m = doc.metadata;
   const title = `meshprobe ${m.command}: ${headlineOf(doc)}`;
@@ -211,7 +219,7 @@ export function renderHtml(doc: ReportDocument): string {
 <body>
 <main>
 ${header(doc)}
-${legend(doc)}
+${incomplete(doc)}${legend(doc)}
 ${doc.scenarios.map((s, i) => scenario(doc, s, i)).join('\n')}
 <footer>${h(`${doc.apiVersion} ${doc.kind}`)} · the same data as results.json · meshprobe ${h(m.meshprobeVersion)}</footer>
 </main>

@@ -13,6 +13,7 @@ import {
 } from './cells.js';
 import { scenarioCounts, type CellReport, type ReportDocument, type ScenarioReport } from './document.js';
 import { escapeXml, escapeXmlAttribute } from './escape.js';
+import { incompleteLines } from './incomplete.js';
 
 const attrs = (a: Record<string, string | number | undefined>): string =>
   Object.entries(a)
@@ -59,20 +60,44 @@ function testsuite(doc: ReportDocument, s: ScenarioReport): string {
 /** ISO 8601 without a zone: the Ant schema's pattern, which the strictest readers enforce. Always UTC. */
 const timestamp = (doc: ReportDocument): string => doc.metadata.generatedAt.slice(0, 19);
 
+/** A run that did not finish is one more testcase, an <error>: CI shows it beside the cells' results. */
+function incompleteSuite(doc: ReportDocument): string[] {
+  const lines = incompleteLines(doc);
+  if (!lines.length) return [];
+  const head = attrs({
+    name: 'meshprobe',
+    tests: 1,
+    failures: 0,
+    errors: 1,
+    skipped: 0,
+    time: '0.000',
+    timestamp: timestamp(doc),
+  });
+  return [
+    `  <testsuite${head}>`,
+    `    <testcase${attrs({ classname: 'meshprobe', name: 'the run finished and left the cluster as it found it' })}>`,
+    `      <error${attrs({ type: 'run-incomplete', message: lines[0] })}>${escapeXml(lines.join('\n'))}</error>`,
+    '    </testcase>',
+    '  </testsuite>',
+  ];
+}
+
 export function renderJunit(doc: ReportDocument): string {
   const s = doc.summary;
+  const extra = doc.incomplete ? 1 : 0;
   const time = doc.scenarios.reduce((t, sc) => t + (sc.convergence?.seconds ?? 0), 0);
   const root = attrs({
     name: `meshprobe ${doc.metadata.command}`,
-    tests: s.cells,
+    tests: s.cells + extra,
     failures: s.mismatched,
-    errors: s.errors,
+    errors: s.errors + extra,
     time: time.toFixed(3),
   });
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites${root}>`,
     ...doc.scenarios.map((sc) => testsuite(doc, sc)),
+    ...incompleteSuite(doc),
     '</testsuites>',
     '',
   ].join('\n');

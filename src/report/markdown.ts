@@ -13,6 +13,7 @@ import {
   shownWord,
 } from './cells.js';
 import { scenarioCounts, type CellReport, type ReportDocument, type ScenarioReport } from './document.js';
+import { incompleteLines } from './incomplete.js';
 
 export interface MarkdownOptions {
   /** Upper bound on the UTF-8 size of the whole text. */
@@ -38,7 +39,11 @@ function header(doc: ReportDocument): string {
   const m = doc.metadata;
   const s = doc.summary;
   const failing = failingCount(doc);
-  const mark = doc.scenarios.some((sc) => sc.verdict === 'mismatch') ? MARK.mismatch : failing ? MARK.error : MARK.pass;
+  const mark = doc.scenarios.some((sc) => sc.verdict === 'mismatch')
+    ? MARK.mismatch
+    : failing || doc.incomplete
+      ? MARK.error
+      : MARK.pass;
   const headline = headlineOf(doc);
   const where = m.cluster ? `context ${code(m.cluster.context)} (${m.cluster.server})` : 'no cluster (oracle only)';
   const lines = [
@@ -119,6 +124,9 @@ export function renderMarkdown(doc: ReportDocument, o: MarkdownOptions = {}): st
   // Room kept for the closing note, so adding it never breaks the cap.
   const reserve = 200;
   let out = header(doc);
+  // What the run left in the cluster comes first: it is what someone must act on. Capped, like the rest.
+  const incomplete = incompleteLines(doc).map((l) => `> ${cell(l).slice(0, 4096)}`);
+  if (incomplete.length) out += `\n> ${MARK.error} **Incomplete run**\n>\n${incomplete.join('\n>\n')}\n`;
   const rows = doc.scenarios.map((s) => scenarioRow(doc, s));
   let shownRows = rows.length;
   while (shownRows > 0 && bytes(out) + bytes(scenarioTable(doc, rows.slice(0, shownRows))) + reserve > maxBytes)

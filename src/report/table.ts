@@ -2,6 +2,7 @@
 import Table from 'cli-table3';
 import { convergenceText, httpText } from './cells.js';
 import { cellMatrix, scenarioCounts, type CellReport, type ReportDocument, type ScenarioReport } from './document.js';
+import { incompleteLines } from './incomplete.js';
 import { label, LEGEND } from './labels.js';
 import type { Style } from './style.js';
 
@@ -74,6 +75,7 @@ export function renderTables(doc: ReportDocument, o: TableOptions): string {
   const tail = [
     LEGEND,
     `${doc.metadata.command === 'predict' ? 'Predicted' : 'Probed'} ${summary.scenarios} scenario${summary.scenarios === 1 ? '' : 's'} (Istio ${doc.metadata.flavor}), ${summary.cells} cells: ${summary.matched} as expected, ${summary.mismatched} not, ${summary.errors} probe error${summary.errors === 1 ? '' : 's'}.`,
+    ...incompleteLines(doc).map((l) => o.style.yellow(l)),
   ];
   return `${sections.join('\n\n')}\n\n${tail.join('\n')}\n`;
 }

@@ -142,7 +142,13 @@ describe.runIf(!REAL_KUBECONFIG)('preflight (emulated cluster)', () => {
       namespaces: topology.namespaces.map((n) => (n.name === 'test1' ? { ...n, injection: false } : n)),
       workloads: topology.workloads.map((w) => (w.namespace === 'test1' ? { ...w, sidecar: false } : w)),
     };
-    await setupTopology(k8s, noInjection, { runId: 'r', adopt: false, readyTimeoutMs: 30_000, events: () => {} });
+    await setupTopology(k8s, noInjection, {
+      runId: 'r',
+      adopt: false,
+      keep: false,
+      readyTimeoutMs: 30_000,
+      events: () => {},
+    });
     const err = await checkInjection(k8s, topology).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ClusterError);
     expect((err as ClusterError).message).toMatch(

@@ -36,8 +36,12 @@ export class FakeCluster implements Cluster {
   readonly server = 'https://fake.invalid:6443';
   /** `apply|replace|delete Kind ns/name`, in the order the calls came. */
   readonly log: string[] = [];
-  /** Called before each change is stored, with what the log will say. */
+  /** Called before each change is stored, with what the log will say; throwing fails the call. */
   beforeWrite: (entry: string, target: ObjectRef) => void = () => {};
+  /** Called at each SelfSubjectAccessReview (the preflight's), e.g. to send a signal then. */
+  onCanI: () => void = () => {};
+  /** Deployments (`ns/name`) that never become ready. */
+  readonly neverReady = new Set<string>();
   exec: (pod: ExecCall['pod'], container: string, command: string[]) => Promise<ExecResult>;
   private readonly apis: IstioApis;
   private readonly objects = new Map<string, KubeObject>();
@@ -59,6 +63,7 @@ export class FakeCluster implements Cluster {
   }
 
   async canI(): Promise<boolean> {
+    this.onCanI();
     return true;
   }
 
@@ -98,7 +103,15 @@ export class FakeCluster implements Cluster {
     this.objects.delete(keyOf(ref));
     if (ref.kind === 'Namespace')
       for (const [k, o] of this.objects) if (o.metadata.namespace === ref.name) this.objects.delete(k);
+    // The garbage collector removes a Deployment's pods with it.
+    if (ref.kind === 'Deployment')
+      this.objects.delete(keyOf({ apiVersion: 'v1', kind: 'Pod', namespace: ref.namespace, name: `${ref.name}-0` }));
     return true;
+  }
+
+  /** Every object of the store (copies). */
+  all(): KubeObject[] {
+    return [...this.objects.values()].map((o) => structuredClone(o));
   }
 
   /** Every object of the store, as `Kind ns/name`, sorted: what a test compares before and after. */
@@ -134,6 +147,10 @@ export class FakeCluster implements Cluster {
   private rollOut(d: KubeObject): void {
     const spec = d.spec as { replicas?: number; template: { metadata?: { labels?: Record<string, string> } } };
     const replicas = spec.replicas ?? 1;
+    if (this.neverReady.has(`${d.metadata.namespace}/${d.metadata.name}`)) {
+      d.status = { observedGeneration: 1, replicas, updatedReplicas: replicas, availableReplicas: 0, readyReplicas: 0 };
+      return;
+    }
     d.status = {
       observedGeneration: 1,
       replicas,

@@ -171,11 +171,18 @@ describe('manifests/rbac', () => {
     const verbs = new Set(objs.flatMap((o) => (o.rules ?? []).flatMap((r) => r.verbs ?? [])));
     for (const v of ['bind', 'escalate', 'impersonate', 'deletecollection', 'watch', '*'])
       expect(verbs.has(v), v).toBe(false);
-    // `update` only where meshprobe replaces a policy a scenario overwrites, and puts it back.
+    // `update` only where meshprobe replaces a policy a scenario overwrites and puts it back, and where it
+    // puts back the labels of a namespace it adopted.
     const updatable = new Set(
       objs.flatMap((o) => (o.rules ?? []).filter((r) => r.verbs?.includes('update')).flatMap((r) => r.resources ?? [])),
     );
-    expect([...updatable].sort()).toEqual(['destinationrules', 'meshpolicies', 'peerauthentications', 'policies']);
+    expect([...updatable].sort()).toEqual([
+      'destinationrules',
+      'meshpolicies',
+      'namespaces',
+      'peerauthentications',
+      'policies',
+    ]);
     const resources = new Set(objs.flatMap((o) => (o.rules ?? []).flatMap((r) => r.resources ?? [])));
     for (const r of [
       'roles',

@@ -1,5 +1,6 @@
 // When convergence stops, on a fake clock: K matching rounds; a stable mismatch only once the settle
-// time is over; never "stable" with a probe error in it; the timeout; an abort between rounds.
+// time is over; never "stable" with a passing probe error in it, but not held up by a cell that could
+// not be probed in any round; the timeout; an abort between rounds.
 import { describe, expect, it } from 'vitest';
 import type { ExpectedCell, ObservedCell } from '../../src/model/cell.js';
 import { Matrix } from '../../src/model/matrix.js';
@@ -101,16 +102,47 @@ describe('converge', () => {
     expect(r.history).toHaveLength(2);
   });
 
-  it('never calls a matrix with a probe error in it stable: it runs to the timeout, not converged', async () => {
+  it('a cell that could not be probed in any round does not hold the others up: K rounds, not converged', async () => {
     const s = scripted((): Outcome[] => ['error', 'reset']);
+    const r = await converge(
+      s.round,
+      expecting('mtls', 'blocked'),
+      settings(s.clock, { settleMs: 10_000, timeoutMs: 60_000 }),
+    );
+    expect(r.converged).toBe(false);
+    expect(r.history.map((h) => h.errors)).toEqual([1, 1]);
+    expect(r.seconds).toBe(1.5);
+  });
+
+  it('with such a cell, a mismatch elsewhere is believed only after the settle time, like any other', async () => {
+    const s = scripted((): Outcome[] => ['error', 'plaintext']);
+    const r = await converge(
+      s.round,
+      expecting('mtls', 'blocked'),
+      settings(s.clock, { settleMs: 4000, timeoutMs: 60_000 }),
+    );
+    expect(r.converged).toBe(false);
+    expect(r.history.at(-1)!.at).toBeGreaterThanOrEqual(3);
+    expect(r.history.length).toBe(5);
+  });
+
+  it('never calls a matrix with a passing probe error stable: it runs to the timeout, not converged', async () => {
+    const s = scripted((n): Outcome[] => [n % 2 ? 'error' : 'mtls', 'reset']);
     const r = await converge(
       s.round,
       expecting('mtls', 'blocked'),
       settings(s.clock, { settleMs: 0, timeoutMs: 4000 }),
     );
     expect(r.converged).toBe(false);
-    expect(r.history.map((h) => h.errors)).toEqual([1, 1, 1, 1, 1]);
+    expect(r.history.map((h) => h.errors)).toEqual([1, 0, 1, 0, 1]);
     expect(r.seconds).toBe(4.5);
+  });
+
+  it('keeps probing a cell that failed at first and then answers, until it matches K times', async () => {
+    const s = scripted((n): Outcome[] => [n === 1 ? 'error' : 'mtls', 'reset']);
+    const r = await converge(s.round, expecting('mtls', 'blocked'), settings(s.clock));
+    expect(r.converged).toBe(true);
+    expect(r.history.map((h) => h.errors)).toEqual([1, 0, 0]);
   });
 
   it('gives up at the timeout while the matrix keeps changing, and never sleeps past it', async () => {

@@ -9,8 +9,11 @@ import { renderYaml } from '../../src/report/yaml.js';
 import { cli } from '../helpers/cli.js';
 import { runDocument } from './fixture.js';
 
-/** `run`: only in documents of `run` (and `probe`); the rest are in `predict` documents too. */
-const FIELDS: Array<[path: string, only?: 'run']> = [
+/**
+ * `run`: only in documents of `run` (and `probe`); `incomplete`: only in those of a run that failed after
+ * its first scenario; the rest are in `predict` documents too.
+ */
+const FIELDS: Array<[path: string, only?: 'run' | 'incomplete']> = [
   ['apiVersion'],
   ['kind'],
   ['metadata.command'],
@@ -76,6 +79,12 @@ const FIELDS: Array<[path: string, only?: 'run']> = [
   ['scenarios[].cells[].observed.detail', 'run'],
   ['scenarios[].cells[].observed.command', 'run'],
   ['scenarios[].cells[].match'],
+  ['incomplete.failures[].stage', 'incomplete'],
+  ['incomplete.failures[].scenario', 'incomplete'],
+  ['incomplete.failures[].message', 'incomplete'],
+  ['incomplete.notRun[]', 'incomplete'],
+  ['incomplete.left[]', 'incomplete'],
+  ['incomplete.cleanup', 'incomplete'],
 ];
 
 /** Kubernetes objects as written: their fields belong to their own APIs, not to meshprobe/v1. */
@@ -109,6 +118,23 @@ describe('the meshprobe/v1 document', () => {
 
   it('a run document has every listed field, and nothing unlisted', () => {
     const paths = fieldPaths(JSON.parse(renderJson(runDocument())));
+    for (const [p, only] of FIELDS) if (only !== 'incomplete') expect(paths, p).toContain(p);
+    expect(leaves(paths).filter((p) => !FIELDS.some(([f]) => f === p))).toEqual([]);
+  });
+
+  it('the document of a run that failed half-way has the incomplete fields too, and nothing unlisted', () => {
+    const doc = {
+      ...runDocument(),
+      incomplete: {
+        failures: [
+          { stage: 'undo', scenario: 'mesh-strict', message: 'could not remove DestinationRule istio-system/default' },
+        ],
+        notRun: ['permissive'],
+        left: ['DestinationRule istio-system/default (not deleted: 500)'],
+        cleanup: 'meshprobe cleanup',
+      },
+    };
+    const paths = fieldPaths(JSON.parse(renderJson(doc)));
     for (const [p] of FIELDS) expect(paths, p).toContain(p);
     expect(leaves(paths).filter((p) => !FIELDS.some(([f]) => f === p))).toEqual([]);
   });

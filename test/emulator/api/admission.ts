@@ -33,11 +33,19 @@ export function namespaceLifecycle(store: MemoryStore): AdmissionPlugin {
       const ns = store.get('', 'namespaces', undefined, namespace);
       if (!ns) throw notFound({ group: '', resource: 'namespaces' }, namespace);
       if (ns.metadata.deletionTimestamp) {
-        throw forbidden(
+        // kubernetes v1.32 plugin/pkg/admission/namespace/lifecycle/admission.go: Forbidden, with the
+        // cause NamespaceTerminating, so that a client can tell it from an RBAC refusal.
+        const e = forbidden(
           { group: type.group, resource: type.resource },
           object.metadata.name,
           `unable to create new content in namespace ${namespace} because it is being terminated`,
         );
+        ((e.status.details ??= {}).causes ??= []).push({
+          reason: 'NamespaceTerminating',
+          message: `namespace ${namespace} is being terminated`,
+          field: 'metadata.namespace',
+        });
+        throw e;
       }
     },
   };
