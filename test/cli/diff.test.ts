@@ -290,6 +290,32 @@ describe('meshprobe diff', () => {
     );
   });
 
+  it('a namespace Policy (Istio 1.4) is predicted on both flavors: translated on modern, as it is on legacy', async () => {
+    const policy = dir({
+      'test2.yaml': yaml({
+        apiVersion: 'authentication.istio.io/v1alpha1',
+        kind: 'Policy',
+        metadata: { name: 'default', namespace: 'test2' },
+        spec: { peers: [{ mtls: {} }] },
+      }),
+    });
+    const modern = await diffJson(['--base', dir(), '--head', policy]);
+    expect(cellsOf(modern.doc)).toEqual(STRICT_CELLS.filter((c) => c.includes('test2/httpbin')));
+    expect(modern.doc.changes[0].head.server[0].by).toBe(
+      'PeerAuthentication test2/default (from Policy test2/default)',
+    );
+    const legacy = await diffJson(['--istio', 'legacy', '--base', dir(), '--head', policy]);
+    // Without auto mTLS every client's plaintext is refused by test2's STRICT servers: 503 from sidecars, reset without.
+    expect(legacy.doc.changes.map((c: any) => `${c.from} ${c.to} ${c.head.outcome}`)).toEqual(
+      ['test1/sleep', 'test2/sleep', 'test3/sleep', 'ngtest/sleep'].flatMap((from) =>
+        ['8000', '9080'].map(
+          (port) => `${from} test2/httpbin:${port} ${from === 'test3/sleep' ? 'reset' : 'upstream-error'}`,
+        ),
+      ),
+    );
+    expect(legacy.doc.changes[0].head.server[0].by).toBe('Policy test2/default');
+  });
+
   it('DestinationRules too; worst first in the text; --fail-on picks which kinds of change exit 1', async () => {
     const base = dir({ 'mesh.yaml': yaml(peerAuthentication('istio-system', 'PERMISSIVE')) });
     const head = dir({
