@@ -1,5 +1,7 @@
 // Every API permission meshprobe uses, in one list: the RBAC preflight checks it with
-// SelfSubjectAccessReviews, and manifests/rbac/ grants exactly it (a test proves the two agree).
+// SelfSubjectAccessReviews, and manifests/rbac/ grants exactly it; manifests/rbac-staging/ grants exactly
+// what a run needs that creates no namespace and changes nothing outside the topology's (no `when`, no
+// `clusterWideOnly`). test/manifests/rbac.test.ts proves both.
 
 export interface Permission {
   group: string;
@@ -90,6 +92,7 @@ export const PERMISSIONS: Permission[] = [
     verbs: replaceable,
     scope: 'root',
     modernOnly: true,
+    clusterWideOnly: true,
     why: 'apply mesh-wide scenario policies',
   },
   {
@@ -112,6 +115,7 @@ export const PERMISSIONS: Permission[] = [
     resource: 'destinationrules',
     verbs: replaceable,
     scope: 'root',
+    clusterWideOnly: true,
     why: 'apply mesh-wide DestinationRules',
   },
   {
@@ -140,9 +144,18 @@ export const PERMISSIONS: Permission[] = [
   {
     group: 'authentication.istio.io',
     resource: 'meshpolicies',
-    verbs: replaceable,
+    verbs: ['list'],
     scope: 'cluster',
     legacyOnly: true,
+    why: "predict from the cluster's own legacy mesh-wide policy",
+  },
+  {
+    group: 'authentication.istio.io',
+    resource: 'meshpolicies',
+    verbs: ['get', 'create', 'patch', 'delete', 'update'],
+    scope: 'cluster',
+    legacyOnly: true,
+    clusterWideOnly: true,
     why: 'apply the legacy mesh-wide policy',
   },
   {

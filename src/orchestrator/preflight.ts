@@ -128,7 +128,7 @@ export async function checkPermissions(
       );
     throw new ClusterError(
       `missing permissions in context "${cluster.context}":\n  ${lines.join('\n  ')}${denied.length > 8 ? `\n  ... and ${denied.length - 8} more` : ''}`,
-      'apply manifests/rbac/ and bind it to this identity (see README, "Nightly CI")',
+      'apply manifests/rbac/ (a cluster of your own) or, on a shared cluster, manifests/rbac-staging/ (then run with --adopt), and bind it to this identity (README, "Nightly CI and RBAC")',
     );
   }
   events({ type: 'preflight', check: 'permissions', ok: true, detail: `${checks.length} checked` });
