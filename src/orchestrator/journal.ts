@@ -165,7 +165,12 @@ export class Journal {
         await j.writeCluster();
       }
     } catch (e) {
-      await j.end();
+      // Nothing was changed yet unless the journal's namespace was being created: then cleanup needs it.
+      if (j.doc.entries.length) await j.end();
+      else {
+        j.stop();
+        rmSync(j.file, { force: true });
+      }
       throw e;
     }
     return j;

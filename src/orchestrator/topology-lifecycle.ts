@@ -310,6 +310,14 @@ export async function unadopt(cluster: Cluster, ns: KubeObject): Promise<void> {
   }
   const annotations = { ...now.metadata.annotations };
   delete annotations[ADOPTED_LABELS];
-  const { managedFields: _m, ...metadata } = now.metadata as Record<string, unknown>;
-  await cluster.replace({ ...now, metadata: { ...(metadata as KubeObject['metadata']), labels, annotations } });
+  const { managedFields: _m, annotations: _a, ...metadata } = now.metadata as Record<string, unknown>;
+  // A namespace that had no annotations gets none back, not an empty map.
+  await cluster.replace({
+    ...now,
+    metadata: {
+      ...(metadata as KubeObject['metadata']),
+      labels,
+      ...(Object.keys(annotations).length ? { annotations } : {}),
+    },
+  });
 }

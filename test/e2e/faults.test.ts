@@ -81,6 +81,24 @@ describe.runIf(!REAL_KUBECONFIG)('faults (emulated cluster only: a real one cann
     expect(r.doc!.summary).toMatchObject({ errors: 7, mismatched: 0 });
   }, 180_000);
 
+  it('a client whose exec is refused in every round does not hold each scenario to --converge-timeout (reliability D8)', async () => {
+    cluster = await testCluster('modern', { faults: [{ kind: 'exec-reject', code: 500, namespaces: ['test3'] }] });
+    // The default --converge-timeout, 60 s: before, every scenario probed for all of it (about 50 rounds).
+    const r = await run(cluster, ...TWO, '--scenario', 'permissive-httpbin-test1');
+    expect(r.code).toBe(3);
+    for (const s of r.doc!.scenarios) {
+      expect(s.convergence!.rounds, s.name).toBeLessThanOrEqual(10);
+      expect(s.convergence!.converged, s.name).toBe(false);
+      expect(s.cells.filter((c) => c.observed!.outcome === 'error').map((c) => c.from)).toEqual(
+        Array(7).fill('test3/sleep'),
+      );
+      expect(
+        s.cells.filter((c) => c.from !== 'test3/sleep').every((c) => c.match),
+        s.name,
+      ).toBe(true);
+    }
+  }, 180_000);
+
   it('a pod that never becomes Ready: exit 3 naming the deployment, and the topology is removed', async () => {
     cluster = await testCluster('modern');
     const r = await cli([
