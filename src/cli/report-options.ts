@@ -28,7 +28,12 @@ export function checkReportOptions(ctx: CommandContext, o: ReportOptions): void 
 
 /** Prints the document, writes the report directory, and appends the step summary on GitHub Actions. */
 export function emitReports(ctx: CommandContext, doc: ReportDocument, o: ReportOptions): void {
-  ctx.io.stdout.write(renderOutput(doc, o.output, ctx.style));
+  ctx.io.stdout.write(
+    renderOutput(doc, o.output, ctx.style, {
+      ...(ctx.io.stdout.columns ? { width: ctx.io.stdout.columns } : {}),
+      cwd: ctx.io.cwd,
+    }),
+  );
   const quiet = ctx.globals().quiet === true;
   if (o.reportDir) {
     const dir = resolve(ctx.io.cwd, o.reportDir);

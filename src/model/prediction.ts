@@ -36,7 +36,7 @@ export interface Reason {
   client: ClientDecision;
   server: ServerDecision;
   protocol: PortProtocol;
-  /** Row of the outcome table in the semantics reference (HTTP ports). */
+  /** Row of the outcome table in docs/semantics.md (HTTP ports). */
   row?: number;
 }
 

@@ -1,7 +1,7 @@
 // Loads scenario files (meshprobe/v1 kind Scenario): validates meshprobe's own fields and every
 // embedded Istio object before anything could be applied, with file:line:column in every message.
 import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, ConfigErrors } from '../errors.js';
@@ -14,6 +14,15 @@ import type { Topology } from './topology.js';
 import { displayPath, readYamlFile, type SourceDoc } from './yaml-source.js';
 
 export const SCENARIO_DIR = fileURLToPath(new URL('../../scenarios/', import.meta.url));
+
+/**
+ * Is `file` (as a document names it, relative to `cwd`, or to the package when no cwd is known) one of
+ * the shipped scenarios, which `explain` and `predict` find without `-f`?
+ */
+export function isShippedScenario(file: string, cwd?: string): boolean {
+  const path = resolve(cwd ?? dirname(resolve(SCENARIO_DIR)), file);
+  return dirname(path) === resolve(SCENARIO_DIR);
+}
 
 /** More objects than this in one scenario is a mistake, not a test. */
 export const MAX_OBJECTS = 200;

@@ -3,7 +3,7 @@ import type { DestinationRule, PeerAuthentication } from '../model/istio-objects
 import { describePolicy } from '../model/istio-objects.js';
 import type { Service, ServicePort, Workload } from '../model/topology.js';
 import type { ClientDecision, ServerDecision, Step } from '../model/prediction.js';
-import { describeRule, findDestinationRule, tlsForPort } from './destination-rule.js';
+import { describeMatch, findDestinationRule, tlsForPort } from './destination-rule.js';
 import { serviceHost, type MeshConfig } from './mesh.js';
 import { namespaceMode } from './server-mode.js';
 
@@ -28,7 +28,7 @@ export function clientOrigination(
   const chain: Step[] = [];
   if (lookup.rule) {
     const { mode, portLevel } = tlsForPort(lookup.rule, port.port);
-    const where = `${describeRule(lookup, mesh)}${portLevel ? `, portLevelSettings port ${port.port}` : ''}`;
+    const where = `${describeMatch(lookup, mesh)}${portLevel ? `, portLevelSettings port ${port.port}` : ''}`;
     if (mode) {
       chain.push({ by: describePolicy(lookup.rule), says: `tls.mode ${mode} (${where})` });
       const origination =

@@ -1,5 +1,6 @@
 // Combines the server's inbound mode and the client's origination into what curl sees.
-// HTTP rows follow the outcome table of the semantics reference (section 5); TLS ports follow section 8.
+// HTTP rows follow the outcome table of docs/semantics.md (anchors #outcome-row-N); TLS and TCP ports its
+// section "TLS and TCP ports".
 import type { NetworkOutcome } from '../model/outcome.js';
 import type { PortProtocol } from '../model/topology.js';
 import type { ClientDecision, ServerDecision } from '../model/prediction.js';
@@ -7,7 +8,7 @@ import type { ClientDecision, ServerDecision } from '../model/prediction.js';
 export interface Combined {
   outcome: NetworkOutcome;
   why: string;
-  /** Row of the reference's outcome table, for HTTP ports. */
+  /** Row of the outcome table in docs/semantics.md, for HTTP ports. */
   row?: number;
 }
 

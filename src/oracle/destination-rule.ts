@@ -1,5 +1,5 @@
 // Which DestinationRule a client sidecar uses for a service, and the TLS mode it sets for a port.
-import { describePolicy, type DestinationRule, type TlsMode } from '../model/istio-objects.js';
+import type { DestinationRule, TlsMode } from '../model/istio-objects.js';
 import { serviceHost, type MeshConfig } from './mesh.js';
 
 /**
@@ -87,7 +87,8 @@ export function tlsForPort(
   return { mode: rule.tls, portLevel: false };
 }
 
-export function describeRule(lookup: RuleLookup, mesh: MeshConfig): string {
+/** How the rule came to apply (its host, and where it was found); the step naming it already says which rule. */
+export function describeMatch(lookup: RuleLookup, mesh: MeshConfig): string {
   if (!lookup.rule) return 'no DestinationRule';
-  return `${describePolicy(lookup.rule)} (host ${ruleHost(lookup.rule, mesh)}, ${lookup.scope})`;
+  return `host ${ruleHost(lookup.rule, mesh)}, ${lookup.scope}`;
 }

@@ -1,5 +1,7 @@
 // What the machine formats say about one cell, in one place, so JUnit, Markdown and HTML agree.
-import type { Outcome } from '../model/outcome.js';
+import { satisfies, type Outcome } from '../model/outcome.js';
+import { isShippedScenario } from '../model/scenario-file.js';
+import { semanticsRef } from './references.js';
 import type { CellReport, ObservedReport, ReportDocument, ScenarioReport } from './document.js';
 
 /** The heat-map classes: five the issue names, plus the app's own TLS, which is neither mTLS nor plaintext. */
@@ -50,10 +52,55 @@ export const shownWord = (doc: ReportDocument): string => (isObserved(doc) ? 'ob
  * A command that reproduces the cell by hand: the probe's own `kubectl exec` line in a run, and
  * `meshprobe explain` for a prediction, which has no probe to repeat.
  */
-export function reproduce(doc: ReportDocument, s: ScenarioReport, c: CellReport): string {
+export function reproduce(doc: ReportDocument, s: ScenarioReport, c: CellReport, cwd?: string): string {
   if (c.observed) return c.observed.command;
-  const flavor = doc.metadata.flavor === 'legacy' ? ' --istio legacy' : '';
-  return `meshprobe explain --scenario ${s.name} --from ${c.from} --to ${c.to}${flavor}`;
+  return explainCommand(doc, s, c, cwd) ?? '';
+}
+
+/**
+ * The `meshprobe explain` command for a cell, as the user would type it where the command ran (`cwd`):
+ * `-f FILE` when the scenario is not a shipped one, `--istio legacy` for Istio 1.4. None for `probe`,
+ * whose expectations come from the cluster's policies rather than a scenario file.
+ */
+export function explainCommand(
+  doc: ReportDocument,
+  s: ScenarioReport,
+  c: CellReport,
+  cwd?: string,
+): string | undefined {
+  if (doc.metadata.command === 'probe') return undefined;
+  const parts = [
+    'meshprobe explain',
+    `--scenario ${shellWord(s.name)}`,
+    `--from ${shellWord(c.from)}`,
+    `--to ${shellWord(c.to)}`,
+  ];
+  if (!isShippedScenario(s.file, cwd)) parts.push(`-f ${shellWord(s.file)}`);
+  if (doc.metadata.flavor === 'legacy') parts.push('--istio legacy');
+  return parts.join(' ');
+}
+
+/**
+ * What the oracle's prediction says about a cell that is not as expected: whether it predicted what
+ * was observed (then the expectation may be what is wrong) or what was expected (then the cluster
+ * did not do what its policies say). `name` writes an outcome (a terminal label, say).
+ */
+export function oracleVerdict(doc: ReportDocument, c: CellReport, name: (o: Outcome) => string = (o) => o): string {
+  const predicted = c.reason.predicted;
+  const o = c.observed;
+  if (!o) return 'the scenario and the oracle disagree: the expectation may be wrong, or the oracle';
+  if (c.expected.source === 'oracle')
+    return `no scenario rule names this cell, so the oracle's prediction is the expectation: the cluster did not do what its policies say (or their configuration had not reached every proxy)`;
+  if (predicted === o.outcome)
+    return `the oracle predicted ${name(predicted)} too: the expectation may be what is wrong`;
+  if (satisfies(predicted, c.expected.outcome))
+    return `the oracle predicted ${name(predicted)}, as expected: the cluster did not do what its policies say (or their configuration had not reached every proxy)`;
+  return `the oracle predicted ${name(predicted)}: neither what was expected nor what was ${shownWord(doc)}`;
+}
+
+/** A word for a POSIX shell: as is when it is plain, single-quoted otherwise (as src/probe/command.ts quotes). */
+export function shellWord(s: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /** HTTP code as curl prints it: 000 when no response came back. */
@@ -92,7 +139,7 @@ export function cellFacts(doc: ReportDocument, s: ScenarioReport, c: CellReport)
   }
   facts.push([
     'oracle',
-    `${c.reason.predicted}: ${c.reason.summary}${c.reason.tableRow ? ` (outcome table row ${c.reason.tableRow})` : ''}`,
+    `${c.reason.predicted}: ${c.reason.summary}${c.reason.tableRow ? ` (${semanticsRef(c.reason.tableRow)})` : ''}`,
   ]);
   for (const step of c.reason.client) facts.push(['client side', `${step.by}: ${step.says}`]);
   for (const step of c.reason.server) facts.push(['server side', `${step.by}: ${step.says}`]);

@@ -5,6 +5,7 @@ import type { Step } from '../model/prediction.js';
 import type { Flavor } from '../model/scenario.js';
 import type { Target } from '../model/topology.js';
 import { label } from './labels.js';
+import { semanticsRef } from './references.js';
 import type { Style } from './style.js';
 
 export function renderExplanation(
@@ -21,6 +22,7 @@ export function renderExplanation(
     mesh.flavor === 'modern'
       ? `modern (PeerAuthentication, auto mTLS ${mesh.autoMtls ? 'on' : 'off'})`
       : `legacy 1.4 (MeshPolicy/Policy, auto mTLS ${mesh.autoMtls ? 'on' : 'off'})`;
+  const ref = semanticsRef(p.reason.row, target.port.protocol);
   const steps = (chain: Step[]) => chain.map((s) => `    ${s.by}: ${s.says}`);
   const lines = [
     st.bold(cellName(from, target.id)) + st.dim(`   scenario ${scenario}, Istio ${flavor}`),
@@ -31,7 +33,7 @@ export function renderExplanation(
     `  server ${server.sidecar ? `sidecar is ${server.mode}` : 'has no sidecar'}`,
     ...steps(server.chain),
     '',
-    `  predicted ${label(p.outcome)}: ${p.reason.why}${p.reason.row ? st.dim(`  [semantics reference, outcome table row ${p.reason.row}]`) : ''}`,
+    `  predicted ${label(p.outcome)}: ${p.reason.why}${ref ? st.dim(`  [${ref}]`) : ''}`,
     cell.source === 'scenario'
       ? `  expected  ${label(cell.expect)} by ${cell.rule}${agrees(cell) ? '' : st.red('  ≠ the scenario and the oracle disagree')}`
       : `  expected  ${label(cell.expect)} (the scenario says nothing of this cell; the prediction stands)`,

@@ -12,12 +12,23 @@ import { renderYaml } from './yaml.js';
 export const OUTPUT_FORMATS = ['table', 'wide', 'json', 'yaml', 'junit', 'markdown', 'html'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
-/** What `-o FORMAT` prints. Only the terminal tables use colour. */
-export function renderOutput(doc: ReportDocument, format: OutputFormat, style: Style): string {
+/** What the terminal tables adapt to: its width, and where the command ran (for the commands they print). */
+export interface TerminalOptions {
+  width?: number;
+  cwd?: string;
+}
+
+/** What `-o FORMAT` prints. Only the terminal tables use colour and the terminal's width. */
+export function renderOutput(
+  doc: ReportDocument,
+  format: OutputFormat,
+  style: Style,
+  terminal: TerminalOptions = {},
+): string {
   switch (format) {
     case 'table':
     case 'wide':
-      return renderTables(doc, { style, wide: format === 'wide' });
+      return renderTables(doc, { style, wide: format === 'wide', ...terminal });
     case 'json':
       return renderJson(doc);
     case 'yaml':

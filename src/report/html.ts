@@ -3,7 +3,7 @@
 // click opens them in a panel under the matrix (CSS :target, so it works without script).
 import { stringify } from 'yaml';
 import { incompleteLines } from './incomplete.js';
-import { label } from './labels.js';
+import { label, VERDICT_MARK } from './labels.js';
 import {
   CELL_KINDS,
   cellFacts,
@@ -22,10 +22,11 @@ import { cellMatrix, scenarioCounts, type CellReport, type ReportDocument, type 
 import { escapeHtml as h } from './escape.js';
 import { CSS, SCRIPT } from './html-style.js';
 
+// A scenario's verdict: = and ≠ as in the cells' "not as expected"; ✔ and ✘ are for cells alone (reached, blocked).
 const VERDICT = {
-  pass: { mark: '✔', words: 'as expected' },
-  mismatch: { mark: '✘', words: 'not as expected' },
-  error: { mark: '⚠', words: 'probe errors' },
+  pass: { mark: VERDICT_MARK.pass, words: 'as expected' },
+  mismatch: { mark: VERDICT_MARK.mismatch, words: 'not as expected' },
+  error: { mark: VERDICT_MARK.error, words: 'probe errors' },
 } as const;
 
 /** Certificates this close to expiry are flagged. */
@@ -179,7 +180,7 @@ function header(doc: ReportDocument): string {
   return [
     `<header class="card">`,
     `<h1>meshprobe <span class="cmd">${m.command}</span></h1>`,
-    `<p class="headline"><span class="v-${failing ? 'mismatch' : 'pass'}">${failing ? '✘' : '✔'}</span> ${h(headline)}</p>`,
+    `<p class="headline"><span class="v-${failing ? 'mismatch' : 'pass'}">${failing ? VERDICT_MARK.mismatch : VERDICT_MARK.pass}</span> ${h(headline)}</p>`,
     `<dl class="meta">${meta.map(([k, v]) => `<div><dt>${h(k)}</dt><dd>${h(v)}</dd></div>`).join('')}</dl>`,
     `<ul class="counts">${counts.map(([n, w, c]) => `<li${c ? ` class="${c}"` : ''}><b>${n}</b> ${w}</li>`).join('')}</ul>`,
     `<ul class="toc">${toc.join('')}</ul>`,

@@ -74,9 +74,19 @@ spec:
     );
     const r = await cli(['predict', '-f', dir]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('≠ ✔ mTLS');
-    expect(r.stdout).toContain('oracle: ✔ plain');
+    // The cell shows what the oracle predicts, and what the scenario wanted; the note under the matrix says
+    // so in words and gives the explain command for the cell, with the file it is in.
+    expect(r.stdout).toContain('≠ ✔ plain');
+    expect(r.stdout).toContain('want ✔ mTLS');
     expect(r.stdout).toContain('1 where the scenario and the oracle disagree');
+    expect(r.stdout).toContain(
+      `≠ test3/sleep -> test1/httpbin:8000: the oracle predicts ✔ plain, expected ✔ mTLS (${join(dir, 'wrong.yaml')}:8:9)`,
+    );
+    expect(r.stdout).toContain(
+      `    meshprobe explain --scenario wrong --from test3/sleep --to test1/httpbin:8000 -f ${join(dir, 'wrong.yaml')}\n`,
+    );
+    // predict probes nothing: no probe errors to count, no legend line for them.
+    expect(r.stdout).not.toMatch(/probe error|probe itself/);
   });
 
   it('colours only a terminal, and never with NO_COLOR or --no-color', async () => {
@@ -103,10 +113,13 @@ describe('meshprobe explain', () => {
     ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(
-      'DestinationRule test3/httpbin: tls.mode DISABLE (DestinationRule test3/httpbin (host httpbin.test3.svc.cluster.local, service namespace))',
+      'DestinationRule test3/httpbin: tls.mode DISABLE (host httpbin.test3.svc.cluster.local, service namespace)',
     );
     expect(r.stdout).toContain('server has no sidecar');
-    expect(r.stdout).toMatch(/predicted ✔ plain: plaintext to a server without sidecar .*row 6/);
+    // The outcome-table row it follows, as a path and anchor in the repository (test/docs checks it exists).
+    expect(r.stdout).toContain(
+      'predicted ✔ plain: plaintext to a server without sidecar  [docs/semantics.md#outcome-row-6]',
+    );
   });
 
   it('accepts NAMESPACE/SERVICE when the service has one probed port, and names the choices otherwise', async () => {

@@ -46,7 +46,7 @@ setup: topology ready (41.3 s)
 [1/2] strict-a: applied PeerAuthentication a/default
 [1/2] strict-a round 1: 4/4 as expected, 0 not, 0 probe errors (2 execs, 2.5 s)
 [1/2] strict-a round 2: 4/4 as expected, 0 not, 0 probe errors (2 execs, 2.3 s)
-[1/2] strict-a: ✔ as expected after 2 rounds, converged (3.5 s)
+[1/2] strict-a: = as expected after 2 rounds, converged (3.5 s)
 [2/2] permissive-a: applied PeerAuthentication a/default
 [2/2] permissive-a round 1: 2/4 as expected, 0 not, 2 probe errors (3 execs, 2.3 s)
 [2/2] permissive-a round 2: 2/4 as expected, 0 not, 2 probe errors (3 execs, 2.8 s)
@@ -160,7 +160,7 @@ describe('progress on a terminal', () => {
     progress.close();
     const text = out();
     expect(text).toContain(
-      `${ERASE}[1/2] strict-a: \u001b[32m✔ as expected\u001b[39m after 2 rounds, converged (3.5 s)\n`,
+      `${ERASE}[1/2] strict-a: \u001b[32m= as expected\u001b[39m after 2 rounds, converged (3.5 s)\n`,
     );
     expect(text).toContain(`${ERASE}\u001b[33mwarning:\u001b[39m certificates of a/httpbin: could not read them`);
     expect(text.endsWith(ERASE)).toBe(true);

@@ -1,4 +1,4 @@
-// Every row of the outcome table in the semantics reference (section 5), in both flavors where it gives both.
+// Every row of the outcome table in docs/semantics.md (section 5), in both flavors where it gives both.
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../src/model/kube-object.js';
 import type { Flavor } from '../../src/model/scenario.js';
@@ -56,7 +56,7 @@ const table: Array<[number, boolean, boolean, Mode, Dr, string, string]> = [
   [16, true, true, 'DISABLE', 'none', 'plaintext', 'plaintext'],
 ];
 
-describe('outcome table, section 5 of the semantics reference', () => {
+describe('outcome table, section 5 of docs/semantics.md', () => {
   for (const [row, cs, ss, mode, drMode, legacy, modern] of table) {
     it(`row ${row}: client ${cs ? 'with' : 'without'} sidecar -> server ${ss ? `sidecar ${mode}` : 'without sidecar'}, DR ${drMode}`, () => {
       expect(cell('legacy', cs, ss, mode, drMode)).toEqual({ outcome: legacy, row });

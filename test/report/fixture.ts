@@ -98,7 +98,9 @@ function scenario(
   specs: CellSpec[],
   extra: Partial<ScenarioReport> = {},
 ): ScenarioReport {
-  const cells = CLIENTS.flatMap((from, i) => TARGETS.map((to, j) => cell(from, to, specs[i * TARGETS.length + j]!)));
+  const clients = extra.clients ?? CLIENTS;
+  const targets = extra.targets ?? TARGETS;
+  const cells = clients.flatMap((from, i) => targets.map((to, j) => cell(from, to, specs[i * targets.length + j]!)));
   const errors = cells.some((c) => c.observed?.outcome === 'error');
   return {
     name,
@@ -109,8 +111,8 @@ function scenario(
     ],
     file: `scenarios/${name}.yaml`,
     objects: [],
-    clients: CLIENTS,
-    targets: TARGETS,
+    clients,
+    targets,
     verdict: errors ? 'error' : cells.every((c) => c.match) ? 'pass' : 'mismatch',
     cells,
     ...extra,
@@ -272,6 +274,91 @@ export function predictDocument(): ReportDocument {
       meshprobeVersion: '0.1.0',
       flavor: 'legacy',
       topology: 'fixture',
+    },
+    summary: summarize(scenarios),
+    scenarios,
+  };
+}
+
+// The article's topology: 4 clients × 7 server ports, the full table about 130 columns wide, for the
+// terminal layouts at 80 and 120 columns.
+const ARTICLE_CLIENTS = ['test1/sleep', 'test2/sleep', 'test3/sleep', 'ngtest/sleep'];
+const ARTICLE_TARGETS = [
+  'test1/httpbin:8000',
+  'test1/httpbin:9080',
+  'test2/httpbin:8000',
+  'test2/httpbin:9080',
+  'test3/httpbin:8000',
+  'test3/httpbin:9080',
+  'ngtest/my-nginx:443',
+];
+
+/** mesh-strict-dr-mutual's matrix: mTLS between sidecars, 503 towards test3, resets from test3, tls-err to nginx. */
+function meshStrictRow(client: string): CellSpec[] {
+  if (client === 'test3/sleep')
+    return [
+      ...Array.from({ length: 4 }, (): CellSpec => ({ expect: 'reset', observed: 'reset' })),
+      { expect: 'plaintext', observed: 'plaintext' },
+      { expect: 'plaintext', observed: 'plaintext' },
+      { expect: 'reached', observed: 'reached' },
+    ];
+  return [
+    ...Array.from({ length: 4 }, (): CellSpec => ({ expect: 'mtls', observed: 'mtls' })),
+    { expect: 'upstream-error', observed: 'upstream-error' },
+    { expect: 'upstream-error', observed: 'upstream-error' },
+    { expect: 'tls-error', observed: 'tls-error' },
+  ];
+}
+
+export function articleRunDocument(): ReportDocument {
+  const article = { clients: ARTICLE_CLIENTS, targets: ARTICLE_TARGETS };
+  const strict = ARTICLE_CLIENTS.flatMap(meshStrictRow);
+  // A user's scenario: test2 STRICT with a DISABLE rule, and the belief that sidecar clients still get
+  // through in plaintext; the oracle predicts the 503 the cluster answers. One pod went away.
+  const mine = ARTICLE_CLIENTS.flatMap(meshStrictRow).map((spec, i): CellSpec => {
+    const client = ARTICLE_CLIENTS[Math.floor(i / ARTICLE_TARGETS.length)]!;
+    const target = ARTICLE_TARGETS[i % ARTICLE_TARGETS.length]!;
+    if (client !== 'test3/sleep' && target.startsWith('test2/'))
+      return {
+        expect: 'plaintext',
+        observed: 'upstream-error',
+        predicted: 'upstream-error',
+        rule: 'my-scenario.yaml:19:9',
+      };
+    if (client === 'test1/sleep' && target === 'test1/httpbin:8000')
+      return { expect: 'mtls', predicted: 'mtls', observed: 'plaintext', rule: 'my-scenario.yaml:17:9' };
+    if (client === 'ngtest/sleep' && target === 'ngtest/my-nginx:443')
+      return {
+        expect: 'tls-error',
+        observed: 'error',
+        error: 'exec: pods "sleep-7c9f8d6b5-q4r8t" not found',
+        attempts: 3,
+      };
+    return spec;
+  });
+  const scenarios = [
+    scenario(
+      'mesh-strict-dr-mutual',
+      'Mesh-wide STRICT mTLS in the article\'s form: a MeshPolicy "default" with `mtls: {}` and a "*.local" DestinationRule with ISTIO_MUTUAL. Sidecars talk mTLS.',
+      strict,
+      { ...article, objects: [meshStrict], convergence: { rounds: 4, converged: true, seconds: 3.5 } },
+    ),
+    scenario('my-test2-strict', 'test2 STRICT with a DISABLE DestinationRule for its httpbin.', mine, {
+      ...article,
+      file: 'my-scenario.yaml',
+      convergence: { rounds: 11, converged: true, seconds: 15.7 },
+    }),
+  ];
+  return {
+    apiVersion: 'meshprobe/v1',
+    kind: 'MatrixReport',
+    metadata: {
+      command: 'run',
+      generatedAt: '2026-11-28T21:30:00.000Z',
+      meshprobeVersion: '0.1.0',
+      flavor: 'modern',
+      topology: 'article',
+      cluster: { context: 'meshprobe-emulator', server: 'https://127.0.0.1:6443' },
     },
     summary: summarize(scenarios),
     scenarios,

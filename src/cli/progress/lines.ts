@@ -26,7 +26,8 @@ export type Positions = Map<string, string>;
 const tagged = (positions: Positions, scenario: string): string =>
   `${positions.get(scenario) ?? ''}${positions.has(scenario) ? ' ' : ''}${scenario}`;
 
-const VERDICT = { pass: '✔ as expected', mismatch: '✘ not as expected', error: '⚠ probe errors' } as const;
+// The marks of the tables' headings (src/report/labels.ts): ✔ and ✘ are for cells (reached, blocked) alone.
+const VERDICT = { pass: '= as expected', mismatch: '≠ not as expected', error: '⚠ probe errors' } as const;
 
 /**
  * The line an event leaves in a log, or undefined for events only a live display shows

@@ -137,8 +137,8 @@ export function statusLine(io: Io, o: StatusLineOptions): StatusLine {
 
 function colour(line: string, s: Style): string {
   return line
-    .replace('✔ as expected', s.green('✔ as expected'))
-    .replace('✘ not as expected', s.red('✘ not as expected'))
+    .replace('= as expected', s.green('= as expected'))
+    .replace('≠ not as expected', s.red('≠ not as expected'))
     .replace('⚠ probe errors', s.yellow('⚠ probe errors'))
     .replace(/^preflight: FAILED/, `preflight: ${s.red('FAILED')}`)
     .replace(/^warning:/, s.yellow('warning:'));

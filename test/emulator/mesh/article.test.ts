@@ -1,4 +1,4 @@
-// The article's experiments (semantics reference §11): test1 and test2 with sidecars, test3 without, httpbin
+// The article's experiments (docs/semantics.md §11): test1 and test2 with sidecars, test3 without, httpbin
 // and sleep in each; every client probes every server, each cell checked for curl exit, HTTP code and XFCC.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiHarness as startHarness } from './api-harness.js';

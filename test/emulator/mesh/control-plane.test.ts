@@ -1,4 +1,4 @@
-// The control plane's reading of Istio (semantics reference §2–§4), checked on the configuration it
+// The control plane's reading of Istio (docs/semantics.md §2–§4), checked on the configuration it
 // computes, without traffic. The data-plane tests replay the same rules through real handshakes.
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../contracts.js';

@@ -1,4 +1,4 @@
-// The expected outcomes of the semantics reference (istio-mtls-semantics.md §5 outcome table, §8 HTTPS,
+// The expected outcomes of docs/semantics.md (§5 outcome table, §8 HTTPS,
 // §11 article scenarios), written out as data the tests replay through the emulated mesh with real curl.
 // These are the reference's words, not computed from any policy code.
 import type { Flavor } from './policy/types.js';
