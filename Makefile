@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help install build chromium shellcheck test demo e2e bench
+.PHONY: help install build chromium shellcheck test demo try e2e bench
 
 # Every target with a `## ` description; names may hold digits (e2e). test/tooling/make-help.test.ts checks
 # that each target of this file is listed.
@@ -48,6 +48,9 @@ test: build chromium shellcheck ## Run lint, format check, type check and the te
 ISTIO ?= modern legacy
 demo: build ## Run every scenario against the built-in emulated cluster (ISTIO="modern legacy")
 	npx tsx test/emulator/demo.ts $(ISTIO)
+
+try: build ## Start an emulated cluster with the topology and leave it running to try meshprobe on (prints the KUBECONFIG; Ctrl-C stops it)
+	npx tsx test/emulator/try.ts $(firstword $(ISTIO))
 
 e2e: build ## Run every scenario on a kind cluster with a pinned Istio (needs Docker, kind; KEEP_CLUSTER=1)
 	test/e2e/kind/e2e.sh

@@ -59,16 +59,24 @@ export const topologyOptions = (cmd: Command): Command =>
       'run the topology as PREFIX-test1, PREFIX-test2 ... so several runs can share a cluster',
     );
 
+/**
+ * --scenario and -f, repeatable: `verb` is what the command does with a scenario. The default is shown
+ * in words, not as commander's "(default: [])".
+ */
+export const scenarioSelection = (cmd: Command, verb: string): Command =>
+  cmd
+    .addOption(
+      new Option('--scenario <name>', `a scenario to ${verb} (repeatable)`).argParser(collect).default([], 'all'),
+    )
+    .addOption(
+      new Option('-f, --file <path>', 'a scenario file or directory (repeatable)')
+        .argParser(collect)
+        .default([], 'the shipped scenarios'),
+    );
+
 /** What `run` adds to `probe`: which scenarios, and how far they may reach beyond the topology. */
 export const scenarioOptions = (cmd: Command): Command =>
-  cmd
-    .option('--scenario <name>', 'a scenario to run (repeatable; default: all)', collect, [])
-    .option(
-      '-f, --file <path>',
-      'a scenario file or directory (repeatable; default: the shipped scenarios)',
-      collect,
-      [],
-    )
+  scenarioSelection(cmd, 'run')
     .option(
       '--allow-cluster-wide',
       "let scenarios change objects outside the topology's namespaces (mesh-wide policies, root-namespace rules)",
@@ -81,6 +89,25 @@ export const scenarioOptions = (cmd: Command): Command =>
       )
         .choices(['namespaced'])
         .conflicts('allowClusterWide'),
+    );
+
+/**
+ * `run` and `probe` read the Istio API generation from the cluster; `--istio` (predict's and explain's)
+ * is refused with the reason instead of commander's bare "unknown option".
+ */
+export const detectedIstio = (cmd: Command): Command =>
+  cmd
+    .addOption(
+      new Option('--istio <flavor>').hideHelp().argParser(() => {
+        throw new ConfigError(
+          `${cmd.name()} detects the Istio generation from the cluster: modern when it serves security.istio.io (PeerAuthentication), legacy (Istio 1.4) when it serves only authentication.istio.io (MeshPolicy, Policy)`,
+          'drop --istio; it is for predict and explain, which use no cluster',
+        );
+      }),
+    )
+    .addHelpText(
+      'after',
+      '\nIstio: the API generation is detected from the cluster (security.istio.io served: modern; only\nauthentication.istio.io: legacy, Istio 1.4); --istio is for predict and explain, which use no cluster.',
     );
 
 /** How `run` and `probe` set up, probe and converge. */

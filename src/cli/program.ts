@@ -12,7 +12,7 @@ import { probeCommand } from './commands/probe.js';
 import { runCommand } from './commands/run.js';
 import { setupCommand } from './commands/setup.js';
 import { teardownCommand } from './commands/teardown.js';
-import { ExitCode } from './exit-codes.js';
+import { ExitCode, exitCodesHelp } from './exit-codes.js';
 import { parseRequestTimeout } from './flags.js';
 import { DEFAULT_TIMEOUTS } from '../kube/http-timeouts.js';
 import type { Io } from './io.js';
@@ -81,10 +81,9 @@ export async function runCli(argv: string[], io: Io, invokedAs = 'meshprobe'): P
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s.startsWith('error:') ? `meshprobe: ${s}` : s),
     });
-  program.addHelpText(
-    'after',
-    '\nExit codes: 0 all cells as expected, 1 a cell is not, 2 usage or input error, 3 cluster or infrastructure failure.',
-  );
+  // Subcommands list the global options too: they work after the subcommand (`meshprobe run --kubeconfig X`).
+  program.configureHelp({ showGlobalOptions: true });
+  program.addHelpText('after', exitCodesHelp());
 
   for (const add of [
     predictCommand,
@@ -97,7 +96,8 @@ export async function runCli(argv: string[], io: Io, invokedAs = 'meshprobe'): P
     cleanupCommand,
   ])
     add(program, ctx);
-  for (const c of program.commands) c.exitOverride().showHelpAfterError('(add --help for usage)');
+  for (const c of program.commands)
+    c.exitOverride().showHelpAfterError('(add --help for usage)').addHelpText('after', exitCodesHelp(c.name()));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -27,7 +27,7 @@ export function loadKubeconfig(o: KubeconfigOptions): KubeConfig {
     else
       throw new ClusterError(
         'no kubeconfig found (looked at $KUBECONFIG and ~/.kube/config)',
-        'pass --kubeconfig FILE, set KUBECONFIG, or run `kind create cluster` / `make demo` for a cluster to try',
+        'pass --kubeconfig FILE or set KUBECONFIG; for a cluster to try, run `make try` in a clone of meshprobe (an emulated cluster with Istio and the topology; it prints the KUBECONFIG to export)',
       );
   }
   for (const [i, file] of files.entries()) {

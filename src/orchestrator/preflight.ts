@@ -21,7 +21,7 @@ export async function checkIstio(cluster: Cluster, events: EventSink): Promise<I
     events({ type: 'preflight', check: 'Istio installed', ok: false });
     throw new ClusterError(
       `Istio is not installed in context "${cluster.context}": the cluster serves no security.istio.io or authentication.istio.io API`,
-      'install Istio (istioctl install --set profile=minimal -y), or try meshprobe on the emulated cluster with `make demo`',
+      'install Istio (istioctl install --set profile=minimal -y), or try meshprobe on an emulated cluster with Istio: `make try` in a clone of meshprobe',
     );
   }
   events({

@@ -31,7 +31,7 @@ describe.runIf(!REAL_KUBECONFIG)('preflight (emulated cluster)', () => {
     const r = await cli(['run'], { env: { HOME: tmp() } });
     expect(r.code).toBe(3);
     expect(r.stderr).toBe(
-      'meshprobe: error: no kubeconfig found (looked at $KUBECONFIG and ~/.kube/config)\nmeshprobe: fix: pass --kubeconfig FILE, set KUBECONFIG, or run `kind create cluster` / `make demo` for a cluster to try\n',
+      'meshprobe: error: no kubeconfig found (looked at $KUBECONFIG and ~/.kube/config)\nmeshprobe: fix: pass --kubeconfig FILE or set KUBECONFIG; for a cluster to try, run `make try` in a clone of meshprobe (an emulated cluster with Istio and the topology; it prints the KUBECONFIG to export)\n',
     );
   });
 

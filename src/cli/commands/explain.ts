@@ -29,7 +29,11 @@ export function explainCommand(program: Command, ctx: CommandContext): void {
     .requiredOption('--scenario <name>', 'the scenario')
     .requiredOption('--from <client>', 'the client, NAMESPACE/WORKLOAD (e.g. test3/sleep)')
     .requiredOption('--to <target>', 'the server port, NAMESPACE/SERVICE:PORT (e.g. test1/httpbin:8000)')
-    .option('-f, --file <path>', 'a scenario file or directory (repeatable)', collect, [])
+    .addOption(
+      new Option('-f, --file <path>', 'the scenario file or directory it is in (repeatable)')
+        .argParser(collect)
+        .default([], 'the shipped scenarios'),
+    )
     .option('--topology <file>', 'a topology file')
     .addOption(
       new Option('--istio <flavor>', 'Istio API generation: modern or legacy').default('modern').argParser(parseFlavor),

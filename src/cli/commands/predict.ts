@@ -7,7 +7,7 @@ import { meshConfig } from '../../oracle/mesh.js';
 import { buildDocument } from '../../report/document.js';
 import { VERSION } from '../../version.js';
 import { exitCodeFor, type ExitCode } from '../exit-codes.js';
-import { collect } from '../flags.js';
+import { scenarioSelection } from '../flags.js';
 import { loadInputs, parseFlavor, type ScenarioOptions } from '../inputs.js';
 import type { CommandContext } from '../program.js';
 import { addReportOptions, checkReportOptions, emitReports, type ReportOptions } from '../report-options.js';
@@ -19,28 +19,17 @@ interface PredictOptions extends ScenarioOptions, ReportOptions {
 export function predictCommand(program: Command, ctx: CommandContext): void {
   const command = program
     .command('predict')
-    .description('Print the matrix each scenario should produce, from its policies alone (no cluster needed)')
-    .option('--scenario <name>', 'a scenario to predict (repeatable; default: all)', collect, [])
-    .option(
-      '-f, --file <path>',
-      'a scenario file or directory (repeatable; default: the shipped scenarios)',
-      collect,
-      [],
-    )
+    .description('Print the matrix each scenario should produce, from its policies alone (no cluster needed)');
+  scenarioSelection(command, 'predict')
     .option('--topology <file>', "a topology file (default: the article's test1/test2/test3/ngtest)")
     .addOption(
       new Option('--istio <flavor>', 'Istio API generation: modern (>= 1.5) or legacy (1.4)')
         .default('modern')
         .argParser(parseFlavor),
     );
-  addReportOptions(command)
-    .addHelpText(
-      'after',
-      '\nExit code: 0 when every scenario expectation agrees with the prediction, 1 when one does not, 2 for bad input.',
-    )
-    .action((o: PredictOptions) => {
-      ctx.exit(predict(o, ctx));
-    });
+  addReportOptions(command).action((o: PredictOptions) => {
+    ctx.exit(predict(o, ctx));
+  });
 }
 
 function predict(o: PredictOptions, ctx: CommandContext): ExitCode {

@@ -1,17 +1,19 @@
 import type { Command } from 'commander';
 import { executeRun, type RunFlags } from '../execute-run.js';
-import { probeOptions } from '../flags.js';
+import { detectedIstio, probeOptions } from '../flags.js';
 import type { CommandContext } from '../program.js';
 import { addReportOptions } from '../report-options.js';
 
 export function probeCommand(program: Command, ctx: CommandContext): void {
-  addReportOptions(
-    probeOptions(
-      program
-        .command('probe')
-        .description(
-          "Probe the cluster's own policies as they stand: apply nothing, predict from the PeerAuthentications and DestinationRules the cluster holds, compare",
-        ),
+  detectedIstio(
+    addReportOptions(
+      probeOptions(
+        program
+          .command('probe')
+          .description(
+            "Probe the cluster's own policies as they stand: set up the topology, apply no scenario objects, predict from the PeerAuthentications, DestinationRules and legacy policies the cluster holds, probe, compare, and remove the topology (--keep leaves it; with --adopt the adopted namespaces are removed too)",
+          ),
+      ),
     ),
   ).action(async (f: RunFlags) =>
     ctx.exit(await executeRun(ctx, { ...f, scenario: [], file: [], allowClusterWide: false }, 'probe')),
