@@ -31,6 +31,7 @@ const MEANING: Record<string, [string, string]> = {
   setup: ['the topology is ready', 'not used'],
   teardown: ['the topology is gone', 'not used'],
   cleanup: ['nothing is left to clean up', 'not used'],
+  diff: ['no cell changes (or none of the --fail-on kinds)', 'cells change'],
 };
 
 /** The exit codes, for the help of `command` (or of meshprobe itself), so that every help lists all five. */
@@ -42,7 +43,9 @@ export function exitCodesHelp(command?: string): string {
   const three =
     command === 'predict' || command === 'explain'
       ? 'an unexpected failure (these use no cluster)'
-      : 'cluster or infrastructure failure, including cells that could not be probed';
+      : command === 'diff'
+        ? 'cluster failure (a side read from the cluster)'
+        : 'cluster or infrastructure failure, including cells that could not be probed';
   const rows: Array<[string, string]> = [
     ['0', ok],
     ['1', one],

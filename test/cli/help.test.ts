@@ -7,7 +7,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
 
-const COMMANDS = ['predict', 'explain', 'run', 'probe', 'setup', 'teardown', 'cleanup'];
+/** Every command, as `meshprobe --help` lists them (so that a command added later is held to this too). */
+async function commands(): Promise<string[]> {
+  const help = (await cli(['--help'])).stdout;
+  const list = help.slice(help.indexOf('\nCommands:\n')).split('\n\n')[0]!;
+  return [...list.matchAll(/^ {2}([a-z-]+)/gm)].map((m) => m[1]!).filter((c) => c !== 'help');
+}
 
 /** The option terms (`--kubeconfig <file>`, `-q, --quiet` ...) of a help section. */
 function optionsIn(help: string, heading: string): string[] {
@@ -22,12 +27,15 @@ function optionsIn(help: string, heading: string): string[] {
 
 describe('meshprobe --help and COMMAND --help', () => {
   it('lists every global option in the help of every command', async () => {
+    expect(await commands()).toEqual(
+      expect.arrayContaining(['predict', 'explain', 'run', 'probe', 'setup', 'teardown', 'cleanup']),
+    );
     const top = (await cli(['--help'])).stdout;
     const globals = optionsIn(top, 'Options:').filter((o) => o !== '-h, --help');
     expect(globals).toEqual(
       expect.arrayContaining(['--kubeconfig <file>', '--context <name>', '--no-color', '-q, --quiet']),
     );
-    for (const command of COMMANDS) {
+    for (const command of await commands()) {
       const help = (await cli([command, '--help'])).stdout;
       expect(optionsIn(help, 'Global Options:'), command).toEqual(expect.arrayContaining(globals));
     }
@@ -38,7 +46,7 @@ describe('meshprobe --help and COMMAND --help', () => {
     const top = (await cli(['--help'])).stdout;
     expect(top).toContain('\nExit codes:\n');
     expect(codes(top.slice(top.indexOf('Exit codes:')))).toEqual(['0', '1', '2', '3', '130']);
-    for (const command of COMMANDS) {
+    for (const command of await commands()) {
       const help = (await cli([command, '--help'])).stdout;
       expect(codes(help.slice(help.indexOf('\nExit codes:\n'))), command).toEqual(['0', '1', '2', '3', '130']);
     }
@@ -50,7 +58,7 @@ describe('meshprobe --help and COMMAND --help', () => {
   });
 
   it('shows defaults in words, never "(default: [])"', async () => {
-    for (const command of ['', ...COMMANDS]) {
+    for (const command of ['', ...(await commands())]) {
       const help = (await cli(command ? [command, '--help'] : ['--help'])).stdout;
       expect(help, command).not.toContain('(default: [])');
     }

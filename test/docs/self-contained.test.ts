@@ -118,7 +118,7 @@ describe('the docs a clone ships are self-contained', () => {
     const outputs = [
       (await cli(['--help'])).stdout,
       ...(await Promise.all(
-        ['predict', 'explain', 'run', 'probe', 'setup', 'teardown', 'cleanup'].map(
+        ['predict', 'explain', 'run', 'probe', 'setup', 'teardown', 'cleanup', 'diff'].map(
           async (c) => (await cli([c, '--help'])).stdout,
         ),
       )),

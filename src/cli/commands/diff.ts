@@ -61,10 +61,6 @@ export function diffCommand(program: Command, ctx: CommandContext): void {
       `exit 1 only for these kinds of change, comma-separated: ${FAIL_ON.join(', ')} (default: any change)`,
       parseFailOn,
     )
-    .addHelpText(
-      'after',
-      '\nExit code: 0 no cell changes (or none of the --fail-on kinds), 1 cells change, 2 bad input, 3 cluster failure.',
-    )
     .action(async (o: DiffOptions) => ctx.exit(await diff(o, ctx)));
 }
 
