@@ -1,10 +1,20 @@
 // The README's "Try it" section, run as written, so the README cannot drift from what meshprobe does:
 // its first command (`make try`) in a copy of the clone, then every command of the second terminal in
 // order, in one shell, each expected to exit as its `# exit N` comment says (0 without one).
-// The copy links the clone's files and has its own out/ and dist/, so the section's files
-// (my-policy.yaml, my-scenario.yaml) and the try cluster's kubeconfig never touch the clone.
+// The copy links the clone's files and has its own out/, dist/ and node_modules/ (of links), so the
+// section's files (my-policy.yaml, my-scenario.yaml), the build and the try cluster's kubeconfig never
+// touch the clone.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,13 +74,23 @@ let tryOut = '';
 let tryErr = '';
 let stateDir: string;
 
-/** A copy of the clone made of links to its files, with its own out/ and dist/ (built by `make try`). */
+/**
+ * A copy of the clone made of links to its files, with its own out/ and dist/ (built by `make try`).
+ * node_modules is a directory of links to the clone's packages with a fresh .package-lock.json of its
+ * own, so make's install rule finds it up to date: an `npm ci` here must never reach the clone's packages.
+ */
 function scratchClone(): string {
   const dir = mkdtempSync(join(tmpdir(), 'meshprobe-try-clone-'));
   for (const name of readdirSync(ROOT)) {
-    if (['out', 'dist', '.git', '.meshprobe'].includes(name) || name.startsWith('my-')) continue;
+    if (['out', 'dist', '.git', '.meshprobe', 'node_modules'].includes(name) || name.startsWith('my-')) continue;
     symlinkSync(join(ROOT, name), join(dir, name));
   }
+  const modules = join(dir, 'node_modules');
+  mkdirSync(modules);
+  for (const name of readdirSync(join(ROOT, 'node_modules'))) {
+    if (name !== '.package-lock.json') symlinkSync(join(ROOT, 'node_modules', name), join(modules, name));
+  }
+  copyFileSync(join(ROOT, 'node_modules/.package-lock.json'), join(modules, '.package-lock.json'));
   return dir;
 }
 
