@@ -80,10 +80,10 @@ describe('meshprobe --help and COMMAND --help', () => {
     }
   });
 
-  it('describes probe as what it does: it sets up the topology and removes it', async () => {
+  it('describes probe as what it does: it sets up the topology where missing, and removes only that', async () => {
     const help = (await cli(['probe', '--help'])).stdout.replace(/\s+/g, ' ');
-    expect(help).toContain('set up the topology, apply no scenario objects');
-    expect(help).toContain('remove the topology (--keep leaves it');
+    expect(help).toContain('set up the topology where it is missing, apply no scenario objects');
+    expect(help).toContain('remove only what it set up (--keep leaves that too)');
   });
 
   it('names `make try` when there is no kubeconfig', async () => {

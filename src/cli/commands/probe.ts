@@ -11,7 +11,7 @@ export function probeCommand(program: Command, ctx: CommandContext): void {
         program
           .command('probe')
           .description(
-            "Probe the cluster's own policies as they stand: set up the topology, apply no scenario objects, predict from the PeerAuthentications, DestinationRules and legacy policies the cluster holds, probe, compare, and remove the topology (--keep leaves it; with --adopt the adopted namespaces are removed too)",
+            "Probe the cluster's own policies as they stand: set up the topology where it is missing, apply no scenario objects, predict from the PeerAuthentications, DestinationRules and legacy policies the cluster holds, probe, compare, and remove only what it set up (--keep leaves that too)",
           ),
       ),
     ),
