@@ -35,6 +35,7 @@ export interface RunFlags extends ScenarioOptions, ReportOptions {
   interval: number;
   settle: number;
   readyTimeout: number;
+  revision?: string;
 }
 
 export async function executeRun(ctx: CommandContext, f: RunFlags, command: 'run' | 'probe'): Promise<ExitCode> {
@@ -68,6 +69,7 @@ export async function executeRun(ctx: CommandContext, f: RunFlags, command: 'run
       adopt: f.adopt,
       allowClusterWide: f.allowClusterWide,
       isolation: f.isolation ?? 'none',
+      revision: f.revision,
       journalDir: journalDir(ctx.io.env),
       journalHolder: holder,
       readyTimeoutMs: f.readyTimeout * 1000,

@@ -110,9 +110,16 @@ export const detectedIstio = (cmd: Command): Command =>
       '\nIstio: the API generation is detected from the cluster (security.istio.io served: modern; only\nauthentication.istio.io: legacy, Istio 1.4); --istio is for predict and explain, which use no cluster.',
     );
 
+/** --revision: which Istio control plane the topology's sidecars come from (run, probe, setup). */
+export const revisionOption = (cmd: Command): Command =>
+  cmd.option(
+    '--revision <rev>',
+    'the Istio revision or tag whose control plane injects the topology (labels istio.io/rev=REV); default: the default revision, or the only one',
+  );
+
 /** How `run` and `probe` set up, probe and converge. */
 export const probeOptions = (cmd: Command): Command =>
-  topologyOptions(cmd)
+  revisionOption(topologyOptions(cmd))
     .option('--keep', 'leave the topology in the cluster afterwards (until `meshprobe teardown`)', false)
     .option(
       '--adopt',

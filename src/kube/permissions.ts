@@ -159,11 +159,25 @@ export const PERMISSIONS: Permission[] = [
     why: 'apply the legacy mesh-wide policy',
   },
   {
+    group: 'admissionregistration.k8s.io',
+    resource: 'mutatingwebhookconfigurations',
+    verbs: ['list'],
+    scope: 'cluster',
+    why: "find the Istio revisions, tags and default from the sidecar injector's webhooks (cluster-scoped, read-only)",
+  },
+  {
+    group: 'apps',
+    resource: 'deployments',
+    verbs: ['list'],
+    scope: 'root',
+    why: "find the chosen revision's istiod Deployment (read-only)",
+  },
+  {
     group: '',
     resource: 'configmaps',
     verbs: ['get'],
     scope: 'root',
-    why: 'read the mesh config (auto mTLS, root namespace, trust domain) from the istio ConfigMap',
+    why: 'read the mesh config (auto mTLS, root namespace, trust domain) from the istio or istio-REV ConfigMap',
   },
   {
     group: '',

@@ -14,6 +14,7 @@ import type { ConvergeSettings } from '../probe/converge.js';
 import { ClientPods } from '../probe/pods.js';
 import type { ProbeSettings } from '../probe/round.js';
 import { Journal, JOURNAL_NAMESPACE } from './journal.js';
+import { detectControlPlane } from './control-plane.js';
 import { readMeshConfig } from './mesh-settings.js';
 import { checkIstio, checkPermissions, checkReachable, checkScenarioApis } from './preflight.js';
 import { baselineFrom, listPolicies } from './scenario-objects.js';
@@ -39,6 +40,8 @@ export interface RunOptions {
   allowClusterWide: boolean;
   /** `namespaced`: rewrite cluster-wide objects into the topology's namespaces instead. */
   isolation: 'none' | 'namespaced';
+  /** --revision: the Istio revision or tag whose control plane the topology joins; default: the default one. */
+  revision?: string;
   journalDir: string;
   /** Filled with the run's journal once it exists, so a second signal can say what is left. */
   journalHolder?: { journal?: Journal };
@@ -53,10 +56,11 @@ export async function runScenarios(cluster: Cluster, o: RunOptions): Promise<Run
   signal.throwIfAborted();
   const apis = await checkIstio(cluster, o.events);
   checkScenarioApis(o.scenarios, apis);
-  const mesh = await readMeshConfig(cluster, apis);
+  const controlPlane = await detectControlPlane(cluster, o.revision, o.events);
+  const mesh = await readMeshConfig(cluster, apis, { controlPlane, events: o.events });
   const clusterWide = o.allowClusterWide && o.scenarios.some((s) => clusterWideObjects(s, o.topology).length > 0);
   signal.throwIfAborted();
-  const plan = await planNamespaces(cluster, o.topology, o.adopt);
+  const plan = await planNamespaces(cluster, o.topology, o.adopt, controlPlane);
   await checkPermissions(
     cluster,
     o.topology,
@@ -107,6 +111,7 @@ export async function runScenarios(cluster: Cluster, o: RunOptions): Promise<Run
       events: o.events,
       journal,
       signal,
+      controlPlane,
     });
   } catch (e) {
     stopped = e;

@@ -12,13 +12,21 @@ import { isReady, labelSelector } from '../kube/pods.js';
 import { ADOPTED_LABELS, isOurs, KEEP, RUN_ID, stamp } from './ownership.js';
 import type { Journal } from './journal.js';
 import { tlsSecret } from './tls-secret.js';
+import { assumedControlPlane, INJECTION_LABEL, type ControlPlane } from './control-plane-select.js';
 import { undoAll, type LeftObject } from './undo.js';
 
 const nsRef = (name: string): ObjectRef => ({ apiVersion: 'v1', kind: 'Namespace', name });
 
-/** The labels a topology namespace must carry for its sidecar injection. */
-export function injectionLabels(ns: TopologyNamespace): Record<string, string> {
-  return { 'istio-injection': ns.injection ? 'enabled' : 'disabled' };
+/**
+ * The labels a topology namespace must carry for its sidecar injection: the chosen control plane's label
+ * (istio-injection=enabled, or istio.io/rev=REV where there is no default) where it has sidecars, and
+ * istio-injection=disabled, which every injector webhook's selector excludes, where it has none.
+ */
+export function injectionLabels(
+  ns: TopologyNamespace,
+  inject: { key: string; value: string } = assumedControlPlane().label,
+): Record<string, string> {
+  return ns.injection ? { [inject.key]: inject.value } : { [INJECTION_LABEL]: 'disabled' };
 }
 
 /** What setup will do with one topology namespace, decided before anything is written. */
@@ -44,7 +52,12 @@ function topologyObjects(ns: TopologyNamespace): ObjectRef[] {
  * an adopted (or kept) namespace holding an object of the topology's names that is not meshprobe's
  * stops it too, since setup would overwrite it.
  */
-export async function planNamespaces(cluster: Cluster, topology: Topology, adopt: boolean): Promise<NamespacePlan[]> {
+export async function planNamespaces(
+  cluster: Cluster,
+  topology: Topology,
+  adopt: boolean,
+  controlPlane?: ControlPlane,
+): Promise<NamespacePlan[]> {
   const plans: NamespacePlan[] = [];
   const foreign: string[] = [];
   for (const ns of topology.namespaces) {
@@ -61,7 +74,7 @@ export async function planNamespaces(cluster: Cluster, topology: Topology, adopt
           `wait until it is gone (kubectl get namespace ${ns.name}), or run in other namespaces with --namespace-prefix`,
         );
     }
-    const want = injectionLabels(ns);
+    const want = injectionLabels(ns, controlPlane?.label);
     const have = existing.metadata.labels ?? {};
     // No label means no injection, as `disabled` does: an adopted namespace need not be written for it.
     const relabel = Object.fromEntries(
@@ -108,12 +121,15 @@ export interface SetupOptions {
   plan?: NamespacePlan[];
   /** SIGINT/SIGTERM: stop between writes and while waiting; the caller removes what was made. */
   signal?: AbortSignal;
+  /** The Istio control plane whose label the namespaces with sidecars get; default: istio-injection=enabled. */
+  controlPlane?: ControlPlane;
 }
 
 export async function setupTopology(cluster: Cluster, topology: Topology, o: SetupOptions): Promise<void> {
   const started = performance.now();
   o.signal?.throwIfAborted();
-  const plans = o.plan ?? (await planNamespaces(cluster, topology, o.adopt));
+  const plans = o.plan ?? (await planNamespaces(cluster, topology, o.adopt, o.controlPlane));
+  const inject = (o.controlPlane ?? assumedControlPlane()).label;
   o.events({ type: 'setup-start', namespaces: topology.namespaces.map((n) => n.name) });
   const purpose = { purpose: 'topology' as const };
 
@@ -137,7 +153,7 @@ export async function setupTopology(cluster: Cluster, topology: Topology, o: Set
             kind: 'Namespace',
             metadata: {
               name: ns.name,
-              labels: injectionLabels(ns),
+              labels: injectionLabels(ns, inject),
               ...(o.keep ? { annotations: { [KEEP]: 'true' } } : {}),
             },
           },
@@ -171,7 +187,7 @@ export async function setupTopology(cluster: Cluster, topology: Topology, o: Set
     ns.objects.filter((x) => x.kind === 'Deployment').map((d) => ({ namespace: ns.name, name: d.metadata.name })),
   );
   await waitForDeployments(cluster, deployments, o.readyTimeoutMs, { signal: o.signal });
-  await checkInjection(cluster, topology);
+  await checkInjection(cluster, topology, inject);
   o.events({ type: 'preflight', check: 'sidecar injection', ok: true });
   o.events({ type: 'setup-done', seconds: (performance.now() - started) / 1000 });
 }
@@ -200,7 +216,11 @@ function relabelled(plan: NamespacePlan): KubeObject {
 }
 
 /** Pods of injected namespaces must have an istio-proxy, the others must not: otherwise every result would be wrong. */
-export async function checkInjection(cluster: Cluster, topology: Topology): Promise<void> {
+export async function checkInjection(
+  cluster: Cluster,
+  topology: Topology,
+  label: { key: string; value: string } = assumedControlPlane().label,
+): Promise<void> {
   for (const wl of topology.workloads) {
     const pods = (
       await cluster.list('v1', 'Pod', { namespace: wl.namespace, labelSelector: labelSelector(wl.labels) })
@@ -216,10 +236,12 @@ export async function checkInjection(cluster: Cluster, topology: Topology): Prom
       if (has !== wl.sidecar) {
         throw new ClusterError(
           wl.sidecar
-            ? `sidecar injection is not working: pod ${wl.namespace}/${pod.metadata.name} has no istio-proxy although namespace ${wl.namespace} is labelled istio-injection=enabled`
+            ? `sidecar injection is not working: pod ${wl.namespace}/${pod.metadata.name} has no istio-proxy although namespace ${wl.namespace} is labelled ${label.key}=${label.value}`
             : `pod ${wl.namespace}/${pod.metadata.name} has an istio-proxy although ${wl.namespace}/${wl.name} should run without a sidecar`,
           wl.sidecar
-            ? 'check that istiod and its injection webhook are running (kubectl get mutatingwebhookconfigurations), then delete the pod so it is recreated'
+            ? label.key === INJECTION_LABEL
+              ? 'check that istiod and its injection webhook are running (kubectl get mutatingwebhookconfigurations), then delete the pod so it is recreated'
+              : `check that the revision's istiod and its injection webhook are running (kubectl get mutatingwebhookconfigurations), and that namespace ${wl.namespace} has no istio-injection label (it wins over istio.io/rev); then delete the pod so it is recreated`
             : 'check the namespace label and revision labels (istio.io/rev) of the namespace',
         );
       }

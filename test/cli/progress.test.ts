@@ -38,6 +38,7 @@ beforeAll(async () => {
   const permissions = EVENTS.find((e) => e.type === 'preflight' && e.check === 'permissions');
   PLAIN = `preflight: ok cluster reachable (https://fake.invalid:6443 (v1.30.0))
 preflight: ok Istio installed (modern (security.istio.io/v1, security.istio.io/v1beta1, networking.istio.io/v1))
+preflight: ok Istio control plane (the unrevisioned control plane (the default): namespaces labelled istio-injection=enabled, mesh config istio-system/istio)
 preflight: ok permissions (${permissions?.type === 'preflight' ? permissions.detail : '?'})
 run: 2 scenarios of 4 cells on context fake (Istio modern)
 setup: namespaces a, b

@@ -73,14 +73,19 @@ export class FakeCluster implements Cluster {
   }
 
   async list(apiVersion: string, kind: string, opts: ListOptions = {}): Promise<KubeObject[]> {
+    // `key=value` and `key` (the label exists), as the API server reads a label selector.
     const selector = (opts.labelSelector ?? '')
       .split(',')
       .filter(Boolean)
-      .map((kv) => kv.split('=') as [string, string]);
+      .map((kv) => kv.split('=') as [string, string | undefined]);
     return [...this.objects.values()]
       .filter((o) => group(o.apiVersion) === group(apiVersion) && o.kind === kind)
       .filter((o) => opts.namespace === undefined || o.metadata.namespace === opts.namespace)
-      .filter((o) => selector.every(([k, v]) => o.metadata.labels?.[k] === v))
+      .filter((o) =>
+        selector.every(([k, v]) =>
+          v === undefined ? o.metadata.labels?.[k] !== undefined : o.metadata.labels?.[k] === v,
+        ),
+      )
       .map((o) => structuredClone(o));
   }
 

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExecError } from '../../src/kube/errors.js';
 import type { RunEvent } from '../../src/model/events.js';
+import type { KubeObject } from '../../src/model/kube-object.js';
 import { fromObject } from '../../src/model/istio-objects.js';
 import type { RunResult } from '../../src/model/results.js';
 import type { Scenario } from '../../src/model/scenario.js';
@@ -99,6 +100,42 @@ export const SCENARIOS: Scenario[] = [
   ),
 ];
 
+/**
+ * An unrevisioned Istio as its Helm chart installs it, as far as a run reads it: the injector's
+ * configuration (mutatingwebhook.yaml, istio.io/rev=default, selecting istio-injection=enabled) and the
+ * mesh config ConfigMap `istio`.
+ */
+export const ISTIO_INSTALL: KubeObject[] = [
+  {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: { name: 'istio-sidecar-injector', labels: { app: 'sidecar-injector', 'istio.io/rev': 'default' } },
+    webhooks: [
+      {
+        name: 'namespace.sidecar-injector.istio.io',
+        clientConfig: { service: { name: 'istiod', namespace: 'istio-system', path: '/inject', port: 443 } },
+        namespaceSelector: { matchExpressions: [{ key: 'istio-injection', operator: 'In', values: ['enabled'] }] },
+      },
+    ],
+  } as KubeObject,
+  {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'istiod', namespace: 'istio-system', labels: { app: 'istiod', 'istio.io/rev': 'default' } },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: 'istiod' } },
+      template: { metadata: { labels: { app: 'istiod' } } },
+    },
+  },
+  {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'istio', namespace: 'istio-system' },
+    data: { mesh: 'enableAutoMtls: true\nrootNamespace: istio-system\ntrustDomain: cluster.local\n' },
+  },
+];
+
 /** What curl sees from `client` to a/httpbin or b/httpbin, given a/default's mode. */
 function dataPlane(client: string, url: string, modeOfA: string | undefined): CurlAnswer {
   const server = /^http:\/\/httpbin\.(\w+):/.exec(url)![1];
@@ -119,6 +156,8 @@ export interface FakeRun {
   execs: ExecCall[];
   /** Aborts the run, as the first SIGINT does. */
   abort: AbortController;
+  /** The cluster's contents before the run (its Istio install): what a run must leave as it found. */
+  installed: string[];
   run(): Promise<RunResult>;
 }
 
@@ -128,7 +167,7 @@ export function fakeRun(overrides: Partial<RunOptions> = {}): FakeRun {
   const clock: Clock = { now: () => t, sleep: async (ms) => void (t += ms) };
   const events: RunEvent[] = [];
   const execs: ExecCall[] = [];
-  const cluster = new FakeCluster();
+  const cluster = new FakeCluster({ objects: ISTIO_INSTALL });
   cluster.exec = async (pod, container, command) => {
     execs.push({ pod, container, command });
     t += 500;
@@ -161,5 +200,13 @@ export function fakeRun(overrides: Partial<RunOptions> = {}): FakeRun {
     journalDir: mkdtempSync(join(tmpdir(), 'meshprobe-fake-journal-')),
     ...overrides,
   };
-  return { cluster, options, events, execs, abort, run: () => runScenarios(cluster, options) };
+  return {
+    cluster,
+    options,
+    events,
+    execs,
+    abort,
+    installed: cluster.contents(),
+    run: () => runScenarios(cluster, options),
+  };
 }

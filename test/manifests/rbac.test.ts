@@ -27,6 +27,7 @@ const CLUSTER_SCOPED = new Set([
   'clusterroles',
   'clusterrolebindings',
   'meshpolicies',
+  'mutatingwebhookconfigurations',
 ]);
 
 interface Rule {

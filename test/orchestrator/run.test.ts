@@ -96,7 +96,7 @@ describe('runScenarios on an in-memory cluster', () => {
     expect(after!.metadata.labels).toEqual({ owner: 'platform' });
     expect(after!.metadata.uid).toBe(before!.metadata.uid);
     // Nothing of the run is left: not the topology, not the journal's namespace, not the journal file.
-    expect(f.cluster.contents()).toEqual(['PeerAuthentication istio-system/default']);
+    expect(f.cluster.contents()).toEqual([...f.installed, 'PeerAuthentication istio-system/default'].sort());
     expect(journalOf(f.options.journalDir, f.options.runId)).toBeUndefined();
   });
 
@@ -116,7 +116,7 @@ describe('runScenarios on an in-memory cluster', () => {
     expect(f.events.filter((e) => e.type === 'round-start')).toHaveLength(1);
     expect(f.events.filter((e) => e.type === 'scenario-start')).toHaveLength(1);
     expect(f.events.at(-1)!.type).toBe('teardown-done');
-    expect(f.cluster.contents()).toEqual([]);
+    expect(f.cluster.contents()).toEqual(f.installed);
     expect(journalOf(f.options.journalDir, f.options.runId)).toBeUndefined();
   });
 
