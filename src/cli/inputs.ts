@@ -1,6 +1,6 @@
 // Options shared by the commands that read scenarios: which topology, which files, which scenarios, which Istio.
 import { resolve } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError, ConfigErrors } from '../errors.js';
 import { prefixNamespaces } from '../model/namespace-prefix.js';
 import { loadScenarios, scenarioFiles, SCENARIO_DIR } from '../model/scenario-file.js';
 import type { Flavor, Scenario } from '../model/scenario.js';
@@ -34,7 +34,7 @@ export function loadInputs(o: ScenarioOptions, cwd: string): { topology: Topolog
   const topology = topologyFrom(o, cwd);
   const files = scenarioFiles(o.file.length ? o.file.map((f) => resolve(cwd, f)) : [SCENARIO_DIR]);
   if (files.length === 0) throw new ConfigError(`no scenario files (*.yaml) in ${o.file.join(', ')}`);
-  const loaded = loadScenarios(files, topology, { cwd });
+  const loaded = shippedFor(o, topology, () => loadScenarios(files, topology, { cwd }));
   // An empty or truncated file would otherwise "pass" with 0 scenarios.
   if (loaded.length === 0)
     throw new ConfigError(
@@ -62,4 +62,21 @@ export function parseFlavor(value: string): Flavor {
       `--istio must be "modern" (Istio >= 1.5, PeerAuthentication, auto mTLS) or "legacy" (Istio 1.4, MeshPolicy/Policy)`,
     );
   return value;
+}
+
+/**
+ * The shipped scenarios are written for the article's topology: against a topology of one's own (and
+ * no -f) their rules match no client, and the user gets one message saying so instead of a wall of them.
+ */
+function shippedFor(o: ScenarioOptions, topology: Topology, load: () => Scenario[]): Scenario[] {
+  try {
+    return load();
+  } catch (e) {
+    if (!o.topology || o.file.length || !(e instanceof ConfigError)) throw e;
+    const errors = e instanceof ConfigErrors ? e.errors : [e];
+    throw new ConfigError(
+      `the shipped scenarios are written for the article's topology (test1, test2, test3, ngtest) and do not fit topology ${topology.name}: ${errors.length} error${errors.length === 1 ? '' : 's'}, the first: ${errors[0]!.message}`,
+      'pass scenarios written for your topology with -f FILE|DIR',
+    );
+  }
 }

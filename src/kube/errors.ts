@@ -79,6 +79,19 @@ export function networkCode(e: unknown): string | undefined {
   return undefined;
 }
 
+/** The innermost error in `e`'s cause chain that carries `code` (node-fetch wraps Node's, and its message). */
+function withCode(e: unknown, code: string): { message?: string; reason?: string } | undefined {
+  let found: { message?: string; reason?: string } | undefined;
+  for (
+    let cur = e as { code?: unknown; errno?: unknown; cause?: unknown; message?: string; reason?: string } | undefined,
+      depth = 0;
+    cur && depth < 4;
+    cur = cur.cause as typeof cur, depth++
+  )
+    if (cur.code === code || cur.errno === code) found = cur;
+  return found;
+}
+
 /** Turns what client-node throws into one ClusterError that names the cause and the fix. */
 export function clusterError(e: unknown, doing: string, where: { context: string; server: string }): ClusterError {
   if (e instanceof ClusterError) return e;
@@ -119,10 +132,25 @@ export function clusterError(e: unknown, doing: string, where: { context: string
       status,
     );
   const net = networkCode(e);
+  // The server's certificate does not name the host (or tls-server-name) connected to: Node's
+  // checkServerIdentity (lib/tls.js) says which name and which names the certificate holds, as kubectl
+  // says "x509: certificate is valid for ..., not ..." (Go crypto/x509 HostnameError).
+  if (net === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    const cause = withCode(e, net);
+    // node-fetch (under client-node) keeps only Node's message, after "reason: ".
+    const why = (cause?.reason ?? cause?.message ?? net)
+      .replace(/^.*reason: /, '')
+      .replace(/^Hostname\/IP does not match certificate's altnames: /, '');
+    return new ClusterError(
+      `cannot reach the Kubernetes API at ${where.server}: its certificate is not valid for the name meshprobe connected to (${why}) while trying to ${doing}`,
+      `use a server address the certificate names in context "${where.context}", or set the cluster's tls-server-name to one of them (kubectl config view --minify shows both)`,
+    );
+  }
   if (net) {
     const tls = net.startsWith('ERR_TLS') || net.includes('CERT');
+    const detail = tls ? `TLS verification failed: ${withCode(e, net)?.message ?? net}` : net;
     return new ClusterError(
-      `cannot reach the Kubernetes API at ${where.server} (${tls ? 'TLS verification failed' : net}) while trying to ${doing}`,
+      `cannot reach the Kubernetes API at ${where.server} (${detail}) while trying to ${doing}`,
       tls
         ? `check the certificate-authority of context "${where.context}"`
         : `check that the cluster is running and that "${where.context}" is the context you want (kubectl cluster-info)`,

@@ -1,10 +1,31 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/bin.js';
 import { cli } from '../helpers/cli.js';
 
 describe('meshprobe predict', () => {
+  it('with a topology of its own and no -f, says in one message that the shipped scenarios do not fit it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'meshprobe-topology-'));
+    const file = join(dir, 'mine.yaml');
+    writeFileSync(
+      file,
+      readFileSync(join(ROOT, 'manifests/topology/default.yaml'), 'utf8')
+        .replace('name: article', 'name: mine')
+        .replace('- name: test3', '- name: other3')
+        .replaceAll('../workloads/', `${join(ROOT, 'manifests/workloads')}/`),
+    );
+    const r = await cli(['predict', '--topology', file]);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(
+      /^meshprobe: error: the shipped scenarios are written for the article's topology \(test1, test2, test3, ngtest\) and do not fit topology mine: \d+ errors, the first: scenarios\/.*matches no/,
+    );
+    expect(lines[1]).toBe('meshprobe: fix: pass scenarios written for your topology with -f FILE|DIR');
+  });
+
   it('-o json: a meshprobe/v1 document with every scenario and, per cell, from, to, expected and reason', async () => {
     const r = await cli(['predict', '-o', 'json']);
     expect(r.code).toBe(0);

@@ -40,7 +40,7 @@ beforeAll(async () => {
 preflight: ok Istio installed (modern (security.istio.io/v1, security.istio.io/v1beta1, networking.istio.io/v1))
 preflight: ok Istio control plane (the unrevisioned control plane (the default): namespaces labelled istio-injection=enabled, mesh config istio-system/istio)
 preflight: ok permissions (${permissions?.type === 'preflight' ? permissions.detail : '?'})
-run: 2 scenarios of 4 cells on context fake (Istio modern)
+run: 2 scenarios, 4 cells each on context fake (Istio modern)
 setup: namespaces a, b
 preflight: ok sidecar injection
 setup: topology ready (41.3 s)

@@ -38,7 +38,7 @@ export function logLine(e: RunEvent, positions: Positions): string | undefined {
     case 'preflight':
       return `preflight: ${e.ok ? 'ok' : 'FAILED'} ${e.check}${e.detail ? ` (${e.detail})` : ''}`;
     case 'run-start':
-      return `${e.command}: ${plural(e.scenarios.length, 'scenario')} of ${plural(e.cellsPerScenario, 'cell')} on context ${e.context} (Istio ${e.flavor})`;
+      return `${e.command}: ${plural(e.scenarios.length, 'scenario')}, ${plural(e.cellsPerScenario, 'cell')}${e.scenarios.length === 1 ? '' : ' each'} on context ${e.context} (Istio ${e.flavor})`;
     case 'setup-start':
       return `setup: namespaces ${e.namespaces.join(', ')}`;
     case 'setup-done':
