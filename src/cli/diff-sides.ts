@@ -5,9 +5,11 @@ import { resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { Cluster } from '../kube/cluster.js';
 import { manifestFiles, readManifestFiles, type PolicySet } from '../model/manifests.js';
+import type { EventSink } from '../model/events.js';
 import type { DiffSide } from '../model/policy-diff.js';
 import type { Flavor } from '../model/scenario.js';
 import type { MeshConfig } from '../oracle/mesh.js';
+import { detectControlPlane } from '../orchestrator/control-plane.js';
 import { readMeshConfig } from '../orchestrator/mesh-settings.js';
 import { checkIstio, checkReachable } from '../orchestrator/preflight.js';
 import { baselineFrom, listPolicies } from '../orchestrator/scenario-objects.js';
@@ -63,14 +65,19 @@ export function readOfflineSides(
   return read;
 }
 
-/** The policies the cluster holds now (not meshprobe's own), oldest first, and its mesh settings. */
+/**
+ * The policies the cluster holds now (not meshprobe's own), oldest first, and its mesh settings, read
+ * from the control plane `run` would find (--revision, else the default or only one).
+ */
 export async function readClusterSide(
   cluster: Cluster,
-  flavor: Flavor | undefined,
+  o: { flavor?: Flavor; revision?: string; events: EventSink },
 ): Promise<{ set: PolicySet; mesh: MeshConfig }> {
-  await checkReachable(cluster, () => {});
-  const apis = await checkIstio(cluster, () => {});
-  const mesh = await readMeshConfig(cluster, apis);
+  const flavor = o.flavor;
+  await checkReachable(cluster, o.events);
+  const apis = await checkIstio(cluster, o.events);
+  const controlPlane = await detectControlPlane(cluster, o.revision, o.events);
+  const mesh = await readMeshConfig(cluster, apis, { controlPlane, events: o.events });
   if (flavor && flavor !== mesh.flavor)
     throw new ConfigError(
       `--istio ${flavor}, but context "${cluster.context}" serves the ${mesh.flavor} Istio APIs (${apis.groupVersions.join(', ')})`,

@@ -60,6 +60,7 @@ describe('meshprobe diff with the cluster as a side', () => {
   it('what applying the files would change on a cluster without policies, then nothing once they are applied', async () => {
     const before = await diff('--base', 'cluster', '--head', 'strict', '-o', 'json');
     expect(before.code, before.stderr).toBe(1);
+    expect(before.stderr).toBe('');
     expect(before.doc.changes.map((c: any) => `${c.from} -> ${c.to}: ${c.base.outcome} -> ${c.head.outcome}`)).toEqual([
       'test3/sleep -> test1/httpbin:8000: plaintext -> reset',
       'test3/sleep -> test1/httpbin:9080: plaintext -> reset',

@@ -2,6 +2,7 @@ import { appendFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { ConfigError } from '../../errors.js';
+import type { RunEvent } from '../../model/events.js';
 import { describePolicy } from '../../model/istio-objects.js';
 import type { SourcedPolicy } from '../../model/manifests.js';
 import { prefixNamespaces } from '../../model/namespace-prefix.js';
@@ -31,6 +32,7 @@ interface DiffOptions {
   istio?: Flavor;
   output: (typeof FORMATS)[number];
   failOn?: FailOn[];
+  revision?: string;
 }
 
 export function diffCommand(program: Command, ctx: CommandContext): void {
@@ -54,6 +56,10 @@ export function diffCommand(program: Command, ctx: CommandContext): void {
         '--istio <flavor>',
         "Istio API generation: modern (>= 1.5) or legacy (1.4); default modern, or the cluster's when a side is cluster",
       ).argParser(parseFlavor),
+    )
+    .option(
+      '--revision <rev>',
+      'when a side is cluster: the Istio revision or tag whose mesh config applies (default: the default revision, or the only one)',
     )
     .addOption(new Option('-o, --output <format>', 'what to print on stdout').choices(FORMATS).default('table'))
     .option(
@@ -91,7 +97,16 @@ async function diff(o: DiffOptions, ctx: CommandContext): Promise<ExitCode> {
       // Read once, whichever side names it.
       if (!cluster) {
         const c = connect(ctx);
-        cluster = { ...(await readClusterSide(c, o.istio)), context: c.context, server: c.server };
+        // Only warnings are worth a line: the checks themselves pass silently or fail with an error.
+        const events = (e: RunEvent) => {
+          if (e.type === 'warning' && ctx.globals().quiet !== true)
+            ctx.io.stderr.write(`meshprobe: warning: ${e.message}\n`);
+        };
+        cluster = {
+          ...(await readClusterSide(c, { flavor: o.istio, revision: o.revision, events })),
+          context: c.context,
+          server: c.server,
+        };
         mesh = cluster.mesh;
       }
       sides.push({ spec: spec.spec, source: 'cluster', set: cluster.set });
