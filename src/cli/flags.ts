@@ -158,7 +158,7 @@ export const probeOptions = (cmd: Command): Command =>
     )
     .option(
       '--settle <s>',
-      'seconds before a stable mismatch is believed (configuration may still be propagating)',
+      "without istiod's push status (no exec into istio-system): seconds before a stable mismatch is believed",
       seconds('--settle'),
       DEFAULT_CONVERGE.settleMs / 1000,
     )

@@ -20,11 +20,19 @@ export interface RoundSummary {
 }
 
 export interface Convergence {
-  /** The last K rounds matched the expectation, or agreed with each other without errors after the settle time. */
+  /**
+   * The last K rounds matched the expectation, or agreed with each other without errors: after every
+   * proxy acknowledged the change when istiod's push status was read, else after the settle time.
+   */
   converged: boolean;
   seconds: number;
   /** Every round, first to last. */
   history: RoundSummary[];
+  /**
+   * Set when istiod's push status decided which rounds count: seconds after the apply at which every
+   * topology proxy had acknowledged the change, null if they had not by the end. Absent: the settle time did.
+   */
+  push?: { acknowledgedAt: number | null };
 }
 
 export interface CertificateReport {

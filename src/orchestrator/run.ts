@@ -10,8 +10,9 @@ import type { Topology } from '../model/topology.js';
 import { count } from '../model/verdict.js';
 import { clusterWideObjects, isolateScenario, sameMatrix } from '../oracle/isolate.js';
 import type { MeshConfig } from '../oracle/mesh.js';
-import type { ConvergeSettings } from '../probe/converge.js';
+import { lastChangeMs, type ConvergeSettings } from '../probe/converge.js';
 import { ClientPods } from '../probe/pods.js';
+import { PushTracker } from '../probe/push-status.js';
 import type { ProbeSettings } from '../probe/round.js';
 import { Journal, JOURNAL_NAMESPACE } from './journal.js';
 import { detectControlPlane } from './control-plane.js';
@@ -118,11 +119,22 @@ export async function runScenarios(cluster: Cluster, o: RunOptions): Promise<Run
   }
   if (stopped === undefined) {
     const pods = new ClientPods(cluster, o.topology);
+    const push = new PushTracker(
+      cluster,
+      o.topology.namespaces.map((n) => n.name),
+      (reason) =>
+        o.events({
+          type: 'warning',
+          message: `istiod's sync status cannot be read (${reason}): a stable mismatch is believed after the settle time (${o.converge.settleMs / 1000} s, or twice the longest a matrix went on changing), not once every proxy has acknowledged the push; allow \`create pods/exec\` in istio-system to use it`,
+        }),
+    );
     for (const [i, scenario] of scenarios.entries()) {
       if (signal.aborted) {
         stopped = signal.reason;
         break;
       }
+      // Without the push signal: never believe a stable matrix sooner than twice the slowest push seen so far.
+      const slowest = Math.max(0, ...results.map((r) => lastChangeMs(r.observation?.convergence.history ?? [])));
       const out = await runScenario(
         {
           cluster,
@@ -133,7 +145,8 @@ export async function runScenarios(cluster: Cluster, o: RunOptions): Promise<Run
           runId: o.runId,
           pods,
           probe: { ...o.probe, kubectl: o.probe.kubectl ?? { context: cluster.context } },
-          converge: o.converge,
+          converge: { ...o.converge, settleMs: Math.max(o.converge.settleMs, 2 * slowest) },
+          push,
           removeTimeoutMs: o.readyTimeoutMs,
           events: o.events,
           journal,

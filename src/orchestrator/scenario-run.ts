@@ -16,6 +16,7 @@ import type { MeshConfig } from '../oracle/mesh.js';
 import { fromEnvoyCerts, fromPem } from '../probe/certificates.js';
 import { converge, type ConvergeSettings } from '../probe/converge.js';
 import type { ClientPods } from '../probe/pods.js';
+import { waitForPush, type PushMark, type PushTracker } from '../probe/push-status.js';
 import { probeRound, type ProbeSettings } from '../probe/round.js';
 import type { Journal } from './journal.js';
 import { undoAll, type LeftObject } from './undo.js';
@@ -36,6 +37,8 @@ export interface ScenarioContext {
   journal?: Journal;
   /** Pauses between the passes of an undo that failed (default UNDO_RETRY_DELAYS_MS). */
   retryDelaysMs?: number[];
+  /** istiod's push status, to believe rounds only once the data plane has the change. */
+  push?: PushTracker;
 }
 
 interface Change {
@@ -68,6 +71,7 @@ export async function runScenario(
   const changes: Change[] = [];
   let outcome: ScenarioOutcome;
   try {
+    const mark = await beforeChange(ctx);
     for (const obj of objectsToApply(scenario, ctx.topology, ctx.apis, ctx.mesh, ctx.runId)) {
       const before = await cluster.get(refOf(obj));
       const seq = await ctx.journal?.record(before ? 'replace' : 'create', refOf(obj), before, { purpose: 'scenario' });
@@ -80,6 +84,7 @@ export async function runScenario(
         });
       else await cluster.apply(obj);
     }
+    if (changes.length) ctx.push?.changed(mark);
     events({ type: 'scenario-applied', scenario: scenario.name, objects: changes.map((c) => objectId(c.applied)) });
     const result = await converge(
       (round) =>
@@ -95,7 +100,7 @@ export async function runScenario(
           }),
         ),
       expected,
-      ctx.converge,
+      { ...ctx.converge, ...(mark && changes.length ? { gate: { check: () => ctx.push!.check(mark) } } : {}) },
       {
         onRoundStart: (round) => events({ type: 'round-start', scenario: scenario.name, round, cells: expected.size }),
         onRound: (_, s) =>
@@ -128,7 +133,12 @@ export async function runScenario(
         expected,
         observation: {
           cells: result.final.cells,
-          convergence: { converged: result.converged, seconds: result.seconds, history: result.history },
+          convergence: {
+            converged: result.converged,
+            seconds: result.seconds,
+            history: result.history,
+            ...(result.push ? { push: result.push } : {}),
+          },
           certificates,
         },
       },
@@ -137,8 +147,37 @@ export async function runScenario(
   } catch (e) {
     outcome = { error: e, left: [] };
   }
+  const mark = changes.length ? await ctx.push?.beforeChange().catch(() => undefined) : undefined;
   outcome.left = await undo(ctx, scenario, changes);
+  if (changes.length) ctx.push?.changed(mark);
   return outcome;
+}
+
+/**
+ * Marks istiod's push state before this scenario's change, once the previous change (the last scenario's
+ * removal) has a push of its own in istiod: were both changes to share one, a proxy that had only the
+ * removal would pass for one that has the new objects. Its proxies need not have it yet: a round counts
+ * only once they all have this scenario's push, which comes after it.
+ */
+async function beforeChange(ctx: ScenarioContext): Promise<PushMark | undefined> {
+  const push = ctx.push;
+  if (!push) return undefined;
+  const previous = push.lastChange;
+  if (previous) {
+    const state = await waitForPush(push, previous, {
+      until: 'published',
+      timeoutMs: ctx.converge.timeoutMs,
+      intervalMs: Math.min(ctx.converge.intervalMs, 500),
+      clock: ctx.converge.clock,
+      signal: ctx.converge.signal,
+    });
+    if (state.state === 'pending')
+      ctx.events({
+        type: 'warning',
+        message: `istiod has not begun to push the previous scenario's removal after ${ctx.converge.timeoutMs / 1000} s (waiting: ${state.waiting.slice(0, 5).join(', ')}); going on`,
+      });
+  }
+  return push.beforeChange().catch(() => undefined);
 }
 
 /** The certificates of the workloads the scenario names, read from their sidecars. */

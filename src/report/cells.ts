@@ -156,7 +156,13 @@ export function factLines(facts: Array<[string, string]>): string {
 export function convergenceText(s: ScenarioReport): string | undefined {
   const c = s.convergence;
   if (!c) return undefined;
-  return `${c.converged ? 'converged' : 'did not converge'} after ${c.rounds} round${c.rounds === 1 ? '' : 's'} (${c.seconds.toFixed(1)} s)`;
+  const push =
+    c.push === undefined
+      ? ''
+      : c.push.acknowledgedAt === null
+        ? '; the push was never acknowledged by every proxy'
+        : `; every proxy had the push after ${c.push.acknowledgedAt.toFixed(1)} s`;
+  return `${c.converged ? 'converged' : 'did not converge'} after ${c.rounds} round${c.rounds === 1 ? '' : 's'} (${c.seconds.toFixed(1)} s${push})`;
 }
 
 /** Scenarios with a cell not as expected or not probed. */

@@ -67,8 +67,18 @@ export interface ScenarioReport {
   verdict: 'pass' | 'mismatch' | 'error';
   /** Row-major, as `clients` × `targets`. */
   cells: CellReport[];
-  /** Run only: how convergence went, with every round kept. */
-  convergence?: { rounds: number; converged: boolean; seconds: number; history?: RoundSummary[] };
+  /**
+   * Run only: how convergence went, with every round kept. `push`: istiod's push status decided which
+   * rounds count (seconds after the apply at which every proxy had acknowledged the change, null if never);
+   * absent, the settle time did.
+   */
+  convergence?: {
+    rounds: number;
+    converged: boolean;
+    seconds: number;
+    push?: { acknowledgedAt: number | null };
+    history?: RoundSummary[];
+  };
   certificates?: CertificateReport[];
 }
 
@@ -155,6 +165,7 @@ function scenarioReport(r: ScenarioResult): ScenarioReport {
             rounds: observed.convergence.history.length,
             converged: observed.convergence.converged,
             seconds: observed.convergence.seconds,
+            ...(observed.convergence.push ? { push: observed.convergence.push } : {}),
             history: observed.convergence.history,
           },
         }

@@ -5,6 +5,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ExecResult } from '../../src/kube/cluster.js';
 import { ExecError } from '../../src/kube/errors.js';
 import type { RunEvent } from '../../src/model/events.js';
 import type { KubeObject } from '../../src/model/kube-object.js';
@@ -136,6 +137,31 @@ export const ISTIO_INSTALL: KubeObject[] = [
   },
 ];
 
+/**
+ * `pilot-discovery request GET /debug/syncz` of the toy istiod (ISTIO_INSTALL's): every push reaches every
+ * sidecar at once, so each has acknowledged push N, N being the number of Istio policy writes so far
+ * (nonce: the push context version, then a 36-character UUID).
+ */
+function syncz(cluster: FakeCluster): ExecResult {
+  const pushes = cluster.log.filter((l) => / (PeerAuthentication|DestinationRule) /.test(l)).length;
+  const nonce = `2025-01-10T12:00:00Z/${pushes + 1}0f8fad5b-d9cb-469f-a165-70867728950e`;
+  const types = ['cluster', 'listener', 'route', 'endpoint'];
+  const rows = TOPOLOGY.workloads
+    .filter((w) => w.sidecar)
+    .map((w) => ({
+      cluster_id: 'Kubernetes',
+      proxy: `${w.name}-0.${w.namespace}`,
+      proxy_type: 'sidecar',
+      ...Object.fromEntries(
+        types.flatMap((t) => [
+          [`${t}_sent`, nonce],
+          [`${t}_acked`, nonce],
+        ]),
+      ),
+    }));
+  return { stdout: JSON.stringify(rows), stderr: '', exitCode: 0 };
+}
+
 /** What curl sees from `client` to a/httpbin or b/httpbin, given a/default's mode. */
 function dataPlane(client: string, url: string, modeOfA: string | undefined): CurlAnswer {
   const server = /^http:\/\/httpbin\.(\w+):/.exec(url)![1];
@@ -169,6 +195,7 @@ export function fakeRun(overrides: Partial<RunOptions> = {}): FakeRun {
   const execs: ExecCall[] = [];
   const cluster = new FakeCluster({ objects: ISTIO_INSTALL });
   cluster.exec = async (pod, container, command) => {
+    if (pod.namespace === 'istio-system') return syncz(cluster);
     execs.push({ pod, container, command });
     t += 500;
     const pa = await cluster.get({

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import type { ExpectedCell, ObservedCell } from '../../src/model/cell.js';
 import { Matrix } from '../../src/model/matrix.js';
 import type { Expectation, Outcome } from '../../src/model/outcome.js';
-import { converge, type Clock, type ConvergeSettings } from '../../src/probe/converge.js';
+import { converge, lastChangeMs, type Clock, type ConvergeSettings, type PushGate } from '../../src/probe/converge.js';
+import type { PushState } from '../../src/probe/push-status.js';
 import type { RoundResult } from '../../src/probe/round.js';
 
 const axes = { clients: [{ id: 'a/sleep' }], targets: [{ id: 'a/httpbin:8000' }, { id: 'b/httpbin:8000' }] };
@@ -172,5 +173,97 @@ describe('converge', () => {
       onRound: (_, summary) => seen.push(`done ${summary.round}: ${summary.matched}`),
     });
     expect(seen).toEqual(['start 1', 'done 1: 2', 'start 2', 'done 2: 2']);
+  });
+});
+
+/** A gate that answers `states` in turn (the last one stays), and counts its checks. */
+function gate(...states: PushState['state'][]): PushGate & { checks: number } {
+  const g = {
+    checks: 0,
+    check: async (): Promise<PushState> => {
+      const state = states[Math.min(g.checks++, states.length - 1)]!;
+      return state === 'pending'
+        ? { state, waiting: ['sleep-0.a'] }
+        : state === 'unavailable'
+          ? { state, reason: 'forbidden' }
+          : { state };
+    },
+  };
+  return g;
+}
+
+describe("converge with istiod's push status", () => {
+  it('believes no round that started before every proxy acknowledged the change, however stable', async () => {
+    // The old configuration stays in place for 6 rounds, then the change arrives in the data plane.
+    const s = scripted((n): Outcome[] => (n <= 6 ? ['plaintext', 'reset'] : ['mtls', 'reset']));
+    const g = gate('pending', 'pending', 'pending', 'pending', 'pending', 'pending', 'acked');
+    const r = await converge(s.round, expecting('mtls', 'blocked'), settings(s.clock, { settleMs: 0, gate: g }));
+    expect(r.converged).toBe(true);
+    expect(r.history.map((h) => h.matched)).toEqual([1, 1, 1, 1, 1, 1, 2, 2]);
+    expect(r.push).toEqual({ acknowledgedAt: 6 });
+    expect(g.checks).toBe(7);
+  });
+
+  it('once acknowledged, a stable mismatch is believed after K rounds without waiting for the settle time', async () => {
+    const s = scripted((): Outcome[] => ['plaintext', 'reset']);
+    const r = await converge(
+      s.round,
+      expecting('mtls', 'blocked'),
+      settings(s.clock, { settleMs: 60_000, timeoutMs: 120_000, gate: gate('pending', 'acked') }),
+    );
+    expect(r.converged).toBe(true);
+    // Acknowledged before round 2; rounds 2 and 3 agree.
+    expect(r.history).toHaveLength(3);
+    expect(r.history.at(-1)!.mismatched).toBe(1);
+  });
+
+  it('the first rounds after the acknowledgement count, matched or not: K of them', async () => {
+    const s = scripted((): Outcome[] => ['mtls', 'reset']);
+    const r = await converge(s.round, expecting('mtls', 'blocked'), settings(s.clock, { gate: gate('acked') }));
+    expect(r.history).toHaveLength(2);
+    expect(r.push).toEqual({ acknowledgedAt: 0 });
+  });
+
+  it('without the signal (forbidden, no syncz), the settle time decides as before', async () => {
+    const s = scripted((): Outcome[] => ['plaintext', 'reset']);
+    const g = gate('unavailable');
+    const r = await converge(s.round, expecting('mtls', 'blocked'), settings(s.clock, { settleMs: 3000, gate: g }));
+    expect(s.starts).toEqual([0, 1000, 2000, 3000]);
+    expect(r.converged).toBe(true);
+    expect(r).not.toHaveProperty('push');
+    expect(g.checks).toBe(1);
+  });
+
+  it('a push never acknowledged: not converged at the timeout, even if the matrix matched', async () => {
+    const s = scripted((): Outcome[] => ['mtls', 'reset']);
+    const r = await converge(
+      s.round,
+      expecting('mtls', 'blocked'),
+      settings(s.clock, { timeoutMs: 3000, gate: gate('pending') }),
+    );
+    expect(r.converged).toBe(false);
+    expect(r.push).toEqual({ acknowledgedAt: null });
+  });
+
+  it('lastChangeMs: when the matrix last changed, probe errors coming and going aside', () => {
+    const h = (at: number, changed?: string[]) => ({
+      round: 1,
+      at,
+      seconds: 1,
+      matched: 0,
+      mismatched: 0,
+      errors: 0,
+      execs: 1,
+      ...(changed ? { changed } : {}),
+    });
+    expect(
+      lastChangeMs([
+        h(0),
+        h(1.5, ['a/sleep -> a/httpbin:8000: plaintext => mtls']),
+        h(3, ['a/sleep -> b/httpbin:8000: reset => error']),
+        h(4.5, ['a/sleep -> b/httpbin:8000: error => reset']),
+      ]),
+    ).toBe(1500);
+    expect(lastChangeMs([h(0), h(1)])).toBe(0);
   });
 });
