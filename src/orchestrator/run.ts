@@ -125,8 +125,9 @@ export async function runScenarios(cluster: Cluster, o: RunOptions): Promise<Run
       (reason) =>
         o.events({
           type: 'warning',
-          message: `istiod's sync status cannot be read (${reason}): a stable mismatch is believed after the settle time (${o.converge.settleMs / 1000} s, or twice the longest a matrix went on changing), not once every proxy has acknowledged the push; allow \`create pods/exec\` in istio-system to use it`,
+          message: `istiod's sync status cannot be read (${reason}): a stable mismatch is believed after the settle time (${o.converge.settleMs / 1000} s, or twice the longest a matrix went on changing), not once every proxy has acknowledged the push; allow \`create pods/exec\` in ${controlPlane.namespace} to use it`,
         }),
+      controlPlane.namespace,
     );
     for (const [i, scenario] of scenarios.entries()) {
       if (signal.aborted) {

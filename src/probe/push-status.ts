@@ -21,7 +21,6 @@ import { isReady } from '../kube/pods.js';
 import { ClusterError } from '../errors.js';
 import { REAL_CLOCK, type Clock } from './converge.js';
 
-export const ISTIOD_NAMESPACE = 'istio-system';
 const ISTIOD_SELECTOR = 'app=istiod';
 const ISTIOD_CONTAINER = 'discovery';
 const SYNCZ_COMMAND = ['pilot-discovery', 'request', 'GET', '/debug/syncz'];
@@ -88,9 +87,12 @@ export class PushTracker {
 
   constructor(
     private readonly cluster: Cluster,
+    /** The topology's namespaces: the proxies whose acknowledgement counts. */
     private readonly namespaces: string[],
     /** Told once, the first time the signal turns out to be unavailable. */
     private readonly onUnavailable: (reason: string) => void = () => {},
+    /** Where istiod runs (every revision's istiod there is asked: each lists the proxies it serves). */
+    private readonly istiodNamespace = 'istio-system',
   ) {}
 
   /** Why the signal cannot be used, once that is known. */
@@ -178,18 +180,18 @@ export class PushTracker {
     let pods;
     try {
       pods = (
-        await this.cluster.list('v1', 'Pod', { namespace: ISTIOD_NAMESPACE, labelSelector: ISTIOD_SELECTOR })
+        await this.cluster.list('v1', 'Pod', { namespace: this.istiodNamespace, labelSelector: ISTIOD_SELECTOR })
       ).filter(isReady);
     } catch (e) {
       if (e instanceof ClusterError && (e.status?.code === 403 || e.status?.code === 401))
-        return this.give(`listing the istiod pods in ${ISTIOD_NAMESPACE} is forbidden`);
+        return this.give(`listing the istiod pods in ${this.istiodNamespace} is forbidden`);
       if (e instanceof ClusterError) return { later: e.message };
       throw e;
     }
-    if (pods.length === 0) return this.give(`no Ready istiod pod (${ISTIOD_SELECTOR}) in ${ISTIOD_NAMESPACE}`);
+    if (pods.length === 0) return this.give(`no Ready istiod pod (${ISTIOD_SELECTOR}) in ${this.istiodNamespace}`);
     const rows = new Map<string, SyncStatus[]>();
     for (const pod of pods) {
-      const ref = { namespace: ISTIOD_NAMESPACE, name: pod.metadata.name };
+      const ref = { namespace: this.istiodNamespace, name: pod.metadata.name };
       let stdout: string;
       try {
         const r = await this.cluster.exec(ref, ISTIOD_CONTAINER, SYNCZ_COMMAND, { timeoutMs: 15_000 });
@@ -199,7 +201,8 @@ export class PushTracker {
       } catch (e) {
         // A dropped stream or a pod being replaced is no verdict on the signal: try again next time.
         if (e instanceof ExecError && (e.kind === 'transient' || e.kind === 'gone')) return { later: e.message };
-        if (e instanceof ExecError) return this.give(`cannot exec into ${ISTIOD_NAMESPACE}/${ref.name}: ${e.message}`);
+        if (e instanceof ExecError)
+          return this.give(`cannot exec into ${this.istiodNamespace}/${ref.name}: ${e.message}`);
         throw e;
       }
       let parsed: unknown;
