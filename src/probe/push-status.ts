@@ -83,6 +83,7 @@ export function proxySynced(row: SyncStatus, mark: number): boolean {
 /** Reads istiod's push status for the proxies in the topology's namespaces. */
 export class PushTracker {
   private unavailable: string | undefined;
+  private allowed = false;
   private last: PushMark | undefined;
 
   constructor(
@@ -177,6 +178,19 @@ export class PushTracker {
    */
   private async read(): Promise<{ rows: Map<string, SyncStatus[]> } | { later: string } | { never: string }> {
     if (this.unavailable !== undefined) return { never: this.unavailable };
+    // Asked first (SelfSubjectAccessReviews), so that an identity without the permission (a staging
+    // identity that may exec only into its own namespaces) gets no refused request in the audit log.
+    if (!this.allowed) {
+      const ns = this.istiodNamespace;
+      const may = await Promise.all([
+        this.cluster.canI({ verb: 'list', group: '', resource: 'pods', namespace: ns }),
+        this.cluster.canI({ verb: 'get', group: '', resource: 'pods/exec', namespace: ns }),
+        this.cluster.canI({ verb: 'create', group: '', resource: 'pods/exec', namespace: ns }),
+      ]).catch(() => undefined);
+      if (!may) return { later: 'the permission checks failed' };
+      if (!may.every(Boolean)) return this.give(`this identity may not list pods and exec into them in ${ns}`);
+      this.allowed = true;
+    }
     let pods;
     try {
       pods = (

@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { PERMISSIONS } from '../../src/kube/permissions.js';
 import type { ReportDocument } from '../../src/report/document.js';
 import { startEmulator } from '../emulator/index.js';
 import { parsePropagation } from '../emulator/mesh/propagation.js';
@@ -32,21 +33,6 @@ const scenarios = all('--scenario').length
 const seed = Number(one('--seed') ?? 5);
 // Runs as a user who may not exec into istio-system: the fallback without istiod's sync status.
 const noSyncz = args.includes('--no-syncz');
-
-/** What meshprobe needs (src/kube/permissions.ts) but exec, which the user has only in the topology. */
-const EVERYTHING_BUT_EXEC = [
-  'namespaces',
-  'pods',
-  'services',
-  'configmaps',
-  'secrets',
-  'serviceaccounts',
-  'deployments',
-  'peerauthentications',
-  'destinationrules',
-  'authorizationpolicies',
-  'selfsubjectaccessreviews',
-];
 
 function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv) {
   const t0 = performance.now();
@@ -102,7 +88,11 @@ for (const range of ranges) {
               name: 'no-istiod-exec',
               token: 'no-istiod-exec-token',
               rules: [
-                { verbs: ['*'], apiGroups: ['*'], resources: EVERYTHING_BUT_EXEC },
+                ...PERMISSIONS.filter((p) => p.resource !== 'pods/exec').map((p) => ({
+                  verbs: p.verbs,
+                  apiGroups: [p.group],
+                  resources: [p.resource],
+                })),
                 {
                   verbs: ['*'],
                   apiGroups: [''],

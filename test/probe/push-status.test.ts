@@ -110,6 +110,21 @@ describe('PushTracker', () => {
     expect(f.calls).toHaveLength(1);
   });
 
+  it('an identity that may not exec into istio-system: asked by SelfSubjectAccessReview, never tried', async () => {
+    const f = setup({ 'istiod-a': [row('sleep-1.test1', 7)] });
+    const asked: string[] = [];
+    Object.assign(f.cluster, {
+      canI: async (a: { verb: string; resource: string; namespace?: string }) => {
+        asked.push(`${a.verb} ${a.resource} ${a.namespace}`);
+        return a.resource !== 'pods/exec';
+      },
+    });
+    expect(await f.tracker.beforeChange()).toBeUndefined();
+    expect(asked).toEqual(['list pods istio-system', 'get pods/exec istio-system', 'create pods/exec istio-system']);
+    expect(f.calls).toEqual([]);
+    expect(f.told).toEqual(['this identity may not list pods and exec into them in istio-system']);
+  });
+
   it('a dropped stream is no verdict: pending now, asked again next time', async () => {
     let drop = true;
     const rows = { 'istiod-a': [row('sleep-1.test1', 8)] };
