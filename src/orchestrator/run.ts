@@ -170,8 +170,9 @@ export async function runScenarios(cluster: Cluster, o: RunOptions): Promise<Run
           message: `could not remove or put back ${out.left.map((l) => l.description).join(', ')}`,
         });
       }
-      // Whatever a failed scenario left behind would change what the next ones observe.
-      if (stopped !== undefined || out.error !== undefined || out.left.length) {
+      // Whatever a failed scenario left behind would change what the next ones observe: stop. One that
+      // failed and left nothing (its apply was refused) is recorded, and the next one runs.
+      if (stopped !== undefined || out.left.length) {
         notRun = scenarios.slice(i + 1).map((s) => s.name);
         break;
       }

@@ -264,6 +264,8 @@ export async function undoSetup(
     .filter((e) => e.purpose === 'topology')
     .reverse()
     .map((e) => ({ op: e.op, ref: e.ref, before: e.before, seq: e.seq }));
+  // A topology that was there before the run stays, and there is no teardown to report.
+  if (!steps.length) return [];
   o.events({ type: 'teardown-start', namespaces: topology.namespaces.map((n) => n.name) });
   const left = await undoAll(cluster, steps, {
     journal: o.journal,
