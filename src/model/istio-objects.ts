@@ -1,6 +1,15 @@
 // The Istio objects meshprobe understands, validated the way the API server's CRD schemas would,
 // and turned into plain typed data for the oracle.
 import { z } from 'zod';
+import {
+  authorizationPolicySpec,
+  DRY_RUN,
+  dryRunOf,
+  validateAuthorizationPolicy,
+  type AuthorizationPolicySpec,
+  type AuthzAction,
+  type AuthzRule,
+} from './authorization-policy.js';
 import { wildcardDomainProblem } from './istio-host.js';
 import type { KubeObject } from './kube-object.js';
 import type { SourceDoc, Path } from './yaml-source.js';
@@ -16,6 +25,7 @@ export const API_VERSIONS = {
   DestinationRule: ['networking.istio.io/v1alpha3', 'networking.istio.io/v1beta1', 'networking.istio.io/v1'],
   MeshPolicy: ['authentication.istio.io/v1alpha1'],
   Policy: ['authentication.istio.io/v1alpha1'],
+  AuthorizationPolicy: ['security.istio.io/v1beta1', 'security.istio.io/v1'],
 } as const;
 export type IstioKind = keyof typeof API_VERSIONS;
 export const ISTIO_KINDS = Object.keys(API_VERSIONS) as IstioKind[];
@@ -69,7 +79,23 @@ export interface NamespacedPolicy extends LegacyCommon {
 
 export type LegacyPolicy = MeshPolicy | NamespacedPolicy;
 
-export type IstioPolicy = PeerAuthentication | DestinationRule | LegacyPolicy;
+/** security.istio.io AuthorizationPolicy, read by the server's sidecar (src/oracle/authorization). */
+export interface AuthorizationPolicy extends Common {
+  kind: 'AuthorizationPolicy';
+  namespace: string;
+  /** Undefined when the policy has no selector: it selects every workload of its scope. */
+  selector: Record<string, string> | undefined;
+  /** `targetRef(s)` are for gateways and waypoints: a sidecar ignores the policy (policyattachment.go). */
+  hasTargetRefs: boolean;
+  action: AuthzAction;
+  provider: string | undefined;
+  /** Undefined when the spec has no `rules`: the policy matches nothing. */
+  rules: Array<AuthzRule | null> | undefined;
+  /** The `istio.io/dry-run` annotation says true: shadow rules only, no effect on traffic. */
+  dryRun: boolean;
+}
+
+export type IstioPolicy = PeerAuthentication | DestinationRule | LegacyPolicy | AuthorizationPolicy;
 
 const dns1123 = z
   .string()
@@ -172,6 +198,8 @@ const SCHEMAS: Record<IstioKind, z.ZodType> = {
   DestinationRule: envelope('DestinationRule', true, destinationRuleSpec),
   MeshPolicy: envelope('MeshPolicy', false, legacyPolicySpec),
   Policy: envelope('Policy', true, legacyPolicySpec),
+  // `spec: {}` is the allow-nothing policy; `spec:` alone is null in YAML and means the same.
+  AuthorizationPolicy: envelope('AuthorizationPolicy', true, authorizationPolicySpec),
 };
 
 export function isIstioKind(kind: unknown): kind is IstioKind {
@@ -209,6 +237,14 @@ export function parseIstioObject(src: SourceDoc, path: Path, value: unknown, ord
       throw src.error(
         [...path, 'spec', 'targets'],
         'a Policy named "default" is namespace-wide and must not have targets (Istio\'s validation refuses it)',
+      );
+  }
+  if (kind === 'AuthorizationPolicy') {
+    const problems = validateAuthorizationPolicy(raw.spec as AuthorizationPolicySpec | null);
+    if (problems.length)
+      throw src.error(
+        [...path, 'spec', ...problems[0]!.path],
+        `${problems[0]!.message} (Istio's validation webhook refuses this AuthorizationPolicy${problems.length > 1 ? `, and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''}` : ''})`,
       );
   }
   return fromObject(raw, order);
@@ -260,6 +296,20 @@ export function fromObject(raw: KubeObject, order: number): IstioPolicy {
       return { ...common, kind: 'MeshPolicy', namespace: undefined, ...legacyFields(spec) };
     case 'Policy':
       return { ...common, kind: 'Policy', namespace: raw.metadata.namespace ?? 'default', ...legacyFields(spec) };
+    case 'AuthorizationPolicy': {
+      const ap = (raw.spec ?? {}) as AuthorizationPolicySpec;
+      return {
+        ...common,
+        kind: 'AuthorizationPolicy',
+        namespace: raw.metadata.namespace ?? 'default',
+        selector: ap.selector ? (ap.selector.matchLabels ?? {}) : undefined,
+        hasTargetRefs: !!ap.targetRef || (ap.targetRefs?.length ?? 0) > 0,
+        action: ap.action ?? 'ALLOW',
+        provider: ap.provider?.name,
+        rules: ap.rules ?? undefined,
+        dryRun: dryRunOf(raw.metadata.annotations?.[DRY_RUN]),
+      };
+    }
     default:
       throw new Error(`not an Istio policy kind: ${raw.kind}`);
   }

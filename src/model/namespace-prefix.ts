@@ -1,7 +1,9 @@
 // `--namespace-prefix P`: the topology runs as P-test1, P-test2 ... so that several runs can share a
 // cluster. Everything that names a topology namespace moves with it: scenario objects, DestinationRule
-// hosts and exportTo, expectation patterns, certificate requests.
+// hosts and exportTo, AuthorizationPolicy principals, namespaces and hosts, expectation patterns,
+// certificate requests.
 import { ConfigError } from '../errors.js';
+import type { AuthorizationPolicySpec } from './authorization-policy.js';
 import { fromObject, type IstioPolicy } from './istio-objects.js';
 import type { KubeObject } from './kube-object.js';
 import { topologySizeProblem, type RequestSize } from './limits.js';
@@ -56,18 +58,28 @@ export function prefixNamespaces(
       ? p
       : p.replace(/^([^/]+)\//, (_, n: string) => `${names.get(n) ?? `${prefix}-${n}`}/`);
   const rule = (r: ExpectationRule): ExpectationRule => ({ ...r, from: r.from.map(pattern), to: r.to.map(pattern) });
+  // An AuthorizationPolicy's namespace value: a topology namespace, or a prefix pattern (`test*`) that matched one.
+  const nsPattern = (v: string) =>
+    names.has(v)
+      ? names.get(v)!
+      : v.length > 1 &&
+          v.endsWith('*') &&
+          !v.startsWith('*') &&
+          [...names.keys()].some((n) => n.startsWith(v.slice(0, -1)))
+        ? `${prefix}-${v}`
+        : v;
   return {
     topology: mapped,
     scenarios: scenarios.map((s) => ({
       ...s,
-      objects: s.objects.map((o) => renamePolicy(o, ns)),
+      objects: s.objects.map((o) => renamePolicy(o, ns, nsPattern)),
       expect: { all: s.expect.all.map(rule), modern: s.expect.modern.map(rule), legacy: s.expect.legacy.map(rule) },
       certificates: s.certificates.map(id),
     })),
   };
 }
 
-function renamePolicy(p: IstioPolicy, ns: (n: string) => string): IstioPolicy {
+function renamePolicy(p: IstioPolicy, ns: (n: string) => string, nsPattern: (v: string) => string): IstioPolicy {
   const raw: KubeObject = structuredClone(p.raw);
   if (raw.metadata.namespace) raw.metadata.namespace = ns(raw.metadata.namespace);
   if (raw.kind === 'DestinationRule') {
@@ -75,7 +87,49 @@ function renamePolicy(p: IstioPolicy, ns: (n: string) => string): IstioPolicy {
     spec.host = renameHost(spec.host, ns);
     if (spec.exportTo) spec.exportTo = spec.exportTo.map((e) => (e === '*' || e === '.' || e === '~' ? e : ns(e)));
   }
+  if (raw.kind === 'AuthorizationPolicy')
+    renameAuthorization(raw.spec as AuthorizationPolicySpec | null, ns, nsPattern);
   return fromObject(raw, p.order);
+}
+
+/**
+ * Principals `TRUST-DOMAIN/ns/NS/sa/SA` and namespace values (sources and `source.*` conditions) follow the
+ * prefix, and so do hosts that name a topology service (`httpbin.test1`, `httpbin.test1.svc.cluster.local:8000`).
+ */
+function renameAuthorization(
+  spec: AuthorizationPolicySpec | null,
+  ns: (n: string) => string,
+  nsPattern: (v: string) => string,
+) {
+  const principal = (v: string) => {
+    const parts = v.split('/');
+    if (parts.length >= 3 && parts[1] === 'ns' && parts[2] !== undefined) parts[2] = nsPattern(parts[2]);
+    return parts.join('/');
+  };
+  const host = (v: string) => {
+    const [name = '', port] = v.split(/:(?=\d+$)/);
+    return port === undefined ? renameHost(name, ns) : `${renameHost(name, ns)}:${port}`;
+  };
+  const map = <T extends Record<string, string[] | undefined>>(
+    o: T | null | undefined,
+    fields: Array<keyof T>,
+    f: (v: string) => string,
+  ) => {
+    for (const k of fields) if (o?.[k]) (o as Record<keyof T, string[]>)[k] = o[k]!.map(f);
+  };
+  for (const rule of spec?.rules ?? []) {
+    for (const from of rule?.from ?? []) {
+      map(from?.source, ['principals', 'notPrincipals'], principal);
+      map(from?.source, ['namespaces', 'notNamespaces'], nsPattern);
+    }
+    for (const to of rule?.to ?? []) map(to?.operation, ['hosts', 'notHosts'], host);
+    for (const c of rule?.when ?? []) {
+      if (c?.key === 'source.principal')
+        map(c as unknown as Record<string, string[]>, ['values', 'notValues'], principal);
+      if (c?.key === 'source.namespace')
+        map(c as unknown as Record<string, string[]>, ['values', 'notValues'], nsPattern);
+    }
+  }
 }
 
 /** `svc.NS`, `svc.NS.svc...`, `*.NS.svc...`: the second label is the namespace. */

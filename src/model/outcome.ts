@@ -10,7 +10,8 @@ export const OUTCOMES = [
   'timeout', // curl exit 28
   'dns', // curl exit 6
   'refused', // curl exit 7
-  'http-error', // the app or a proxy answered with another error status (403 from an authorization policy, 404 ...)
+  'denied', // HTTP 403 with Envoy's "RBAC: access denied" body: the server's sidecar refused it by AuthorizationPolicy
+  'http-error', // the app or a proxy answered with another error status (404, 500 ...)
   'error', // the probe itself failed: exec error, pod gone, API error. Never a pass, never "blocked".
 ] as const;
 

@@ -28,6 +28,23 @@ export type ClientDecision =
       chain: Step[];
     };
 
+/** What the server's sidecar did with the request once mutual TLS let it through (src/oracle/authorization). */
+export interface AuthorizationDecision {
+  /**
+   * `not-reached`: the connection failed before authorization; `no-sidecar`: nothing enforces policies;
+   * `no-policy`: no AuthorizationPolicy selects the server workload; `allowed` / `denied`: the policies decided.
+   */
+  effect: 'not-reached' | 'no-sidecar' | 'no-policy' | 'allowed' | 'denied';
+  /** Envoy's name of the deciding rule, `ns[NS]-policy[NAME]-rule[N]`, or `none` when no ALLOW rule matched. */
+  matchedPolicy?: string;
+  /** The same, as a person reads it: `AuthorizationPolicy test1/deny-get rule 0`. */
+  decidedBy?: string;
+  /** The policies and rules in the order the server's sidecar evaluates them (CUSTOM, AUDIT, DENY, ALLOW). */
+  chain: Step[];
+  /** What the prediction leaves out for this cell (a CUSTOM policy's external decision). */
+  notes: string[];
+}
+
 export interface Reason {
   /** One line: what the client sends, what the server takes, and so what curl sees. */
   summary: string;
@@ -38,6 +55,8 @@ export interface Reason {
   protocol: PortProtocol;
   /** Row of the outcome table in docs/semantics.md (HTTP ports). */
   row?: number;
+  /** Authorization, after mutual TLS; absent in the legacy flavor, which meshprobe predicts no authorization for. */
+  authorization?: AuthorizationDecision;
 }
 
 /** The oracle's cell: never `error`, which only a probe can come to. */

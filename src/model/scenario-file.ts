@@ -34,7 +34,7 @@ const patterns = (re: RegExp, what: string) =>
     .pipe(z.array(z.string().regex(re, `must be ${what}`)));
 const rule = z.strictObject({
   from: patterns(CLIENT_PATTERN, '"*" or NAMESPACE/WORKLOAD (with * wildcards)'),
-  to: patterns(TARGET_PATTERN, '"*" or NAMESPACE/SERVICE[:PORT] (with * wildcards)'),
+  to: patterns(TARGET_PATTERN, '"*" or NAMESPACE/SERVICE[:PORT][ METHOD[ PATH]] (with * wildcards)'),
   expect: z.enum(EXPECTATIONS),
   note: z.string().optional(),
 });

@@ -7,7 +7,9 @@ import type { KubeObject } from './kube-object.js';
 import { topologySizeProblem, type RequestSize } from './limits.js';
 import {
   clientId,
+  PROBE_METHODS,
   protocolOf,
+  requestTargetId,
   selects,
   targetId,
   type Client,
@@ -28,6 +30,7 @@ const name = z
   .string()
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label: lower-case letters, digits and "-"')
   .max(63);
+const targetPath = z.string().max(2048).regex(TARGET_PATH, 'must be an absolute URL path');
 
 const topologySchema = z.strictObject({
   apiVersion: z.literal('meshprobe/v1'),
@@ -42,11 +45,20 @@ const topologySchema = z.strictObject({
         client: z.strictObject({ container: name }).optional(),
         serve: z
           .array(
-            z.strictObject({
-              ports: z.array(z.union([z.string().min(1), z.number().int()])).min(1),
-              path: z.string().max(2048).regex(TARGET_PATH, 'must be an absolute URL path'),
-              scheme: z.enum(['http', 'https']).optional(),
-            }),
+            z
+              .strictObject({
+                ports: z.array(z.union([z.string().min(1), z.number().int()])).min(1),
+                path: targetPath.optional(),
+                /** Several paths: one request (one matrix column) each, per method. */
+                paths: z.array(targetPath).min(1).optional(),
+                scheme: z.enum(['http', 'https']).optional(),
+                methods: z.array(z.enum(PROBE_METHODS)).min(1).optional(),
+                /** Only in these namespaces of the topology (default: wherever the workload runs). */
+                namespaces: z.array(name).min(1).optional(),
+              })
+              .refine((s) => (s.path === undefined) !== (s.paths === undefined), {
+                message: 'give either `path` or `paths`',
+              }),
           )
           .optional(),
         secrets: z.array(z.strictObject({ name, type: z.literal('tls'), commonName: z.string().min(1) })).optional(),
@@ -212,21 +224,35 @@ export function loadTopology(file = DEFAULT_TOPOLOGY, o: TopologyLoadOptions = {
           workload: wname,
           container: entry.client.container,
         });
-      for (const serve of entry.serve ?? []) {
+      for (const [k, serve] of (entry.serve ?? []).entries()) {
+        if (serve.namespaces && !serve.namespaces.includes(ns.name)) continue;
         for (const svc of services.filter(
           (s) => s.namespace === ns.name && manifest.services.some((m) => m.name === s.name),
         )) {
           for (const wanted of serve.ports) {
             const port = svc.ports.find((p) => p.name === wanted || p.port === wanted);
             if (!port) continue;
-            targets.push({
-              id: targetId(ns.name, svc.name, port.port),
-              namespace: ns.name,
-              service: svc.name,
-              port,
-              scheme: serve.scheme ?? (port.protocol === 'tls' ? 'https' : 'http'),
-              path: serve.path,
-            });
+            for (const method of serve.methods ?? ['GET']) {
+              for (const path of serve.paths ?? [serve.path!]) {
+                const portId = targetId(ns.name, svc.name, port.port);
+                const samePort = targets.filter((t) => targetId(t.namespace, t.service, t.port.port) === portId);
+                const id = samePort.length === 0 ? portId : requestTargetId(portId, method, path);
+                if (samePort.some((t) => t.method === method && t.path === path))
+                  throw src.error(
+                    ['spec', 'workloads', wname, 'serve', k],
+                    `${portId} is probed twice with ${method} ${path}`,
+                  );
+                targets.push({
+                  id,
+                  namespace: ns.name,
+                  service: svc.name,
+                  port,
+                  scheme: serve.scheme ?? (port.protocol === 'tls' ? 'https' : 'http'),
+                  method,
+                  path,
+                });
+              }
+            }
           }
         }
       }
@@ -234,6 +260,14 @@ export function loadTopology(file = DEFAULT_TOPOLOGY, o: TopologyLoadOptions = {
     namespaces.push(topoNs);
   });
 
+  for (const [wname, entry] of Object.entries(spec.workloads))
+    for (const [k, serve] of (entry.serve ?? []).entries())
+      for (const [j, n] of (serve.namespaces ?? []).entries())
+        if (!spec.namespaces.some((ns) => ns.name === n && ns.workloads.includes(wname)))
+          throw src.error(
+            ['spec', 'workloads', wname, 'serve', k, 'namespaces', j],
+            `"${wname}" does not run in a namespace "${n}" of this topology`,
+          );
   if (clients.length === 0)
     throw src.error(
       ['spec', 'workloads'],

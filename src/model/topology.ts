@@ -38,12 +38,17 @@ export interface Client {
 }
 
 export interface Target {
-  /** `NAMESPACE/SERVICE:PORT`, the column key of every matrix. */
+  /**
+   * The column key of every matrix: `NAMESPACE/SERVICE:PORT` for the first request a topology sends to a
+   * port, `NAMESPACE/SERVICE:PORT METHOD PATH` for any further one (model/matrix.ts).
+   */
   id: string;
   namespace: string;
   service: string;
   port: ServicePort;
   scheme: 'http' | 'https';
+  /** The HTTP method curl sends: GET unless the topology says otherwise. */
+  method: string;
   path: string;
 }
 
@@ -72,6 +77,11 @@ export interface Topology {
 
 export const clientId = (namespace: string, workload: string): string => `${namespace}/${workload}`;
 export const targetId = (namespace: string, service: string, port: number): string => `${namespace}/${service}:${port}`;
+/** A further request to a port already probed: its method and path follow the port. */
+export const requestTargetId = (port: string, method: string, path: string): string => `${port} ${method} ${path}`;
+
+/** Methods a probe may send: curl's `-X` with no body (HEAD would make curl wait for a body that never comes). */
+export const PROBE_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 export function findWorkload(topology: Topology, namespace: string, name: string): Workload | undefined {
   return topology.workloads.find((w) => w.namespace === namespace && w.name === name);

@@ -1,5 +1,6 @@
 // `--isolation namespaced`: a scenario's cluster-wide objects (mesh-wide PeerAuthentication or MeshPolicy,
-// DestinationRules in the root namespace) rewritten into equivalent objects in the topology's namespaces,
+// DestinationRules and AuthorizationPolicies in the root namespace) rewritten into equivalent objects in the
+// topology's namespaces,
 // so a run on a shared cluster changes nothing outside them. Equivalence is not assumed: `sameMatrix`
 // proves it with the oracle, and the run refuses the rewrite when the matrices differ.
 import { fromObject, type IstioPolicy, type PeerAuthentication } from '../model/istio-objects.js';
@@ -75,6 +76,25 @@ export function isolateScenario(scenario: Scenario, topology: Topology, mesh: Me
           }),
         );
       }
+    } else if (o.kind === 'AuthorizationPolicy') {
+      // A root-namespace policy applies in every namespace, its selector too (authorization_policy.proto:
+      // "If the authorization policy is in the root namespace, the selector will additionally match with
+      // workloads in all namespaces"); policies of one action add up, so a copy per namespace is the same.
+      if (o.namespace !== mesh.rootNamespace) continue; // a namespace outside the topology selects none of it
+      for (const ns of namespaces)
+        out.push(
+          copy(o, {
+            apiVersion: o.apiVersion,
+            kind: 'AuthorizationPolicy',
+            metadata: {
+              name: `${ISOLATED_PREFIX}${o.name}`,
+              namespace: ns,
+              labels: o.raw.metadata.labels,
+              ...(o.raw.metadata.annotations ? { annotations: o.raw.metadata.annotations } : {}),
+            },
+            spec: o.raw.spec,
+          }),
+        );
     } else if (o.kind === 'Policy') {
       out.push(o);
     }
@@ -111,7 +131,14 @@ function narrowHost(host: string, ns: string, mesh: MeshConfig): string | undefi
 
 function copy(from: IstioPolicy, raw: KubeObject): IstioPolicy {
   return fromObject(
-    { ...raw, metadata: { ...raw.metadata, annotations: { 'meshprobe.dev/isolated-from': describePolicy(from) } } },
+    {
+      ...raw,
+      metadata: {
+        ...raw.metadata,
+        // istio.io/dry-run stays: a dry-run policy is still one once copied.
+        annotations: { ...raw.metadata.annotations, 'meshprobe.dev/isolated-from': describePolicy(from) },
+      },
+    },
     from.order,
   );
 }

@@ -11,6 +11,11 @@ export interface MeshConfig {
   clusterDomain: string;
   /** Off in Istio 1.4 (`mtls.auto: false`), on by default from 1.5. */
   autoMtls: boolean;
+  /**
+   * Names of meshConfig.extensionProviders with an envoyExtAuthzHttp or envoyExtAuthzGrpc entry: the providers
+   * a CUSTOM AuthorizationPolicy may name. A default install declares none.
+   */
+  extensionProviders: string[];
 }
 
 /** A service's name in the mesh: `NAME.NAMESPACE.svc.CLUSTER-DOMAIN`, the host DestinationRules and policies match. */
@@ -25,6 +30,7 @@ export function meshConfig(flavor: Flavor, overrides: Partial<Omit<MeshConfig, '
     trustDomain: 'cluster.local',
     clusterDomain: 'cluster.local',
     autoMtls: flavor === 'modern',
+    extensionProviders: [],
     ...overrides,
   };
 }

@@ -1,11 +1,19 @@
 // The oracle: from topology + Istio objects + mesh settings to the predicted cell of every
 // (client, server port) pair, with the chain of objects that decided it. Pure.
 import { ConfigError } from '../errors.js';
-import type { DestinationRule, IstioPolicy, LegacyPolicy, PeerAuthentication } from '../model/istio-objects.js';
+import type {
+  AuthorizationPolicy,
+  DestinationRule,
+  IstioPolicy,
+  LegacyPolicy,
+  PeerAuthentication,
+} from '../model/istio-objects.js';
 import { describePolicy } from '../model/istio-objects.js';
-import { Matrix } from '../model/matrix.js';
+import { cellName, Matrix } from '../model/matrix.js';
 import type { Prediction, ServerDecision } from '../model/prediction.js';
+import { LEGACY_AUTHORIZATION } from '../model/scenario.js';
 import { backends, findService, findWorkload, type Client, type Target, type Topology } from '../model/topology.js';
+import { authorizeCell } from './authorization/cell.js';
 import { clientOrigination } from './client-tls.js';
 import { combine } from './combine.js';
 import type { MeshConfig } from './mesh.js';
@@ -17,8 +25,14 @@ export function effectivePolicies(
   topology: Topology,
   policies: IstioPolicy[],
   mesh: MeshConfig,
-): { peerAuthentications: PeerAuthentication[]; legacy: LegacyPolicy[]; rules: DestinationRule[] } {
+): {
+  peerAuthentications: PeerAuthentication[];
+  legacy: LegacyPolicy[];
+  rules: DestinationRule[];
+  authorization: AuthorizationPolicy[];
+} {
   const rules = policies.filter((p): p is DestinationRule => p.kind === 'DestinationRule');
+  const authorization = policies.filter((p): p is AuthorizationPolicy => p.kind === 'AuthorizationPolicy');
   const legacy = policies.filter((p): p is LegacyPolicy => p.kind === 'MeshPolicy' || p.kind === 'Policy');
   const pas = policies.filter((p): p is PeerAuthentication => p.kind === 'PeerAuthentication');
   if (mesh.flavor === 'legacy') {
@@ -26,10 +40,15 @@ export function effectivePolicies(
       throw new ConfigError(
         `${describePolicy(pas[0]!)}: Istio 1.4 does not serve security.istio.io; write the policy as a MeshPolicy or Policy, or predict with --istio modern`,
       );
-    return { peerAuthentications: [], legacy, rules };
+    if (authorization.length)
+      throw new ConfigError(
+        `${describePolicy(authorization[0]!)}: ${LEGACY_AUTHORIZATION}`,
+        'predict it with --istio modern',
+      );
+    return { peerAuthentications: [], legacy, rules, authorization: [] };
   }
   const translated = translateLegacy(legacy, topology.services, mesh).map((t) => t.to);
-  return { peerAuthentications: [...pas, ...translated], legacy: [], rules };
+  return { peerAuthentications: [...pas, ...translated], legacy: [], rules, authorization };
 }
 
 export function predict(topology: Topology, policies: IstioPolicy[], mesh: MeshConfig): Matrix<Prediction> {
@@ -68,20 +87,29 @@ function predictCell(
     mesh,
   );
   const combined = combine(clientDecision, server, target.port.protocol);
+  const authz =
+    mesh.flavor === 'modern'
+      ? authorizeCell(policies.authorization, serverWl, clientWl, clientDecision, server, combined, target, mesh, () =>
+          cellName(client.id, target.id),
+        )
+      : undefined;
 
   const sends = clientDecision.sidecar
     ? `client sidecar sends ${clientDecision.origination}`
     : 'client (no sidecar) sends plaintext';
   const takes = server.sidecar ? `server sidecar is ${server.mode}` : 'server has no sidecar';
+  const outcome = authz?.outcome ?? combined.outcome;
+  const why = authz?.why ?? combined.why;
   return {
-    outcome: combined.outcome,
+    outcome,
     reason: {
-      summary: `${sends}; ${takes}: ${combined.why}`,
-      why: combined.why,
+      summary: `${sends}; ${takes}: ${combined.why}${authz?.summary ? `; ${authz.summary}` : ''}`,
+      why,
       client: clientDecision,
       server,
       protocol: target.port.protocol,
       row: combined.row,
+      ...(authz ? { authorization: authz.decision } : {}),
     },
   };
 }

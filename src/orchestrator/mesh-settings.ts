@@ -7,10 +7,17 @@ import type { EventSink } from '../model/events.js';
 import { meshConfig, type MeshConfig } from '../oracle/mesh.js';
 import { assumedControlPlane, type ControlPlane } from './control-plane-select.js';
 
+interface ExtensionProvider {
+  name?: string;
+  envoyExtAuthzHttp?: unknown;
+  envoyExtAuthzGrpc?: unknown;
+}
+
 interface MeshFields {
   enableAutoMtls?: unknown;
   rootNamespace?: unknown;
   trustDomain?: unknown;
+  extensionProviders?: unknown;
 }
 
 export async function readMeshConfig(
@@ -51,5 +58,13 @@ export async function readMeshConfig(
     ...(typeof mesh.enableAutoMtls === 'boolean' ? { autoMtls: mesh.enableAutoMtls } : {}),
     ...(typeof mesh.rootNamespace === 'string' && mesh.rootNamespace ? { rootNamespace: mesh.rootNamespace } : {}),
     ...(typeof mesh.trustDomain === 'string' && mesh.trustDomain ? { trustDomain: mesh.trustDomain } : {}),
+    // pilot/pkg/security/authz/builder/extauthz.go processExtensionProvider: only ext_authz providers count.
+    ...(Array.isArray(mesh.extensionProviders)
+      ? {
+          extensionProviders: (mesh.extensionProviders as ExtensionProvider[])
+            .filter((p) => p && (p.envoyExtAuthzHttp || p.envoyExtAuthzGrpc) && typeof p.name === 'string')
+            .map((p) => p.name!),
+        }
+      : {}),
   });
 }

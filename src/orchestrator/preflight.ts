@@ -6,7 +6,7 @@ import { PERMISSIONS } from '../kube/permissions.js';
 import { JOURNAL_NAMESPACE } from './journal.js';
 import type { EventSink } from '../model/events.js';
 import { describePolicy } from '../model/istio-objects.js';
-import type { Scenario } from '../model/scenario.js';
+import { LEGACY_AUTHORIZATION, type Scenario } from '../model/scenario.js';
 import type { Topology } from '../model/topology.js';
 
 export async function checkReachable(cluster: Cluster, events: EventSink): Promise<string> {
@@ -41,6 +41,12 @@ export function checkScenarioApis(scenarios: Scenario[], apis: IstioApis): void 
       if (apis.flavor === 'legacy' && o.kind === 'PeerAuthentication') {
         problems.push(
           `${s.name}: ${describePolicy(o)} needs security.istio.io, which this Istio 1.4-era cluster does not serve (write it as a MeshPolicy or Policy)`,
+        );
+      } else if (apis.flavor === 'legacy' && o.kind === 'AuthorizationPolicy') {
+        problems.push(`${s.name}: ${describePolicy(o)}: ${LEGACY_AUTHORIZATION}`);
+      } else if (o.kind === 'AuthorizationPolicy' && !apis.groupVersions.includes(o.apiVersion)) {
+        problems.push(
+          `${s.name}: ${describePolicy(o)} is ${o.apiVersion}, which this cluster does not serve (security.istio.io/v1 needs Istio 1.22+)`,
         );
       } else if (o.kind === 'DestinationRule' && !apis.groupVersions.includes(o.apiVersion)) {
         const served = apis.groupVersions.filter((gv) => gv.startsWith('networking.istio.io/'));

@@ -5,7 +5,7 @@ import type { EventSink } from '../model/events.js';
 import { describePolicy, type IstioPolicy } from '../model/istio-objects.js';
 import { describeRef } from '../model/kube-object.js';
 import { verdicts, type RunFailure, type RunResult, type ScenarioResult } from '../model/results.js';
-import type { Scenario } from '../model/scenario.js';
+import { flavorProblem, supportsFlavor, type Scenario } from '../model/scenario.js';
 import type { Topology } from '../model/topology.js';
 import { count } from '../model/verdict.js';
 import { clusterWideObjects, isolateScenario, sameMatrix } from '../oracle/isolate.js';
@@ -56,7 +56,13 @@ export async function runScenarios(cluster: Cluster, o: RunOptions): Promise<Run
   await checkReachable(cluster, o.events);
   signal.throwIfAborted();
   const apis = await checkIstio(cluster, o.events);
-  checkScenarioApis(o.scenarios, apis);
+  // Scenarios this Istio cannot run are skipped, as `predict` skips them, unless none is left.
+  const flavor = apis.flavor === 'legacy' ? 'legacy' : 'modern';
+  const runnable = o.scenarios.filter((s) => supportsFlavor(s, flavor));
+  checkScenarioApis(runnable.length ? runnable : o.scenarios, apis);
+  for (const s of o.scenarios.filter((x) => !runnable.includes(x)))
+    o.events({ type: 'warning', message: `skipped scenario ${s.name}: ${flavorProblem(s, flavor)}` });
+  o = { ...o, scenarios: runnable };
   const controlPlane = await detectControlPlane(cluster, o.revision, o.events);
   const mesh = await readMeshConfig(cluster, apis, { controlPlane, events: o.events });
   const clusterWide = o.allowClusterWide && o.scenarios.some((s) => clusterWideObjects(s, o.topology).length > 0);

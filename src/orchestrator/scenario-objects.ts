@@ -35,11 +35,12 @@ export function baselineFrom(objects: KubeObject[]): IstioPolicy[] {
     .map((o, i) => fromObject(o, i - objects.length));
 }
 
-/** Every PeerAuthentication, DestinationRule and legacy policy the cluster holds, in all namespaces. */
+/** Every PeerAuthentication, DestinationRule, AuthorizationPolicy and legacy policy the cluster holds, in all namespaces. */
 export async function listPolicies(cluster: Cluster, groupVersions: string[]): Promise<KubeObject[]> {
   const served = (group: string) => groupVersions.find((gv) => gv.startsWith(`${group}/`));
   const kinds: Array<[string | undefined, string]> = [
     [served('security.istio.io'), 'PeerAuthentication'],
+    [served('security.istio.io'), 'AuthorizationPolicy'],
     [served('networking.istio.io'), 'DestinationRule'],
     [served('authentication.istio.io'), 'MeshPolicy'],
     [served('authentication.istio.io'), 'Policy'],

@@ -41,10 +41,17 @@ export function classify(rec: ProbeRecord | undefined, target: Target, script?: 
     }
     if (code === 503 && /upstream connect error|no healthy upstream|upstream request timeout/i.test(rec.body))
       return done('upstream-error', { detail: rec.body.slice(0, 200) });
+    // Envoy's RBAC filter (source/extensions/filters/http/rbac/rbac_filter.cc) answers a denied request with
+    // sendLocalReply(Forbidden, "RBAC: access denied"); only the server's sidecar has RBAC filters here.
+    if (code === 403 && rec.body.startsWith('RBAC: access denied'))
+      return done('denied', { detail: rec.body.slice(0, 200) });
     return done('http-error', { detail: rec.body.slice(0, 200) });
   }
   const detail = rec.curlError;
   if (curlExit === 56) return done(/SSL|TLS|alert|certificate/i.test(detail ?? '') ? 'tls-error' : 'reset', { detail });
+  // 52 "Empty reply from server" is also how a TCP port's RBAC deny looks: the server sidecar's network filter
+  // closes the connection after the request's first bytes. Nothing in it tells that apart from any other
+  // close, so it stays `reset`, and the oracle's reason names the policy.
   if (curlExit === 52 || curlExit === 55) return done('reset', { detail });
   if (TLS_EXITS.has(curlExit)) return done('tls-error', { detail });
   if (curlExit === 28) return done('timeout', { detail });

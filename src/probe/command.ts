@@ -1,7 +1,9 @@
 // The one exec per client pod per round: a constant POSIX sh script (busybox ash in the curl image
 // runs it) that curls every target and frames each result with a per-run nonce. Targets reach it as
 // separate argv elements through the exec API, never through a shell line, so no name, host or path
-// can inject anything; `-g` stops curl from globbing `[]{}` in URLs.
+// can inject anything; `-g` stops curl from globbing `[]{}` in URLs. A request with another method than
+// GET gets a curl of its own, before the one curl of all GET requests. (Not curl's `--next`: options start
+// afresh there, .curlrc included, which is how the emulated cluster gives curl its pod's network.)
 import { MAX_CURL_TIMEOUT_SECONDS } from '../model/limits.js';
 import type { Topology, Target } from '../model/topology.js';
 
@@ -12,26 +14,38 @@ import type { Topology, Target } from '../model/topology.js';
  */
 export const PROBE_SCRIPT = [
   'n=$1; t=$2; k=$3; shift 3',
-  'if [ "$k" = 1 ]; then set -- -k "$@"; fi',
-  'curl -sg --max-time "$t" -w "\n@@$n %{urlnum} http %{http_code} exit %{exitcode} err %{errormsg}\n" "$@"',
+  'if [ "$k" = 1 ]; then k=-k; else k=; fi',
+  // INDEX METHOD URL triples, up to `--`: one curl each, the trailer's index given.
+  'while [ "$1" != -- ]; do',
+  `  curl -sg $k -X "$2" --max-time "$t" -w "${trailer('$n', '$1')}" "$3"`,
+  '  rc=$?',
+  '  if [ "$rc" -ge 126 ]; then exit "$rc"; fi',
+  '  shift 3',
+  'done',
+  'shift',
+  // The GET URLs: one curl, each transfer's index its %{urlnum}.
+  'if [ $# -gt 0 ]; then',
+  `  curl -sg $k --max-time "$t" -w "${trailer('$n', '%{urlnum}')}" "$@"`,
+  '  rc=$?',
   // The trailers carry every transfer's exit code; curl's own is the last transfer's, so the script exits
   // 0, unless the shell could not run curl (126, 127) or curl was killed (128 + signal): then that code,
   // which the exec Status carries, says why trailers are missing (the shell's message is on stderr).
-  'rc=$?',
-  'if [ "$rc" -ge 126 ]; then exit "$rc"; fi',
+  '  if [ "$rc" -ge 126 ]; then exit "$rc"; fi',
+  'fi',
   'exit 0',
 ].join('\n');
 
 /**
- * For a curl older than 7.75 (no %{urlnum}, %{exitcode}, %{errormsg}): one curl per target. The shell
- * writes the trailer prefix itself when curl wrote none (it could not run, or was killed), so every target
- * still gets a trailer with the exit code; stderr is left to the exec, which keeps it.
+ * For a curl older than 7.75 (no %{urlnum}, %{exitcode}, %{errormsg}): one curl per target, the targets as
+ * METHOD URL pairs. The shell writes the trailer prefix itself when curl wrote none (it could not run, or was
+ * killed), so every target still gets a trailer with the exit code; stderr is left to the exec, which keeps it.
  */
 export const PROBE_SCRIPT_PER_URL = [
   'n=$1; t=$2; k=$3; shift 3; i=0',
-  'for u in "$@"; do',
-  '  if [ "$k" = 1 ]; then curl -sgk --max-time "$t" -w "\n@@$n $i http %{http_code}" "$u"',
-  '  else curl -sg --max-time "$t" -w "\n@@$n $i http %{http_code}" "$u"; fi',
+  'while [ $# -gt 1 ]; do',
+  '  m=$1; u=$2; shift 2',
+  '  if [ "$k" = 1 ]; then curl -sgk -X "$m" --max-time "$t" -w "\n@@$n $i http %{http_code}" "$u"',
+  '  else curl -sg -X "$m" --max-time "$t" -w "\n@@$n $i http %{http_code}" "$u"; fi',
   '  rc=$?',
   `  if [ "$rc" -ge 126 ]; then printf '\\n@@%s %s http 000' "$n" "$i"; fi`,
   `  printf ' exit %s err\\n' "$rc"`,
@@ -51,17 +65,47 @@ export function hasTransferVariables(release: [number, number, number]): boolean
   return major > 7 || (major === 7 && minor >= 75);
 }
 
+/** The write-out after each transfer (src/probe/parse.ts reads it). */
+function trailer(nonce: string, index: string): string {
+  return `\n@@${nonce} ${index} http %{http_code} exit %{exitcode} err %{errormsg}\n`;
+}
+
 export interface ProbeRequest {
   url: string;
   /** `-k`: the HTTPS apps of a test topology use self-signed certificates. */
   insecure: boolean;
+  /** `-X`: GET unless the topology asks for another method. */
+  method: string;
 }
 
 export function requestFor(target: Target): ProbeRequest {
   return {
     url: `${target.scheme}://${target.service}.${target.namespace}:${target.port.port}${target.path}`,
     insecure: target.scheme === 'https',
+    method: target.method,
   };
+}
+
+/**
+ * For each request, the index its trailer carries: the GET requests are numbered by the one curl that
+ * sends them all (its %{urlnum}, in order), the others follow. One curl per target numbers them in order.
+ */
+export function trailerIndices(requests: ProbeRequest[], perUrl = false): number[] {
+  if (perUrl) return requests.map((_, i) => i);
+  const gets = requests.filter((r) => r.method === 'GET').length;
+  let get = 0;
+  let other = gets;
+  return requests.map((r) => (r.method === 'GET' ? get++ : other++));
+}
+
+/** The script's arguments: INDEX METHOD URL for each request with another method, `--`, then the GET URLs. */
+function scriptArgs(requests: ProbeRequest[]): string[] {
+  const index = trailerIndices(requests);
+  return [
+    ...requests.flatMap((r, i) => (r.method === 'GET' ? [] : [String(index[i]), r.method, r.url])),
+    '--',
+    ...requests.filter((r) => r.method === 'GET').map((r) => r.url),
+  ];
 }
 
 /** The exec command for one client: `perUrl` for clients whose curl lacks the write-out variables. */
@@ -73,7 +117,7 @@ export function probeCommand(
 ): string[] {
   if (!/^[0-9a-f]{8,32}$/.test(nonce)) throw new Error('nonce must be hex');
   // The topology's HTTPS apps use self-signed certificates; -k changes nothing for http:// URLs.
-  const insecure = requests.some((r) => r.insecure) ? '1' : '0';
+  const insecure = requests.some((r) => r.insecure);
   return [
     'sh',
     '-c',
@@ -81,8 +125,8 @@ export function probeCommand(
     'meshprobe-probe',
     nonce,
     String(timeoutSeconds),
-    insecure,
-    ...requests.map((r) => r.url),
+    insecure ? '1' : '0',
+    ...(perUrl ? requests.flatMap((r) => [r.method, r.url]) : scriptArgs(requests)),
   ];
 }
 
@@ -128,6 +172,7 @@ export function reproduceCommand(o: {
     'curl',
     '-sS',
     ...(o.request.insecure ? ['-k'] : []),
+    ...(o.request.method !== 'GET' ? ['-X', o.request.method] : []),
     '--max-time',
     String(o.timeoutSeconds),
     '-w',

@@ -17,6 +17,7 @@ import {
   reproduceCommand,
   requestFor,
   shellQuote,
+  trailerIndices,
   type KubectlTarget,
   type ProbeRequest,
 } from './command.js';
@@ -103,8 +104,10 @@ async function probeClient(
     }));
   const cells = (res: ProbeOutput, nonce: string, attempt: number): ObservedCell[] => {
     const records = parseProbeOutput(res.stdout, nonce, requests.length);
+    // Which trailer belongs to which target: the one-exec script sends the GET requests in one curl.
+    const index = trailerIndices(requests, res.perUrl ?? pods.curl(client)?.old ?? false);
     return topology.targets.map((t, i) => ({
-      ...classify(records[i], t, res),
+      ...classify(records[index[i]!], t, res),
       attempts: attempt,
       command: command(i),
     }));
@@ -156,6 +159,8 @@ interface ProbeOutput {
   stdout: string;
   stderr: string;
   exitCode: number;
+  /** The probe ran one curl per target (an old curl). */
+  perUrl?: boolean;
 }
 
 /**
@@ -174,11 +179,12 @@ async function runProbe(
   countExec: () => void,
 ): Promise<ProbeOutput> {
   const timeoutMs = requests.length * (s.curlTimeoutSeconds + 1) * 1000 + 10_000;
-  const probe = (perUrl: boolean) => {
+  const probe = async (perUrl: boolean): Promise<ProbeOutput> => {
     countExec();
-    return cluster.exec(pod, client.container, probeCommand(nonce, s.curlTimeoutSeconds, requests, perUrl), {
+    const res = await cluster.exec(pod, client.container, probeCommand(nonce, s.curlTimeoutSeconds, requests, perUrl), {
       timeoutMs,
     });
+    return { ...res, perUrl };
   };
   const known = pods.curl(client);
   const res = await probe(known?.old ?? false);

@@ -19,7 +19,11 @@ export const CELL_KINDS: ReadonlyArray<{ kind: CellKind; title: string; meaning:
     title: "pass, the app's own TLS",
     meaning: "reached the app's own TLS as expected (mutual TLS between sidecars cannot be seen)",
   },
-  { kind: 'blocked', title: 'expected failure', meaning: 'did not reach the app, as expected' },
+  {
+    kind: 'blocked',
+    title: 'expected failure',
+    meaning: 'did not reach the app, as expected (reset, 503, TLS failure, or denied by an AuthorizationPolicy)',
+  },
   { kind: 'unexpected', title: 'not as expected', meaning: 'the result differs from the expectation' },
   {
     kind: 'error',
@@ -143,6 +147,8 @@ export function cellFacts(doc: ReportDocument, s: ScenarioReport, c: CellReport)
   ]);
   for (const step of c.reason.client) facts.push(['client side', `${step.by}: ${step.says}`]);
   for (const step of c.reason.server) facts.push(['server side', `${step.by}: ${step.says}`]);
+  for (const step of c.reason.authorization?.steps ?? []) facts.push(['authorization', `${step.by}: ${step.says}`]);
+  for (const note of c.reason.authorization?.notes ?? []) facts.push(['note', note]);
   facts.push(['reproduce', reproduce(doc, s, c)]);
   return facts;
 }
@@ -163,6 +169,11 @@ export function convergenceText(s: ScenarioReport): string | undefined {
         ? '; the push was never acknowledged by every proxy'
         : `; every proxy had the push after ${c.push.acknowledgedAt.toFixed(1)} s`;
   return `${c.converged ? 'converged' : 'did not converge'} after ${c.rounds} round${c.rounds === 1 ? '' : 's'} (${c.seconds.toFixed(1)} s${push})`;
+}
+
+/** What the oracle left out of a scenario's predictions (a CUSTOM policy's decision), once each. */
+export function scenarioNotes(s: ScenarioReport): string[] {
+  return [...new Set(s.cells.flatMap((c) => c.reason.authorization?.notes ?? []))];
 }
 
 /** Scenarios with a cell not as expected or not probed. */

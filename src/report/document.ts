@@ -6,7 +6,7 @@ import type { ExpectedCell, ObservedCell } from '../model/cell.js';
 import type { KubeObject } from '../model/kube-object.js';
 import { Matrix } from '../model/matrix.js';
 import { isReachable, mtlsOf, type Expectation, type Outcome } from '../model/outcome.js';
-import type { Step } from '../model/prediction.js';
+import type { AuthorizationDecision, Step } from '../model/prediction.js';
 import {
   verdicts,
   type CertificateReport,
@@ -87,10 +87,29 @@ export interface CellReport {
   to: string;
   expected: { outcome: Expectation; reachable: boolean; mtls?: boolean; source: 'scenario' | 'oracle'; rule?: string };
   /** The oracle's prediction and the chain of objects that decided it. */
-  reason: { summary: string; predicted: Outcome; client: Step[]; server: Step[]; tableRow?: number };
+  reason: {
+    summary: string;
+    predicted: Outcome;
+    client: Step[];
+    server: Step[];
+    tableRow?: number;
+    /** Modern flavor: what the server sidecar's AuthorizationPolicies did, after mutual TLS. */
+    authorization?: AuthorizationReport;
+  };
   /** A run's: "observed satisfies expected". A prediction's: "the scenario and the oracle agree". */
   match: boolean;
   observed?: ObservedReport;
+}
+
+export interface AuthorizationReport {
+  effect: AuthorizationDecision['effect'];
+  /** Envoy's name of the deciding rule (`ns[NS]-policy[NAME]-rule[N]`), or `none` when no ALLOW rule matched. */
+  matchedPolicy?: string;
+  /** `AuthorizationPolicy NS/NAME rule N`. */
+  decidedBy?: string;
+  steps: Step[];
+  /** What the prediction leaves out (a CUSTOM policy's external decision). */
+  notes?: string[];
 }
 
 /** An ObservedCell as the document writes it. */
@@ -199,9 +218,20 @@ export function cellReport(
       client: p.reason.client.chain,
       server: p.reason.server.chain,
       ...(p.reason.row ? { tableRow: p.reason.row } : {}),
+      ...(p.reason.authorization ? { authorization: authorizationReport(p.reason.authorization) } : {}),
     },
     match: verdict === 'match',
     ...(observed ? { observed: observedReport(observed) } : {}),
+  };
+}
+
+function authorizationReport(a: AuthorizationDecision): AuthorizationReport {
+  return {
+    effect: a.effect,
+    ...(a.matchedPolicy ? { matchedPolicy: a.matchedPolicy } : {}),
+    ...(a.decidedBy ? { decidedBy: a.decidedBy } : {}),
+    steps: a.chain,
+    ...(a.notes.length ? { notes: a.notes } : {}),
   };
 }
 

@@ -1,7 +1,7 @@
 // The decision chain of one cell, as text.
 import { agrees, type ExpectedCell } from '../model/cell.js';
 import { cellName } from '../model/matrix.js';
-import type { Step } from '../model/prediction.js';
+import type { AuthorizationDecision, Step } from '../model/prediction.js';
 import type { Flavor } from '../model/scenario.js';
 import type { Target } from '../model/topology.js';
 import { label } from './labels.js';
@@ -32,6 +32,7 @@ export function renderExplanation(
     ...steps(client.chain),
     `  server ${server.sidecar ? `sidecar is ${server.mode}` : 'has no sidecar'}`,
     ...steps(server.chain),
+    ...authorizationLines(p.reason.authorization, target, st),
     '',
     `  predicted ${label(p.outcome)}: ${p.reason.why}${ref ? st.dim(`  [${ref}]`) : ''}`,
     cell.source === 'scenario'
@@ -39,4 +40,23 @@ export function renderExplanation(
       : `  expected  ${label(cell.expect)} (the scenario says nothing of this cell; the prediction stands)`,
   ];
   return `${lines.join('\n')}\n`;
+}
+
+const EFFECT: Record<AuthorizationDecision['effect'], string> = {
+  'not-reached': 'not reached',
+  'no-sidecar': 'not enforced',
+  'no-policy': 'no policy',
+  allowed: 'allowed',
+  denied: 'denied',
+};
+
+/** After the mTLS chain: what the server sidecar's AuthorizationPolicies made of the request. */
+function authorizationLines(a: AuthorizationDecision | undefined, target: Target, st: Style): string[] {
+  if (!a) return [];
+  const request = target.port.protocol === 'http' ? ` (${target.method} ${target.path})` : '';
+  return [
+    `  authorization${request}: ${EFFECT[a.effect]}${a.matchedPolicy ? st.dim(`  [Envoy: ${a.matchedPolicy}]`) : ''}`,
+    ...a.chain.map((s) => `    ${s.by}: ${s.says}`),
+    ...a.notes.map((n) => `    ${st.yellow('note')}: ${n}`),
+  ];
 }

@@ -64,8 +64,10 @@ function matrix(doc: ReportDocument, s: ScenarioReport, si: number): string {
   const cells = cellMatrix(s);
   const head = s.targets
     .map((t) => {
-      const [svc = t, port] = t.split(':');
-      return `<th scope="col">${h(svc)}${port ? `<span class="port">:${h(port)}</span>` : ''}</th>`;
+      const [svc = t, rest] = t.split(':');
+      // A further request to a port, `test1/httpbin:8000 POST /anything`, shows its request on a line of its own.
+      const [port, ...request] = (rest ?? '').split(' ');
+      return `<th scope="col">${h(svc)}${rest ? `<span class="port">:${h(port!)}</span>` : ''}${request.length ? `<br><span class="port">${h(request.join(' '))}</span>` : ''}</th>`;
     })
     .join('');
   const rows = s.clients.map((from) => {

@@ -5,7 +5,7 @@
 // `meshprobe explain` command for it) or not probed.
 import Table from 'cli-table3';
 import type { Expectation, Outcome } from '../model/outcome.js';
-import { convergenceText, explainCommand, httpText, oracleVerdict } from './cells.js';
+import { convergenceText, explainCommand, httpText, oracleVerdict, scenarioNotes } from './cells.js';
 import { cellMatrix, scenarioCounts, type CellReport, type ReportDocument, type ScenarioReport } from './document.js';
 import { incompleteLines } from './incomplete.js';
 import { label, legendLines, VERDICT_MARK } from './labels.js';
@@ -53,10 +53,13 @@ function grid(head: string[], rows: string[][]): string {
   return table.toString();
 }
 
+/** `test1/httpbin:8000 POST /anything` as three short lines: service, port, request. */
+const header = (target: string) => target.replace(':', '\n:').replace(' ', '\n');
+
 function fullTable(s: ScenarioReport, o: TableOptions): string {
   const cells = cellMatrix(s);
   return grid(
-    ['from \\ to', ...s.targets.map((t) => t.replace(':', '\n:'))],
+    ['from \\ to', ...s.targets.map(header)],
     s.clients.map((from) => [from, ...s.targets.map((to) => cellText(cells.get(from, to), o, 'full'))]),
   );
 }
@@ -235,6 +238,8 @@ function renderScenario(doc: ReportDocument, s: ScenarioReport, o: TableOptions)
     matrix(s, o),
     ...wrap(verdictLine(s, o.style), '', o.width),
     ...cellNotes(doc, s, o),
+    // What the oracle left out (a CUSTOM policy's external decision), said once per scenario.
+    ...scenarioNotes(s).flatMap((n) => wrap(o.style.yellow(`note: ${n}`), '', o.width)),
     ...certs,
   ].join('\n');
 }

@@ -64,6 +64,7 @@ describe('meshprobe diff with the cluster as a side', () => {
     expect(before.doc.changes.map((c: any) => `${c.from} -> ${c.to}: ${c.base.outcome} -> ${c.head.outcome}`)).toEqual([
       'test3/sleep -> test1/httpbin:8000: plaintext -> reset',
       'test3/sleep -> test1/httpbin:9080: plaintext -> reset',
+      'test3/sleep -> test1/httpbin:8000 POST /anything: plaintext -> reset',
       'test3/sleep -> test2/httpbin:8000: plaintext -> reset',
       'test3/sleep -> test2/httpbin:9080: plaintext -> reset',
     ]);
@@ -80,7 +81,7 @@ describe('meshprobe diff with the cluster as a side', () => {
     // The reverse: removing every policy the cluster holds.
     const removal = await diff('--base', 'cluster', '--head', 'none');
     expect(removal.code).toBe(1);
-    expect(removal.stdout).toContain('4 of 28 cells change: 4 newly reachable.');
+    expect(removal.stdout).toContain('5 of 40 cells change: 5 newly reachable.');
     // The cluster's flavor is the one predicted; another one asked for is refused.
     const legacy = await diff('--istio', 'legacy', '--base', 'cluster', '--head', 'none');
     expect(legacy.code).toBe(2);

@@ -60,6 +60,7 @@ const cellsOf = (doc: any) =>
 const STRICT_CELLS = [
   'test3/sleep test1/httpbin:8000 plaintext reset blocked',
   'test3/sleep test1/httpbin:9080 plaintext reset blocked',
+  'test3/sleep test1/httpbin:8000 POST /anything plaintext reset blocked',
   'test3/sleep test2/httpbin:8000 plaintext reset blocked',
   'test3/sleep test2/httpbin:9080 plaintext reset blocked',
 ];
@@ -80,16 +81,16 @@ function git(cwd: string, ...args: string[]): string {
 }
 
 describe('meshprobe diff', () => {
-  it('no policy → mesh-wide STRICT: exactly the 4 cells from test3/sleep to the sidecar servers of test1 and test2, plaintext → reset, exit 1', async () => {
+  it('no policy → mesh-wide STRICT: exactly the 5 cells from test3/sleep to the sidecar servers of test1 and test2, plaintext → reset, exit 1', async () => {
     const { code, doc, stderr } = await diffJson(['--base', dir(), '--head', dir({ 'mesh.yaml': MESH_STRICT })]);
     expect(stderr).toBe('');
     expect(code).toBe(1);
     expect(cellsOf(doc)).toEqual(STRICT_CELLS);
     expect(doc.summary).toEqual({
-      cells: 28,
-      changed: 4,
-      failing: 4,
-      kinds: { blocked: 4, 'mtls-lost': 0, reachable: 0, other: 0, 'mtls-gained': 0 },
+      cells: 40,
+      changed: 5,
+      failing: 5,
+      kinds: { blocked: 5, 'mtls-lost': 0, reachable: 0, other: 0, 'mtls-gained': 0 },
     });
     // Both reasons, as `explain` names the deciding objects.
     expect(doc.changes[0].base.server).toEqual([{ by: 'default', says: 'PERMISSIVE (no PeerAuthentication applies)' }]);
@@ -113,18 +114,18 @@ describe('meshprobe diff', () => {
           .filter(Boolean),
       ),
     ).toEqual(
-      ['test1/httpbin:8000', 'test1/httpbin:9080', 'test2/httpbin:8000', 'test2/httpbin:9080'].map((to) => [
-        'test3/sleep',
-        to,
-        '✔ plain',
-        '✘ reset',
-        'newly blocked',
-      ]),
+      [
+        'test1/httpbin:8000',
+        'test1/httpbin:9080',
+        'test1/httpbin:8000 POST /anything',
+        'test2/httpbin:8000',
+        'test2/httpbin:9080',
+      ].map((to) => ['test3/sleep', to, '✔ plain', '✘ reset', 'newly blocked']),
     );
-    expect(r.stdout).toContain('4 cells: ✔ plain → ✘ reset (newly blocked)');
+    expect(r.stdout).toContain('5 cells: ✔ plain → ✘ reset (newly blocked)');
     expect(r.stdout).toMatch(/base: ✔ plain: .*\n.*\n +default: PERMISSIVE \(no PeerAuthentication applies\)/);
     expect(r.stdout).toContain('    PeerAuthentication istio-system/default: mesh-wide: STRICT');
-    expect(r.stdout).toContain('4 of 28 cells change: 4 newly blocked.');
+    expect(r.stdout).toContain('5 of 40 cells change: 5 newly blocked.');
   });
 
   it('identical sides, even written differently (YAML documents or one JSON List), exit 0 with no change', async () => {
@@ -141,11 +142,11 @@ describe('meshprobe diff', () => {
       const { code, doc } = await diffJson(['--base', base!, '--head', head!]);
       expect(code).toBe(0);
       expect(doc.changes).toEqual([]);
-      expect(doc.summary).toMatchObject({ cells: 28, changed: 0, failing: 0 });
+      expect(doc.summary).toMatchObject({ cells: 40, changed: 0, failing: 0 });
     }
     const table = await cli(['diff', '--base', a, '--head', b]);
     expect(table.code).toBe(0);
-    expect(table.stdout).toContain('meshprobe diff: no cell changes (28 cells)');
+    expect(table.stdout).toContain('meshprobe diff: no cell changes (40 cells)');
   });
 
   it('reads REV:PATH sides with git, without a checkout: in the repository, in a bare clone, and a path the change adds', async () => {
@@ -307,7 +308,7 @@ describe('meshprobe diff', () => {
     const legacy = await diffJson(['--istio', 'legacy', '--base', dir(), '--head', policy]);
     // Without auto mTLS every client's plaintext is refused by test2's STRICT servers: 503 from sidecars, reset without.
     expect(legacy.doc.changes.map((c: any) => `${c.from} ${c.to} ${c.head.outcome}`)).toEqual(
-      ['test1/sleep', 'test2/sleep', 'test3/sleep', 'ngtest/sleep'].flatMap((from) =>
+      ['test1/sleep', 'test1/sleep-other', 'test2/sleep', 'test3/sleep', 'ngtest/sleep'].flatMap((from) =>
         ['8000', '9080'].map(
           (port) => `${from} test2/httpbin:${port} ${from === 'test3/sleep' ? 'reset' : 'upstream-error'}`,
         ),
@@ -327,7 +328,7 @@ describe('meshprobe diff', () => {
     });
     const { code, doc } = await diffJson(['--base', base, '--head', head]);
     expect(code).toBe(1);
-    expect(doc.summary.kinds).toEqual({ blocked: 2, 'mtls-lost': 6, reachable: 0, other: 0, 'mtls-gained': 0 });
+    expect(doc.summary.kinds).toEqual({ blocked: 3, 'mtls-lost': 8, reachable: 0, other: 0, 'mtls-gained': 0 });
     const lost = doc.changes.find((c: any) => c.change === 'mtls-lost');
     expect(lost).toMatchObject({
       from: 'test1/sleep',
@@ -344,20 +345,20 @@ describe('meshprobe diff', () => {
     const table = await cli(['diff', '--base', base, '--head', head]);
     const rows = table.stdout.split('\n').filter((l) => l.startsWith('│ ') && !l.startsWith('│ from'));
     expect(rows.map((l) => l.split('│')[5]!.trim())).toEqual([
-      ...Array(2).fill('newly blocked'),
-      ...Array(6).fill('mTLS lost'),
+      ...Array(3).fill('newly blocked'),
+      ...Array(8).fill('mTLS lost'),
     ]);
 
     expect((await cli(['diff', '--base', base, '--head', head, '--fail-on', 'blocked'])).code).toBe(1);
     expect((await cli(['diff', '--base', base, '--head', head, '--fail-on', 'reachable,mtls-gained'])).code).toBe(0);
     const plaintext = await diffJson(['--base', base, '--head', head, '--fail-on', 'plaintext']);
     expect(plaintext.code).toBe(1);
-    expect(plaintext.doc.summary.failing).toBe(6);
+    expect(plaintext.doc.summary.failing).toBe(8);
     expect(plaintext.doc.metadata.failOn).toEqual(['plaintext']);
     // The reverse change: mTLS comes back, and test3/sleep reaches test1 again, in plaintext: that one is a plaintext.
     const back = await diffJson(['--base', head, '--head', base, '--fail-on', 'plaintext']);
-    expect(back.doc.summary.kinds).toMatchObject({ reachable: 2, 'mtls-gained': 6 });
-    expect([back.code, back.doc.summary.failing]).toEqual([1, 2]);
+    expect(back.doc.summary.kinds).toMatchObject({ reachable: 3, 'mtls-gained': 8 });
+    expect([back.code, back.doc.summary.failing]).toEqual([1, 3]);
     expect((await cli(['diff', '--base', head, '--head', base, '--fail-on', 'mtls-lost,blocked'])).code).toBe(0);
 
     const wrong = await cli(['diff', '--base', base, '--head', head, '--fail-on', 'blocked,denyed']);
@@ -378,6 +379,7 @@ describe('meshprobe diff', () => {
     expect(cellsOf(doc)).toEqual([
       'ci-7-test3/sleep ci-7-test1/httpbin:8000 plaintext reset blocked',
       'ci-7-test3/sleep ci-7-test1/httpbin:9080 plaintext reset blocked',
+      'ci-7-test3/sleep ci-7-test1/httpbin:8000 POST /anything plaintext reset blocked',
     ]);
     expect(doc.metadata.namespacePrefix).toBe('ci-7');
     expect(doc.changes[0].head.server[0].by).toBe('PeerAuthentication ci-7-test1/default');

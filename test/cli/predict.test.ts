@@ -35,9 +35,9 @@ describe('meshprobe predict', () => {
       kind: 'MatrixReport',
       metadata: { command: 'predict', flavor: 'modern', topology: 'article' },
     });
-    expect(doc.scenarios).toHaveLength(11);
+    expect(doc.scenarios).toHaveLength(24);
     const strict = doc.scenarios.find((s: { name: string }) => s.name === 'mesh-strict-dr-mutual');
-    expect(strict.cells).toHaveLength(28);
+    expect(strict.cells).toHaveLength(40);
     expect(
       strict.cells.find((c: { from: string; to: string }) => c.from === 'test3/sleep' && c.to === 'test1/httpbin:8000'),
     ).toMatchObject({
@@ -61,7 +61,7 @@ describe('meshprobe predict', () => {
       source: 'scenario',
       rule: expect.stringMatching(/02-mesh-strict-dr-mutual\.yaml:\d+:\d+$/),
     });
-    expect(doc.summary).toEqual({ scenarios: 11, cells: 308, matched: 308, mismatched: 0, errors: 0 });
+    expect(doc.summary).toEqual({ scenarios: 24, cells: 960, matched: 960, mismatched: 0, errors: 0 });
   });
 
   it('prints one matrix per scenario: clients as rows, server ports as columns, pass/fail and mTLS in the cells', async () => {
@@ -73,9 +73,9 @@ describe('meshprobe predict', () => {
         .split('│')
         .map((c) => c.trim())
         .filter(Boolean),
-    ).toEqual(['test1/sleep', '✘ 503', '✘ 503', '✘ 503', '✘ 503', '✔ plain', '✔ plain', '✔ tls-app']);
+    ).toEqual(['test1/sleep', '✘ 503', '✘ 503', '✘ 503', '✘ 503', '✘ 503', '✔ plain', '✔ plain', '✔ tls-app']);
     expect(r.stdout).toContain('test2/httpbin');
-    expect(r.stdout).toContain('mesh-strict-no-dr: 28/28 cells as expected');
+    expect(r.stdout).toContain('mesh-strict-no-dr: 40/40 cells as expected');
     expect(r.stdout).not.toMatch(/\u001b\[/); // not a TTY: no colour
   });
 
@@ -90,7 +90,7 @@ spec:
   description: expects mTLS from a client without sidecar
   expect:
     all:
-      - {from: test3/sleep, to: test1/httpbin:8000, expect: mtls}
+      - {from: test3/sleep, to: test1/httpbin:9080, expect: mtls}
 `,
     );
     const r = await cli(['predict', '-f', dir]);
@@ -101,13 +101,32 @@ spec:
     expect(r.stdout).toContain('want ✔ mTLS');
     expect(r.stdout).toContain('1 where the scenario and the oracle disagree');
     expect(r.stdout).toContain(
-      `≠ test3/sleep -> test1/httpbin:8000: the oracle predicts ✔ plain, expected ✔ mTLS (${join(dir, 'wrong.yaml')}:8:9)`,
+      `≠ test3/sleep -> test1/httpbin:9080: the oracle predicts ✔ plain, expected ✔ mTLS (${join(dir, 'wrong.yaml')}:8:9)`,
     );
     expect(r.stdout).toContain(
-      `    meshprobe explain --scenario wrong --from test3/sleep --to test1/httpbin:8000 -f ${join(dir, 'wrong.yaml')}\n`,
+      `    meshprobe explain --scenario wrong --from test3/sleep --to test1/httpbin:9080 -f ${join(dir, 'wrong.yaml')}\n`,
     );
     // predict probes nothing: no probe errors to count, no legend line for them.
     expect(r.stdout).not.toMatch(/probe error|probe itself/);
+  });
+
+  it('Istio 1.4: skips the AuthorizationPolicy scenarios saying what 1.4 had, and refuses a set of only those', async () => {
+    const r = await cli(['predict', '--istio', 'legacy', '-o', 'json']);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { scenarios: unknown[] }).scenarios).toHaveLength(11);
+    expect(r.stderr.match(/^meshprobe: skipped scenario authz-/gm)).toHaveLength(13);
+    // Three of them also use PeerAuthentication, which 1.4 does not serve either: that is said first.
+    expect(r.stderr.match(/^meshprobe: skipped scenario authz-[a-z-]+: it uses AuthorizationPolicy: /gm)).toHaveLength(
+      10,
+    );
+    expect(r.stderr).toContain(
+      'Istio 1.4 served security.istio.io/v1beta1 AuthorizationPolicy with ALLOW rules only (no action, no not- fields)',
+    );
+    const only = await cli(['predict', '--istio', 'legacy', '--scenario', 'authz-deny-all']);
+    expect(only.code).toBe(2);
+    expect(only.stderr).toContain(
+      'meshprobe: error: no scenario can be predicted for Istio 1.4: authz-deny-all (it uses AuthorizationPolicy',
+    );
   });
 
   it('colours only a terminal, and never with NO_COLOR or --no-color', async () => {

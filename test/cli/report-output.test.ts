@@ -12,10 +12,10 @@ describe('predict -o and --report-dir', () => {
     const args = ['predict', '--scenario', 'baseline', '-o'];
     expect(parse((await cli([...args, 'yaml'])).stdout)).toMatchObject({
       apiVersion: 'meshprobe/v1',
-      summary: { cells: 28 },
+      summary: { cells: 40 },
     });
     expect((await cli([...args, 'junit'])).stdout).toMatch(
-      /^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="meshprobe predict" tests="28" failures="0" errors="0"/,
+      /^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="meshprobe predict" tests="40" failures="0" errors="0"/,
     );
     expect((await cli([...args, 'markdown'])).stdout).toMatch(/^## ✅ meshprobe predict: 1 scenario as expected\n/);
     expect((await cli([...args, 'html'])).stdout).toMatch(
@@ -40,13 +40,13 @@ describe('predict -o and --report-dir', () => {
     expect(readdirSync(dir).sort()).toEqual(['junit.xml', 'report.html', 'results.json', 'summary.md']);
     expect(JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')).summary).toEqual({
       scenarios: 2,
-      cells: 56,
-      matched: 56,
+      cells: 80,
+      matched: 80,
       mismatched: 0,
       errors: 0,
     });
-    expect(readFileSync(join(dir, 'junit.xml'), 'utf8')).toContain('<testsuite name="mesh-strict-no-dr" tests="28"');
-    expect(readFileSync(join(dir, 'summary.md'), 'utf8')).toContain('| ✅ | `mesh-strict-no-dr` | 28/28 | 0 |');
+    expect(readFileSync(join(dir, 'junit.xml'), 'utf8')).toContain('<testsuite name="mesh-strict-no-dr" tests="40"');
+    expect(readFileSync(join(dir, 'summary.md'), 'utf8')).toContain('| ✅ | `mesh-strict-no-dr` | 40/40 | 0 |');
     expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('data-scenario="mesh-strict-no-dr"');
     const sizes = ['results.json', 'junit.xml', 'summary.md', 'report.html'].map(
       (f) =>
@@ -75,7 +75,7 @@ describe('predict -o and --report-dir', () => {
     expect(r.code).toBe(0);
     const text = readFileSync(summary, 'utf8');
     expect(text.startsWith('# earlier step\n## ✅ meshprobe predict: 1 scenario as expected\n')).toBe(true);
-    expect(text).toContain('| ✅ | `baseline` | 28/28 | 0 |');
+    expect(text).toContain('| ✅ | `baseline` | 40/40 | 0 |');
     await cli(['predict', '--scenario', 'baseline'], { env: { GITHUB_STEP_SUMMARY: summary } });
     expect(readFileSync(summary, 'utf8').match(/meshprobe predict/g)).toHaveLength(2);
   });

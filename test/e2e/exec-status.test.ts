@@ -67,7 +67,7 @@ describe.runIf(!REAL_KUBECONFIG)('exec failures after the upgrade (emulated clus
       `hits ${hits}`,
     ).toBeGreaterThan(2);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.doc!.summary).toMatchObject({ cells: 56, matched: 56, errors: 0 });
+    expect(r.doc!.summary).toMatchObject({ cells: 80, matched: 80, errors: 0 });
     const retried = r.doc!.scenarios.flatMap((s) => s.cells).filter((c) => (c.observed?.attempts ?? 1) > 1);
     expect(retried.length).toBeGreaterThan(0);
     expect(r.junit).toContain('<testsuites');
@@ -82,14 +82,14 @@ describe.runIf(!REAL_KUBECONFIG)('exec failures after the upgrade (emulated clus
     expect(r.code).toBe(3);
     const cells = r.doc!.scenarios[0]!.cells;
     const test3 = cells.filter((c) => c.from === 'test3/sleep');
-    expect(test3.map((c) => c.observed!.outcome)).toEqual(Array(7).fill('error'));
+    expect(test3.map((c) => c.observed!.outcome)).toEqual(Array(8).fill('error'));
     expect(test3[0]!.observed).toMatchObject({ attempts: 3 });
     expect(test3[0]!.observed!.error).toMatch(
       /^exec in test3\/sleep-\S+ failed: Internal error occurred: error sending request: Post "https:\/\/[\d.]+:10250\/exec\/test3\/sleep-/,
     );
     expect(cells.filter((c) => c.from !== 'test3/sleep').every((c) => c.match)).toBe(true);
     expect(cells.some((c) => blocked.includes(c.observed!.outcome) && !c.match)).toBe(false);
-    expect(r.doc!.summary).toMatchObject({ errors: 7, mismatched: 0 });
+    expect(r.doc!.summary).toMatchObject({ errors: 8, mismatched: 0 });
     expect(r.junit).toContain('<testsuites');
     expect(leftovers(cluster)).toEqual([]);
   }, 180_000);

@@ -20,13 +20,13 @@ const run = async (c: TestCluster, ...argv: string[]) => {
   const r = await cli(['--kubeconfig', c.kubeconfig, 'run', '-o', 'json', '--settle', '3', ...argv]);
   return { ...r, doc: r.stdout ? (JSON.parse(r.stdout) as ReportDocument) : undefined };
 };
-const blocked = ['reset', 'upstream-error', 'tls-error', 'timeout', 'dns', 'refused', 'http-error'];
+const blocked = ['reset', 'upstream-error', 'tls-error', 'timeout', 'dns', 'refused', 'denied', 'http-error'];
 
 /** A copy of the default topology whose `workload` Deployment carries the emulator's fault annotation. */
 function faultyTopology(workload: string, fault: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'meshprobe-faulty-'));
   const root = join(import.meta.dirname, '../../manifests');
-  for (const w of ['httpbin', 'sleep', 'my-nginx']) {
+  for (const w of ['httpbin', 'sleep', 'sleep-other', 'my-nginx']) {
     let text = readFileSync(join(root, 'workloads', `${w}.yaml`), 'utf8');
     if (w === workload)
       text = text
@@ -55,7 +55,7 @@ describe.runIf(!REAL_KUBECONFIG)('faults (emulated cluster only: a real one cann
     expect(hits[0]).toBeGreaterThan(5);
     expect(hits[1]).toBeGreaterThan(0);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.doc!.summary).toMatchObject({ cells: 56, matched: 56, errors: 0 });
+    expect(r.doc!.summary).toMatchObject({ cells: 80, matched: 80, errors: 0 });
   }, 180_000);
 
   it('dropped exec streams are retried and never reported as blocked', async () => {
@@ -74,11 +74,11 @@ describe.runIf(!REAL_KUBECONFIG)('faults (emulated cluster only: a real one cann
     expect(r.code).toBe(3);
     const cells = r.doc!.scenarios[0]!.cells;
     const test3 = cells.filter((c) => c.from === 'test3/sleep');
-    expect(test3.map((c) => c.observed!.outcome)).toEqual(Array(7).fill('error'));
+    expect(test3.map((c) => c.observed!.outcome)).toEqual(Array(8).fill('error'));
     expect(test3[0]!.observed!.error).toMatch(/exec upgrade to test3\/sleep-\S+ refused/);
     expect(cells.filter((c) => c.from !== 'test3/sleep').every((c) => c.match)).toBe(true);
     expect(cells.some((c) => blocked.includes(c.observed!.outcome) && !c.match)).toBe(false);
-    expect(r.doc!.summary).toMatchObject({ errors: 7, mismatched: 0 });
+    expect(r.doc!.summary).toMatchObject({ errors: 8, mismatched: 0 });
   }, 180_000);
 
   it('a client whose exec is refused in every round does not hold each scenario to --converge-timeout (reliability D8)', async () => {
@@ -90,7 +90,7 @@ describe.runIf(!REAL_KUBECONFIG)('faults (emulated cluster only: a real one cann
       expect(s.convergence!.rounds, s.name).toBeLessThanOrEqual(10);
       expect(s.convergence!.converged, s.name).toBe(false);
       expect(s.cells.filter((c) => c.observed!.outcome === 'error').map((c) => c.from)).toEqual(
-        Array(7).fill('test3/sleep'),
+        Array(8).fill('test3/sleep'),
       );
       expect(
         s.cells.filter((c) => c.from !== 'test3/sleep').every((c) => c.match),

@@ -174,7 +174,7 @@ describe.runIf(!REAL_KUBECONFIG)('a command removes only what it created (emulat
     const { emu, run } = await start();
     const dir = mkdtempSync(join(tmpdir(), 'meshprobe-faulty-'));
     const root = join(import.meta.dirname, '../../manifests');
-    for (const w of ['httpbin', 'sleep', 'my-nginx']) {
+    for (const w of ['httpbin', 'sleep', 'sleep-other', 'my-nginx']) {
       let text = readFileSync(join(root, 'workloads', `${w}.yaml`), 'utf8');
       if (w === 'httpbin')
         text = text

@@ -32,6 +32,17 @@ describe.runIf(!REAL_KUBECONFIG)('meshprobe probe (emulated cluster with its own
         trafficPolicy: { portLevelSettings: [{ port: { number: 9080 }, tls: { mode: 'DISABLE' } }] },
       },
     });
+    // ... and a mesh-wide AuthorizationPolicy: no POST to any httpbin.
+    await k8s.apply({
+      apiVersion: 'security.istio.io/v1',
+      kind: 'AuthorizationPolicy',
+      metadata: { name: 'no-post', namespace: 'istio-system' },
+      spec: {
+        selector: { matchLabels: { app: 'httpbin' } },
+        action: 'DENY',
+        rules: [{ to: [{ operation: { methods: ['POST'] } }] }],
+      },
+    });
     const before = cluster.emulator!.audit.entries().length;
     const r = await cli(['--kubeconfig', cluster.kubeconfig, '-q', 'probe', '-o', 'json', '--settle', '3'], {
       env: { HOME: cluster.kubeconfig.replace(/\/[^/]+$/, '') },
@@ -56,6 +67,28 @@ describe.runIf(!REAL_KUBECONFIG)('meshprobe probe (emulated cluster with its own
     expect(cell('test1/sleep', 'test2/httpbin:9080')).toMatchObject({
       observed: { outcome: 'upstream-error' },
       reason: { server: [{ by: 'PeerAuthentication istio-system/default' }] },
+    });
+  });
+
+  it("reads the cluster's AuthorizationPolicies: the deny is predicted, observed and named", () => {
+    const [s] = doc.scenarios;
+    const post = s!.cells.find((c) => c.from === 'test2/sleep' && c.to === 'test1/httpbin:8000 POST /anything')!;
+    expect(post).toMatchObject({
+      match: true,
+      observed: { outcome: 'denied', httpCode: 403, detail: 'RBAC: access denied' },
+      reason: {
+        authorization: {
+          effect: 'denied',
+          matchedPolicy: 'ns[istio-system]-policy[no-post]-rule[0]',
+          decidedBy: 'AuthorizationPolicy istio-system/no-post rule 0',
+        },
+      },
+    });
+    // STRICT resets plaintext before any authorization filter runs.
+    const plain = s!.cells.find((c) => c.from === 'test3/sleep' && c.to === 'test1/httpbin:8000 POST /anything')!;
+    expect(plain).toMatchObject({
+      observed: { outcome: 'reset' },
+      reason: { authorization: { effect: 'not-reached' } },
     });
   });
 

@@ -79,6 +79,6 @@ describe.runIf(!REAL_KUBECONFIG)('a scenario that replaces the cluster’s own m
     // Before the fix: exit 2, "cannot be isolated ...: test3/sleep -> test1/httpbin:8000: plaintext
     // cluster-wide, reset namespaced".
     expect(r.code, r.stderr).toBe(0);
-    expect((JSON.parse(r.stdout) as ReportDocument).summary).toMatchObject({ cells: 28, matched: 28 });
+    expect((JSON.parse(r.stdout) as ReportDocument).summary).toMatchObject({ cells: 40, matched: 40 });
   }, 300_000);
 });

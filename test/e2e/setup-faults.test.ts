@@ -38,7 +38,7 @@ async function run(c: TestCluster, ...argv: string[]) {
 function topologyWith(workload: string, annotations: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'meshprobe-topology-'));
   const root = join(import.meta.dirname, '../../manifests');
-  for (const w of ['httpbin', 'sleep', 'my-nginx']) {
+  for (const w of ['httpbin', 'sleep', 'sleep-other', 'my-nginx']) {
     let text = readFileSync(join(root, 'workloads', `${w}.yaml`), 'utf8');
     if (w === workload) {
       const lines = Object.entries(annotations).map(([k, v]) => `        ${k}: ${JSON.stringify(v)}\n`);
@@ -64,7 +64,7 @@ describe.runIf(!REAL_KUBECONFIG)('setup against pods that cannot start (emulated
     const r = await run(cluster, '--scenario', 'baseline');
     expect(cluster.emulator!.faults.hits()[0]).toBe(3);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.doc!.summary).toMatchObject({ matched: 28, errors: 0 });
+    expect(r.doc!.summary).toMatchObject({ matched: 40, errors: 0 });
     expect(topologyNamespaces(cluster)).toEqual([]);
   }, 180_000);
 

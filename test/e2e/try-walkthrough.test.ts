@@ -189,7 +189,7 @@ describe("the README's Try it section", () => {
       '= mesh-strict-dr-mutual: as expected',
     );
     expect(out(/^npx meshprobe run --scenario mesh-strict-dr-mutual/)).toContain(
-      'mesh-strict-dr-mutual: 28/28 cells as expected',
+      'mesh-strict-dr-mutual: 40/40 cells as expected',
     );
     // The policy applied by hand: 503 from test2's httpbin for every sidecar client, as predicted.
     const probe = out(/^npx meshprobe probe/);
@@ -200,7 +200,7 @@ describe("the README's Try it section", () => {
         .split('│')
         .map((c) => c.trim())
         .filter(Boolean)
-        .slice(3, 5),
+        .slice(4, 6),
     ).toEqual(['✘ 503', '✘ 503']);
     expect(out(/^npx meshprobe explain --scenario mesh-strict-dr-mutual/)).toContain(
       'predicted ✘ reset: the STRICT server sidecar resets a plaintext connection (curl exit 56)  [docs/semantics.md#outcome-row-2]',

@@ -229,9 +229,19 @@ export interface CurlAnswer {
  */
 export function probeAnswers(answer: (call: ExecCall, url: string) => CurlAnswer): ExecScript {
   return (call) => {
-    const [, , , , nonce, , , ...urls] = call.command;
-    const stdout = urls
-      .map((url, i) => {
+    const [, , , , nonce, , , ...args] = call.command;
+    // As src/probe/command.ts passes them: INDEX METHOD URL triples, `--`, then the GET URLs by %{urlnum};
+    // to the per-URL script, METHOD URL pairs in order.
+    const split = args.indexOf('--');
+    const transfers: Array<[index: string, url: string]> = [];
+    if (split < 0) for (let i = 0; i + 1 < args.length; i += 2) transfers.push([String(i / 2), args[i + 1]!]);
+    else {
+      const others = args.slice(0, split);
+      for (let i = 0; i + 2 < others.length; i += 3) transfers.push([others[i]!, others[i + 2]!]);
+      for (const [i, url] of args.slice(split + 1).entries()) transfers.push([String(i), url]);
+    }
+    const stdout = transfers
+      .map(([i, url]) => {
         const a = answer(call, url);
         const code = String(a.httpCode).padStart(3, '0');
         return `${a.body ?? ''}\n@@${nonce} ${i} http ${code} exit ${a.curlExit ?? 0} err ${a.error ?? ''}\n`;

@@ -50,6 +50,7 @@ export const TOPOLOGY: Topology = withWorkloads({
     service: 'httpbin',
     port,
     scheme: 'http',
+    method: 'GET',
     path: '/headers',
   })),
 });

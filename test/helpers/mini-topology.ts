@@ -51,6 +51,7 @@ export function miniTopology(o: MiniOptions): Topology {
       service: 'app',
       port,
       scheme: port.protocol === 'tls' ? 'https' : 'http',
+      method: 'GET',
       path: '/',
     })),
   };

@@ -213,7 +213,7 @@ describe('the nightly workflow as shipped, against the emulated cluster as the m
       expect(results.kind).toBe('MatrixReport');
       const names = results.scenarios.map((s: { name: string }) => s.name);
       if (scenario) expect(names).toEqual([scenario]);
-      else expect(names.length).toBe(11);
+      else expect(names.length).toBe(24);
       const junit = parseXml(readFileSync(join(workspace, 'out/junit.xml'), 'utf8'));
       expect(junit.name).toBe('testsuites');
       expect(readFileSync(join(workspace, 'out/report.html'), 'utf8')).toMatch(/^<!doctype html>[\s\S]*<\/html>\s*$/i);

@@ -140,7 +140,7 @@ describe('the pull-request example workflow', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.output).toBe('exit-code=1\n');
-    expect(r.comment!.startsWith('<!-- meshprobe diff -->\n## ❌ meshprobe diff: 4 of 28 cells change')).toBe(true);
+    expect(r.comment!.startsWith('<!-- meshprobe diff -->\n## ❌ meshprobe diff: 5 of 40 cells change')).toBe(true);
     expect(r.comment).toContain(`Base \`${pr.baseSha}:policies\``);
     expect(r.comment).toContain('### ⛔ Newly blocked: 4');
     expect(r.comment).toContain('`--fail-on blocked,plaintext`: **4** of the changes fail the check.');
@@ -158,7 +158,7 @@ describe('the pull-request example workflow', () => {
   it('a change that changes no cell, and one that removes the directory, and one that adds it', async () => {
     const same = await runStep(diffStep, pullRequest(PA('STRICT'), PA('STRICT', '# reworded\n')));
     expect([same.code, same.output]).toEqual([0, 'exit-code=0\n']);
-    expect(same.comment).toContain('## ✅ meshprobe diff: no cell changes (28 cells)');
+    expect(same.comment).toContain('## ✅ meshprobe diff: no cell changes (40 cells)');
 
     const removed = await runStep(diffStep, pullRequest(PA('STRICT'), undefined));
     expect([removed.code, removed.output, removed.stderr]).toEqual([0, 'exit-code=1\n', '']);

@@ -225,8 +225,8 @@ describe.each(PROFILES)('manifests/$dir', (profile) => {
     );
     expect([...updatable].sort()).toEqual(
       profile.dir === 'rbac'
-        ? ['destinationrules', 'meshpolicies', 'namespaces', 'peerauthentications', 'policies']
-        : ['destinationrules', 'peerauthentications', 'policies'],
+        ? ['authorizationpolicies', 'destinationrules', 'meshpolicies', 'namespaces', 'peerauthentications', 'policies']
+        : ['authorizationpolicies', 'destinationrules', 'peerauthentications', 'policies'],
     );
     const resources = new Set(objs.flatMap((o) => (o.rules ?? []).flatMap((r) => r.resources ?? [])));
     for (const r of [

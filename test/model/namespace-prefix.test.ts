@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { agrees } from '../../src/model/cell.js';
+import { fromObject } from '../../src/model/istio-objects.js';
 import { prefixNamespaces } from '../../src/model/namespace-prefix.js';
 import { loadScenarios, scenarioFiles, SCENARIO_DIR } from '../../src/model/scenario-file.js';
+import { supportsFlavor } from '../../src/model/scenario.js';
 import { loadTopology } from '../../src/model/topology-file.js';
 import { expectedMatrix } from '../../src/oracle/expected.js';
 import { installDefaults, meshConfig, overlay } from '../../src/oracle/mesh.js';
@@ -33,7 +35,7 @@ describe('--namespace-prefix', () => {
   it('keeps every scenario expectation true, in both flavors', () => {
     for (const flavor of ['modern', 'legacy'] as const) {
       const mesh = meshConfig(flavor);
-      for (const s of ss) {
+      for (const s of ss.filter((x) => supportsFlavor(x, flavor))) {
         const cells = expectedMatrix(
           t,
           s,
@@ -47,6 +49,67 @@ describe('--namespace-prefix', () => {
         ).toEqual([]);
       }
     }
+  });
+
+  it("moves AuthorizationPolicies' principals, namespaces and hosts that name a topology namespace", () => {
+    const ap = (name: string) =>
+      ss.flatMap((s) => s.objects).find((o) => o.kind === 'AuthorizationPolicy' && o.name === name)!;
+    expect(ap('allow-principal').namespace).toBe('ci-42-test1');
+    expect(ap('allow-principal').raw.spec).toMatchObject({
+      rules: [{ from: [{ source: { principals: ['cluster.local/ns/ci-42-test1/sa/sleep'] } }] }],
+    });
+    expect(ap('allow-namespace').raw.spec).toMatchObject({
+      rules: [{ from: [{ source: { namespaces: ['ci-42-test2'] } }] }],
+    });
+    // The root namespace is not the topology's: its policy stays there, naming the moved namespace.
+    expect(ap('deny-not-test1').namespace).toBe('istio-system');
+    expect(ap('deny-not-test1').raw.spec).toMatchObject({
+      rules: [{ from: [{ source: { notNamespaces: ['ci-42-test1'] } }] }],
+    });
+
+    const custom = prefixNamespaces(
+      topology,
+      [
+        {
+          ...scenarios[0]!,
+          objects: [
+            fromObject(
+              {
+                apiVersion: 'security.istio.io/v1',
+                kind: 'AuthorizationPolicy',
+                metadata: { name: 'x', namespace: 'test1' },
+                spec: {
+                  rules: [
+                    {
+                      from: [{ source: { principals: ['*/ns/test2/sa/*'], notNamespaces: ['test*', 'other*', '*'] } }],
+                      to: [{ operation: { hosts: ['httpbin.test1:8000', 'httpbin.test3.svc.cluster.local', '*'] } }],
+                      when: [
+                        { key: 'source.namespace', notValues: ['ngtest'] },
+                        { key: 'request.headers[x]', values: ['test1'] },
+                      ],
+                    },
+                  ],
+                },
+              },
+              0,
+            ),
+          ],
+        },
+      ],
+      'p',
+    ).scenarios[0]!.objects[0]!;
+    expect(custom.raw.spec).toEqual({
+      rules: [
+        {
+          from: [{ source: { principals: ['*/ns/p-test2/sa/*'], notNamespaces: ['p-test*', 'other*', '*'] } }],
+          to: [{ operation: { hosts: ['httpbin.p-test1:8000', 'httpbin.p-test3.svc.cluster.local', '*'] } }],
+          when: [
+            { key: 'source.namespace', notValues: ['p-ngtest'] },
+            { key: 'request.headers[x]', values: ['test1'] },
+          ],
+        },
+      ],
+    });
   });
 
   it('refuses a prefix that is not a DNS label or makes names too long', () => {

@@ -45,13 +45,13 @@ describe('scenario loader errors', () => {
   it('an unknown kind', () => {
     const msg = errorOf(
       object(`    - apiVersion: security.istio.io/v1
-      kind: AuthorizationPolicy
+      kind: RequestAuthentication
       metadata: {name: x, namespace: test1}
       spec: {}
 `),
     );
     expect(msg).toMatch(
-      /:9:7: spec\.objects\[0\]\.kind: "AuthorizationPolicy" is not a kind meshprobe can apply; expected one of PeerAuthentication, DestinationRule, MeshPolicy, Policy/,
+      /:9:7: spec\.objects\[0\]\.kind: "RequestAuthentication" is not a kind meshprobe can apply; expected one of PeerAuthentication, DestinationRule, MeshPolicy, Policy, AuthorizationPolicy/,
     );
   });
 
@@ -188,7 +188,7 @@ describe('scenario loader errors', () => {
 
   it('an expectation naming a workload the topology does not have', () => {
     expect(errorOf(`${header()}  expect:\n    all:\n      - {from: test9/sleep, to: "*", expect: mtls}\n`)).toMatch(
-      /:9:10: spec\.expect\.all\[0\]\.from: "test9\/sleep" matches no client of the topology; clients: test1\/sleep, test2\/sleep, test3\/sleep, ngtest\/sleep/,
+      /:9:10: spec\.expect\.all\[0\]\.from: "test9\/sleep" matches no client of the topology; clients: test1\/sleep, test1\/sleep-other, test2\/sleep, test3\/sleep, ngtest\/sleep/,
     );
     expect(
       errorOf(`${header()}  expect:\n    all:\n      - {from: "*", to: [test1/httpbin:8001], expect: mtls}\n`),
@@ -224,5 +224,67 @@ describe('scenario loader errors', () => {
       `${header('two')}  expect: {all: [{from: x, to: "*", expect: mtls}]}\n`,
     );
     expect(msg.split('\n')).toHaveLength(2);
+  });
+
+  // Istio's validation webhook (pkg/config/validation/validation.go ValidateAuthorizationPolicy, 1.24)
+  // refuses these; the API server would answer `kubectl apply` with an admission error.
+  const authz = (spec: string) =>
+    errorOf(
+      object(`    - apiVersion: security.istio.io/v1
+      kind: AuthorizationPolicy
+      metadata: {name: x, namespace: test1}
+      spec: ${spec}
+`),
+    );
+
+  it('an AuthorizationPolicy the validation webhook refuses', () => {
+    expect(authz('{action: DENY}')).toMatch(
+      /:11:14: spec\.objects\[0\]\.spec\.action: DENY action without `rules` is meaningless as it will never be triggered; add an empty rule `\{\}` to deny every request \(Istio's validation webhook refuses this AuthorizationPolicy\)/,
+    );
+    expect(authz('{rules: [{when: [{key: destination.namespace, values: [test1]}]}]}')).toMatch(
+      /spec\.objects\[0\]\.spec\.rules\[0\]\.when\[0\]\.key: attribute destination\.namespace is replaced by the metadata\.namespace/,
+    );
+    expect(authz('{rules: [{when: [{key: source.name, values: [x]}]}]}')).toMatch(
+      /unknown attribute: source\.name \(known: /,
+    );
+    expect(authz('{rules: [{when: [{key: "request.headers[x-token]"}]}]}')).toMatch(
+      /at least one of `values` or `notValues` must be set for key request\.headers\[x-token\]/,
+    );
+    expect(authz('{rules: [{to: [{operation: {ports: ["80a"]}}]}]}')).toMatch(/\.ports\[0\]: bad port \(80a\)/);
+    expect(authz('{rules: [{from: [{source: {ipBlocks: ["10.0.0.0/33"]}}]}]}')).toMatch(
+      /bad CIDR range \(10\.0\.0\.0\/33\)/,
+    );
+    expect(authz('{rules: [{from: [{source: {}}]}]}')).toMatch(/`from\.source` must not be empty/);
+    expect(authz('{rules: [{to: [{operation: {paths: ["/{*}.txt"]}}]}]}')).toMatch(/beyond a supported path template/);
+    expect(authz('{provider: {name: ext}, rules: [{}]}')).toMatch(
+      /`provider` must not be with non CUSTOM action, found ALLOW/,
+    );
+    expect(authz('{action: CUSTOM, rules: [{}]}')).toMatch(/`provider\.name` must not be empty/);
+    expect(authz('{action: CUSTOM, provider: {name: e}, rules: [{from: [{source: {principals: [a]}}]}]}')).toMatch(
+      /principals is currently not supported with CUSTOM action/,
+    );
+    // The CRD schema: fields it does not have, and selector with targetRefs.
+    expect(authz('{rules: [{from: [{source: {notPrinciple: [a]}}]}]}')).toMatch(/notPrinciple/);
+    expect(authz('{selector: {matchLabels: {a: b}}, targetRefs: [{kind: Gateway, name: g}]}')).toMatch(
+      /only one of targetRefs or selector can be set/,
+    );
+  });
+
+  it('allow-nothing, deny-all and allow-all as the concepts page writes them', () => {
+    for (const spec of ['{}', '', '{rules: [{}]}', '{action: DENY, rules: [{}]}'])
+      expect(() =>
+        loadScenarios(
+          [
+            write(
+              object(`    - apiVersion: security.istio.io/v1beta1
+      kind: AuthorizationPolicy
+      metadata: {name: x, namespace: test1}
+      spec: ${spec}
+`),
+            ),
+          ],
+          topology,
+        ),
+      ).not.toThrow();
   });
 });

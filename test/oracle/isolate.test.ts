@@ -31,6 +31,7 @@ describe('isolateScenario', () => {
       'https-nginx-mesh-mtls',
       'https-nginx-mesh-mtls-dr-disable',
       'mesh-strict-no-dr',
+      'authz-root-namespace',
     ]);
   });
 

@@ -49,7 +49,8 @@ describe('a scenario object replaces the cluster object it overwrites', () => {
           wrong.push(`${s.name}: ${from} -> ${to}: ${c.prediction.reason.summary}`);
       }
     }
-    expect(cells).toBe(308);
+    // 24 shipped scenarios of 5 clients × 8 probed requests.
+    expect(cells).toBe(960);
     // Before the fix: 22 cells predicted from the PERMISSIVE policy the run had replaced.
     expect(wrong).toEqual([]);
   });

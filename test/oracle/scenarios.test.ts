@@ -7,12 +7,14 @@ import { loadTopology } from '../../src/model/topology-file.js';
 import { expectedMatrix } from '../../src/oracle/expected.js';
 import { installDefaults, meshConfig, overlay } from '../../src/oracle/mesh.js';
 import { predict } from '../../src/oracle/predict.js';
+import { predictScenario } from '../../src/oracle/expected.js';
+import before from './fixtures/mtls-matrices.json' with { type: 'json' };
 
 const topology = loadTopology();
 const scenarios = loadScenarios(scenarioFiles([SCENARIO_DIR]), topology);
 
 describe('shipped scenarios', () => {
-  it('cover every experiment of the article', () => {
+  it('cover every experiment of the article, and the authorization tasks', () => {
     expect(scenarios.map((s) => s.name)).toEqual([
       'baseline',
       'mesh-strict-dr-mutual',
@@ -25,6 +27,19 @@ describe('shipped scenarios', () => {
       'https-nginx-mesh-mtls',
       'https-nginx-mesh-mtls-dr-disable',
       'mesh-strict-no-dr',
+      'authz-allow-nothing',
+      'authz-deny-method-get',
+      'authz-allow-principal',
+      'authz-allow-namespace',
+      'authz-deny-over-allow',
+      'authz-deny-all',
+      'authz-root-namespace',
+      'authz-permissive-principals',
+      'authz-permissive-paths',
+      'authz-strict',
+      'authz-no-sidecar',
+      'authz-dry-run',
+      'authz-custom-undeclared',
     ]);
   });
 
@@ -49,6 +64,28 @@ describe('shipped scenarios', () => {
               `${from} -> ${to}: scenario ${c.expect} (${c.source === 'scenario' ? c.rule : 'oracle'}), oracle ${c.prediction.outcome}: ${c.prediction.reason.summary}`,
           );
         expect(disagreements).toEqual([]);
+      });
+    }
+  }
+});
+
+// The 28 cells of each mTLS scenario as they were before the topology grew a second test1 client and a
+// POST request (fixtures/mtls-matrices.json, written by the oracle before AuthorizationPolicy came in):
+// expectation, prediction and its one-line reason, unchanged.
+describe('the mTLS scenarios keep every cell they had', () => {
+  const fixture = before as Record<string, Record<string, string[]>>;
+  for (const [name, flavors] of Object.entries(fixture)) {
+    for (const [flavor, lines] of Object.entries(flavors)) {
+      it(`${name} (${flavor})`, () => {
+        const scenario = scenarios.find((s) => s.name === name)!;
+        const cells = predictScenario(topology, scenario, meshConfig(flavor as 'modern' | 'legacy'));
+        const now = lines.map((line) => {
+          const [from, to] = line.split(' | ')[0]!.split(' -> ');
+          const c = cells.get(from!, to!);
+          return `${from} -> ${to} | ${c.expect} | ${c.prediction.outcome} | ${c.prediction.reason.summary}`;
+        });
+        expect(lines).toHaveLength(28);
+        expect(now).toEqual(lines);
       });
     }
   }

@@ -18,6 +18,7 @@ import {
   hasTransferVariables,
   probeCommand,
   reproduceCommand,
+  trailerIndices,
   type ProbeRequest,
 } from '../../src/probe/command.js';
 import { parseProbeOutput } from '../../src/probe/parse.js';
@@ -66,7 +67,10 @@ beforeAll(async () => {
         .writeHead(503, { server: 'envoy' })
         .end('upstream connect error or disconnect/reset before headers. reset reason: connection termination');
     if (req.url === '/slow') return setTimeout(() => res.end('late'), 3000);
-    if (req.url === '/403') return res.writeHead(403).end('RBAC: access denied');
+    // Envoy's RBAC filter and an app's own 403.
+    if (req.url === '/403') return res.writeHead(403, { server: 'envoy' }).end('RBAC: access denied');
+    if (req.url === '/forbidden') return res.writeHead(403).end('Forbidden');
+    if (req.url === '/method') return res.end(JSON.stringify({ method: req.method }));
     res.end(JSON.stringify({ headers: { Host: ['x'] } }));
   });
   base = `http://127.0.0.1:${await listen(app)}`;
@@ -106,22 +110,24 @@ async function probe(requests: ProbeRequest[], timeout = 2, perUrl = false) {
   const nonce = 'c0ffee00';
   const [cmd, ...args] = probeCommand(nonce, timeout, requests, perUrl);
   const { stdout } = await run(cmd!, args);
-  return parseProbeOutput(stdout, nonce, requests.length);
+  const records = parseProbeOutput(stdout, nonce, requests.length);
+  return trailerIndices(requests, perUrl).map((i) => records[i]);
 }
 
 describe.each([false, true])('the probe script (one curl per target: %s), run by a real sh and curl', (perUrl) => {
   it('returns one record per target and classifies each', async () => {
     const recs = await probe(
       [
-        { url: `${base}/headers/mtls`, insecure: false },
-        { url: `${base}/headers/python`, insecure: false },
-        { url: `${base}/headers`, insecure: false },
-        { url: `${base}/503`, insecure: false },
-        { url: `http://127.0.0.1:${resetPort}/`, insecure: false },
-        { url: `http://127.0.0.1:${closedPort}/`, insecure: false },
-        { url: `${tlsBase}/`, insecure: true },
-        { url: `${base}/403`, insecure: false },
-        { url: `${base}/`, insecure: false },
+        { url: `${base}/headers/mtls`, insecure: false, method: 'GET' },
+        { url: `${base}/headers/python`, insecure: false, method: 'GET' },
+        { url: `${base}/headers`, insecure: false, method: 'GET' },
+        { url: `${base}/503`, insecure: false, method: 'GET' },
+        { url: `http://127.0.0.1:${resetPort}/`, insecure: false, method: 'GET' },
+        { url: `http://127.0.0.1:${closedPort}/`, insecure: false, method: 'GET' },
+        { url: `${tlsBase}/`, insecure: true, method: 'GET' },
+        { url: `${base}/403`, insecure: false, method: 'GET' },
+        { url: `${base}/`, insecure: false, method: 'GET' },
+        { url: `${base}/forbidden`, insecure: false, method: 'GET' },
       ],
       2,
       perUrl,
@@ -134,6 +140,7 @@ describe.each([false, true])('the probe script (one curl per target: %s), run by
       httpTarget,
       httpTarget,
       httpsTarget,
+      httpTarget,
       httpTarget,
       httpTarget,
     ];
@@ -150,8 +157,9 @@ describe.each([false, true])('the probe script (one curl per target: %s), run by
       'reset',
       'refused',
       'reached',
-      'http-error',
+      'denied',
       'plaintext',
+      'http-error',
     ]);
     expect(got[0]).toMatchObject({
       reachable: true,
@@ -168,11 +176,23 @@ describe.each([false, true])('the probe script (one curl per target: %s), run by
     if (!perUrl) expect(got[4]!.detail).toContain('reset by peer');
     expect(got[4]).not.toHaveProperty('httpCode');
     expect(got[5]).toMatchObject({ curlExit: 7 });
-    expect(got[7]).toMatchObject({ httpCode: 403 });
+    expect(got[7]).toMatchObject({ httpCode: 403, reachable: false, detail: 'RBAC: access denied' });
+    expect(got[9]).toMatchObject({ httpCode: 403, detail: 'Forbidden' });
+  });
+
+  it('sends each request with its method, in the topology order, whatever the mix', async () => {
+    const methods = ['POST', 'GET', 'GET', 'PUT', 'POST', 'DELETE'];
+    const recs = await probe(
+      methods.map((method) => ({ url: `${base}/method`, insecure: false, method })),
+      2,
+      perUrl,
+    );
+    expect(recs.map((r) => (JSON.parse(r!.body) as { method: string }).method)).toEqual(methods);
+    expect(recs.every((r) => r!.curlExit === 0 && r!.httpCode === 200)).toBe(true);
   });
 
   it('times out a slow server as `timeout`, not as an error', async () => {
-    const [rec] = await probe([{ url: `${base}/slow`, insecure: false }], 1, perUrl);
+    const [rec] = await probe([{ url: `${base}/slow`, insecure: false, method: 'GET' }], 1, perUrl);
     expect(classify(rec, httpTarget)).toMatchObject({ outcome: 'timeout', curlExit: 28 });
   });
 
@@ -181,8 +201,8 @@ describe.each([false, true])('the probe script (one curl per target: %s), run by
     const path = `/x'$(touch ${marker})\`touch ${marker}\`;"q"&a=1`;
     await probe(
       [
-        { url: `${base}${encodeURI(path).replace(/'/g, '%27')}`, insecure: false },
-        { url: `${base}/a b;ls`, insecure: false },
+        { url: `${base}${encodeURI(path).replace(/'/g, '%27')}`, insecure: false, method: 'GET' },
+        { url: `${base}/a b;ls`, insecure: false, method: 'GET' },
       ],
       2,
       perUrl,
@@ -207,7 +227,7 @@ describe.each([false, true])('the probe script (one curl per target: %s), run by
         namespace: 'test1',
         deployment: 'sleep',
         container: 'sleep',
-        request: { url: 'http://httpbin.test2:8000/headers', insecure: false },
+        request: { url: 'http://httpbin.test2:8000/headers', insecure: false, method: 'GET' },
         timeoutSeconds: 5,
       }),
     ).toBe(
@@ -218,11 +238,22 @@ describe.each([false, true])('the probe script (one curl per target: %s), run by
         namespace: 'test1',
         deployment: 'sleep',
         container: 'sleep',
-        request: { url: 'https://my-nginx.ngtest:443/', insecure: true },
+        request: { url: 'https://my-nginx.ngtest:443/', insecure: true, method: 'GET' },
         timeoutSeconds: 5,
       }),
     ).toBe(
       "kubectl exec -n test1 deploy/sleep -c sleep -- curl -sS -k --max-time 5 -w '\\nHTTP %{http_code}\\n' https://my-nginx.ngtest:443/",
+    );
+    expect(
+      reproduceCommand({
+        namespace: 'test1',
+        deployment: 'sleep',
+        container: 'sleep',
+        request: { url: 'http://httpbin.test1:8000/anything', insecure: false, method: 'POST' },
+        timeoutSeconds: 5,
+      }),
+    ).toBe(
+      "kubectl exec -n test1 deploy/sleep -c sleep -- curl -sS -X POST --max-time 5 -w '\\nHTTP %{http_code}\\n' http://httpbin.test1:8000/anything",
     );
   });
 });
@@ -241,8 +272,8 @@ async function runScript(perUrl: boolean, path: string) {
     nonce,
     1,
     [
-      { url: `${base}/`, insecure: false },
-      { url: `${base}/`, insecure: false },
+      { url: `${base}/`, insecure: false, method: 'GET' },
+      { url: `${base}/`, insecure: false, method: 'GET' },
     ],
     perUrl,
   );

@@ -128,8 +128,8 @@ describe('probeRound', () => {
     const f = await setup((call) => {
       if (isVersion(call))
         return { stdout: 'curl 7.68.0 (x86_64-pc-linux-gnu) libcurl/7.68.0\n', stderr: '', exitCode: 0 };
-      // The per-URL script is the one with a for loop; the other writes trailers an old curl cannot fill.
-      if (call.command[2]!.includes('for u in')) return ok(call);
+      // The per-URL script is the one that reads METHOD URL pairs; the other writes trailers an old curl cannot fill.
+      if (call.command[2]!.includes('m=$1; u=$2')) return ok(call);
       return {
         stdout: '{}\n@@x  http 200 exit  err \n',
         stderr: "curl: unknown --write-out variable: 'urlnum'\n",
@@ -140,7 +140,7 @@ describe('probeRound', () => {
     await f.round();
     const a = f.calls.filter((c) => c.pod.namespace === 'a');
     expect(
-      a.map((c) => (isVersion(c) ? 'version' : c.command[2]!.includes('for u in') ? 'per-url' : 'one-exec')),
+      a.map((c) => (isVersion(c) ? 'version' : c.command[2]!.includes('m=$1; u=$2') ? 'per-url' : 'one-exec')),
     ).toEqual(['one-exec', 'version', 'per-url', 'per-url']);
   });
 
@@ -157,7 +157,7 @@ describe('probeRound', () => {
     });
     const a = f.calls.filter((c) => c.pod.namespace === 'a');
     expect(a.filter(isVersion)).toHaveLength(1);
-    expect(a.filter(isProbe).every((c) => !c.command[2]!.includes('for u in'))).toBe(true);
+    expect(a.filter(isProbe).every((c) => !c.command[2]!.includes('m=$1; u=$2'))).toBe(true);
   });
 
   it('no curl at all: the shell says so in the cells, and the version check is asked again next time', async () => {

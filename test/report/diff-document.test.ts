@@ -142,7 +142,7 @@ describe('the PolicyDiff document', () => {
 
   it('with a git side, a cluster side, a prefix and --fail-on, every listed field is written, and nothing unlisted', async () => {
     const doc = fullDocument();
-    expect(doc.summary).toMatchObject({ changed: 4, failing: 4 });
+    expect(doc.summary).toMatchObject({ changed: 5, failing: 5 });
     const full = fieldPaths(JSON.parse(JSON.stringify(doc)));
     expect(unlisted(full)).toEqual([]);
     // One function writes both sides: a field seen on either side is a field of both.

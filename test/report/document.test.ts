@@ -10,10 +10,13 @@ import { cli } from '../helpers/cli.js';
 import { runDocument } from './fixture.js';
 
 /**
+/**
  * `run`: only in documents of `run` (and `probe`); `incomplete`: only in those of a run that failed after
- * its first scenario; the rest are in `predict` documents too.
+ * its first scenario; `provider`: only where a CUSTOM policy names an ext_authz provider the mesh config
+ * declares, which no shipped scenario can (providers are mesh config, not scenario objects; the run
+ * fixture has one); the rest are in `predict` documents too.
  */
-const FIELDS: Array<[path: string, only?: 'run' | 'incomplete']> = [
+const FIELDS: Array<[path: string, only?: 'run' | 'incomplete' | 'provider']> = [
   ['apiVersion'],
   ['kind'],
   ['metadata.command'],
@@ -69,6 +72,12 @@ const FIELDS: Array<[path: string, only?: 'run' | 'incomplete']> = [
   ['scenarios[].cells[].reason.server[].by'],
   ['scenarios[].cells[].reason.server[].says'],
   ['scenarios[].cells[].reason.tableRow'],
+  ['scenarios[].cells[].reason.authorization.effect'],
+  ['scenarios[].cells[].reason.authorization.matchedPolicy'],
+  ['scenarios[].cells[].reason.authorization.decidedBy'],
+  ['scenarios[].cells[].reason.authorization.steps[].by'],
+  ['scenarios[].cells[].reason.authorization.steps[].says'],
+  ['scenarios[].cells[].reason.authorization.notes[]', 'provider'],
   ['scenarios[].cells[].observed.outcome', 'run'],
   ['scenarios[].cells[].observed.reachable', 'run'],
   ['scenarios[].cells[].observed.mtls', 'run'],

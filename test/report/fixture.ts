@@ -21,6 +21,7 @@ const HTTP: Partial<Record<Outcome, [number, number]>> = {
   reset: [0, 56],
   'upstream-error': [503, 0],
   'tls-error': [0, 35],
+  denied: [403, 0],
 };
 
 const SUMMARY: Partial<Record<Outcome, string>> = {
@@ -29,6 +30,8 @@ const SUMMARY: Partial<Record<Outcome, string>> = {
   reached: "client sends the app's TLS; server has no sidecar",
   reset: 'client has no sidecar; server sidecar is STRICT: STRICT resets plaintext',
   'upstream-error': 'client sidecar sends mtls; server has no sidecar: the client sidecar answers 503',
+  denied:
+    'client sidecar sends mtls; server sidecar is PERMISSIVE: PERMISSIVE accepts mTLS; denied by AuthorizationPolicy test1/deny-other rule 0',
 };
 
 function command(from: string, to: string): string {
@@ -46,6 +49,7 @@ interface CellSpec {
   rule?: string;
   error?: string;
   attempts?: number;
+  authorization?: CellReport['reason']['authorization'];
 }
 
 function cell(from: string, to: string, spec: CellSpec): CellReport {
@@ -68,6 +72,7 @@ function cell(from: string, to: string, spec: CellSpec): CellReport {
       client: [{ by: 'client sidecar', says: `no DestinationRule for ${to.split(':')[0]}` }],
       server: [{ by: 'PeerAuthentication istio-system/default', says: 'mesh-wide: STRICT' }],
       tableRow: 7,
+      ...(spec.authorization ? { authorization: spec.authorization } : {}),
     },
     match: spec.observed
       ? spec.observed !== 'error' &&
@@ -85,6 +90,7 @@ function cell(from: string, to: string, spec: CellSpec): CellReport {
       attempts: spec.attempts ?? 1,
       ...(spec.error ? { error: spec.error } : {}),
       ...(spec.observed === 'reset' ? { detail: 'Recv failure: Connection reset by peer' } : {}),
+      ...(spec.observed === 'denied' ? { detail: 'RBAC: access denied' } : {}),
       command: command(from, to),
     };
     c.observed = observed;
@@ -228,6 +234,46 @@ export function runDocument(): ReportDocument {
         { expect: 'reached', observed: 'reached' },
       ],
       { objects: [meshStrict], convergence: { rounds: 1, converged: true, seconds: 3.1 } },
+    ),
+    scenario(
+      'authz-deny-other',
+      'A DENY AuthorizationPolicy on <test1/httpbin> for one principal, and a CUSTOM one nobody can predict.',
+      [
+        {
+          expect: 'denied',
+          observed: 'denied',
+          rule: 'scenarios/authz-deny-other.yaml:20:9',
+          authorization: {
+            effect: 'denied',
+            matchedPolicy: 'ns[test1]-policy[deny-other]-rule[0]',
+            decidedBy: 'AuthorizationPolicy test1/deny-other rule 0',
+            steps: [
+              {
+                by: 'CUSTOM policies',
+                says: 'test1/ext-authz: not predicted; the prediction assumes its external authorizer allows',
+              },
+              { by: 'DENY policies', says: 'test1/deny-other: a request matching one of their rules is denied' },
+              {
+                by: 'AuthorizationPolicy test1/deny-other rule 0',
+                says: 'source.principals [cluster.local/ns/test1/sa/sleep] matched cluster.local/ns/test1/sa/sleep',
+              },
+              {
+                by: 'server sidecar (HTTP RBAC filter)',
+                says: 'denied by AuthorizationPolicy test1/deny-other rule 0 (DENY)',
+              },
+            ],
+            notes: [
+              "AuthorizationPolicy test1/ext-authz is CUSTOM (provider <ext>): its external authorizer's answer is out of meshprobe's scope, so the prediction assumes it allows",
+            ],
+          },
+        },
+        { expect: 'plaintext', observed: 'plaintext' },
+        { expect: 'reached', observed: 'reached' },
+        { expect: 'plaintext', observed: 'denied', rule: 'scenarios/authz-deny-other.yaml:22:9' },
+        { expect: 'plaintext', observed: 'plaintext' },
+        { expect: 'reached', observed: 'reached' },
+      ],
+      { convergence: { rounds: 2, converged: true, seconds: 4.2 } },
     ),
   ];
   return {

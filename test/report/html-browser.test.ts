@@ -87,8 +87,12 @@ describe('report.html in Chromium', () => {
       byKind('blocked')
         .map((c) => c.text)
         .sort(),
-    ).toEqual(['✘ 503', '✘ reset']);
-    expect(byKind('unexpected').map((c) => c.text)).toEqual(['≠ ✔ mTLSwant ✔ plain', '≠ ✘ resetwant ✔ plain']);
+    ).toEqual(['✘ 503', '✘ denied', '✘ reset']);
+    expect(byKind('unexpected').map((c) => c.text)).toEqual([
+      '≠ ✔ mTLSwant ✔ plain',
+      '≠ ✘ resetwant ✔ plain',
+      '≠ ✘ deniedwant ✔ plain',
+    ]);
     expect(byKind('error').map((c) => c.text)).toEqual(['⚠ ERRORprobe failed']);
     const mismatch = byKind('unexpected')[0]!;
     expect(mismatch.a.title).toContain('expected plaintext, observed mtls (HTTP 200, curl exit 0)');

@@ -66,13 +66,18 @@ describe('junit.xml read back', () => {
     expect(root.name).toBe('testsuites');
     expect(root.attributes).toMatchObject({
       name: 'meshprobe run',
-      tests: '18',
-      failures: '2',
+      tests: '24',
+      failures: '3',
       errors: '1',
-      time: '21.750',
+      time: '25.950',
     });
     const suites = root.children.filter((c) => c.name === 'testsuite');
-    expect(suites.map((s) => s.attributes.name)).toEqual(['mesh-strict', 'dr-disable-test1', 'port-level']);
+    expect(suites.map((s) => s.attributes.name)).toEqual([
+      'mesh-strict',
+      'dr-disable-test1',
+      'port-level',
+      'authz-deny-other',
+    ]);
     for (const [i, suite] of suites.entries()) {
       const scenario = doc.scenarios[i]!;
       const cases = suite.children.filter((c) => c.name === 'testcase');
@@ -83,7 +88,7 @@ describe('junit.xml read back', () => {
       expect(Number(suite.attributes.failures)).toBe(all(suite, 'failure').length);
       expect(Number(suite.attributes.errors)).toBe(all(suite, 'error').length);
     }
-    expect(suites.map((s) => s.attributes.time)).toEqual(['6.400', '12.250', '3.100']);
+    expect(suites.map((s) => s.attributes.time)).toEqual(['6.400', '12.250', '3.100', '4.200']);
     // GitLab keeps only the first of duplicate names; cells are unique within a scenario
     for (const suite of suites) {
       const names = all(suite, 'testcase').map((c) => c.attributes.name);
@@ -97,6 +102,7 @@ describe('junit.xml read back', () => {
     expect(failures.map((c) => `${c.attributes.classname}: ${c.attributes.name}`)).toEqual([
       'dr-disable-test1: test1/sleep -> test1/httpbin:8000',
       'dr-disable-test1: test3/sleep -> test1/httpbin:8000',
+      'authz-deny-other: test3/sleep -> test1/httpbin:8000',
     ]);
     const f = failures[1]!.children.find((x) => x.name === 'failure')!;
     expect(f.attributes.type).toBe('mismatch');

@@ -26,7 +26,9 @@ describe('markdown summary', () => {
       '| ✅ | `mesh-strict` | 6/6 | 0 | 0 | converged after 2 rounds (6.4 s) |',
       '| ❌ | `dr-disable-test1` | 4/6 | 2 | 0 | did not converge after 3 rounds (12.3 s) |',
       '| ⚠️ | `port-level` | 5/6 | 0 | 1 | converged after 1 round (3.1 s) |',
+      '| ❌ | `authz-deny-other` | 5/6 | 1 | 0 | converged after 2 rounds (4.2 s) |',
     ]);
+    expect(md).toContain('| `test3/sleep` | `test1/httpbin:8000` | plaintext | denied | 403 | 0 |');
     expect(md).toContain('| `test3/sleep` | `test1/httpbin:8000` | plaintext | reset | 000 | 56 |');
     expect(md).not.toContain('### ✅');
   });

@@ -164,7 +164,7 @@ describe('reproduceCommand, split by a real /bin/sh', () => {
             namespace: c.namespace,
             deployment: c.deployment,
             container: c.container,
-            request: { url: c.url, insecure: c.insecure },
+            request: { url: c.url, insecure: c.insecure, method: 'GET' },
             timeoutSeconds: c.timeoutSeconds,
           }),
         );
@@ -286,6 +286,7 @@ describe('the probe script, run by a real sh and curl through a 127.0.0.1 proxy'
               namespace: t.namespace,
               service: t.service,
               scheme: 'http',
+              method: 'GET',
               path: t.path,
               port: { name: 'http', port: t.port, targetPort: t.port, protocol: 'http' },
             }) as Target,
@@ -333,7 +334,7 @@ describe('the probe script, run by a real sh and curl through a 127.0.0.1 proxy'
         const [cmd, ...args] = probeCommand(
           'feedc0de',
           2,
-          paths.map((p) => ({ url: `http://x.y:8000/${p}`, insecure: false })),
+          paths.map((p) => ({ url: `http://x.y:8000/${p}`, insecure: false, method: 'GET' })),
         );
         const { stdout } = await run(cmd!, args, { env });
         expect(parseProbeOutput(stdout, 'feedc0de', paths.length).every((r) => r !== undefined)).toBe(true);

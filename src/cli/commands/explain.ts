@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { ConfigError } from '../../errors.js';
-import { supportsFlavor, type Flavor } from '../../model/scenario.js';
+import { flavorProblem, type Flavor } from '../../model/scenario.js';
 import { count, verdictOf } from '../../model/verdict.js';
 import { predictScenario } from '../../oracle/expected.js';
 import { meshConfig } from '../../oracle/mesh.js';
@@ -25,10 +25,15 @@ interface ExplainOptions {
 export function explainCommand(program: Command, ctx: CommandContext): void {
   program
     .command('explain')
-    .description('Explain one cell of a scenario: which objects decide what the client sends and the server accepts')
+    .description(
+      'Explain one cell of a scenario: which objects decide what the client sends, what the server accepts, and which AuthorizationPolicy rule allows or denies it',
+    )
     .requiredOption('--scenario <name>', 'the scenario')
     .requiredOption('--from <client>', 'the client, NAMESPACE/WORKLOAD (e.g. test3/sleep)')
-    .requiredOption('--to <target>', 'the server port, NAMESPACE/SERVICE:PORT (e.g. test1/httpbin:8000)')
+    .requiredOption(
+      '--to <target>',
+      "the server port, NAMESPACE/SERVICE:PORT (e.g. test1/httpbin:8000), or a further request to it, 'NAMESPACE/SERVICE:PORT METHOD PATH'",
+    )
     .addOption(
       new Option('-f, --file <path>', 'the scenario file or directory it is in (repeatable)')
         .argParser(collect)
@@ -48,9 +53,10 @@ function explain(o: ExplainOptions, ctx: CommandContext): ExitCode {
     ctx.io.cwd,
   );
   const scenario = scenarios[0]!;
-  if (!supportsFlavor(scenario, o.istio))
+  const problem = flavorProblem(scenario, o.istio);
+  if (problem)
     throw new ConfigError(
-      `scenario ${scenario.name} uses PeerAuthentication, which Istio 1.4 does not serve`,
+      `scenario ${scenario.name} cannot be explained for Istio 1.4: ${problem}`,
       'explain it with --istio modern',
     );
   const client = topology.clients.find((c) => c.id === o.from);

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import { ConfigError } from '../../errors.js';
 import type { ScenarioResult } from '../../model/results.js';
-import { supportsFlavor, type Flavor } from '../../model/scenario.js';
+import { flavorProblem, type Flavor } from '../../model/scenario.js';
 import { predictScenario } from '../../oracle/expected.js';
 import { meshConfig } from '../../oracle/mesh.js';
 import { buildDocument } from '../../report/document.js';
@@ -39,12 +40,19 @@ function predict(o: PredictOptions, ctx: CommandContext): ExitCode {
   const results: ScenarioResult[] = [];
   const skipped: Array<{ name: string; reason: string }> = [];
   for (const scenario of scenarios) {
-    if (!supportsFlavor(scenario, o.istio)) {
-      skipped.push({ name: scenario.name, reason: 'it uses PeerAuthentication, which Istio 1.4 does not serve' });
+    const problem = flavorProblem(scenario, o.istio);
+    if (problem) {
+      skipped.push({ name: scenario.name, reason: problem });
       continue;
     }
     results.push({ scenario, expected: predictScenario(topology, scenario, mesh) });
   }
+  // As `run` does: skipping some is fine, skipping all would be an empty report that exits 0.
+  if (results.length === 0 && skipped.length > 0)
+    throw new ConfigError(
+      `no scenario can be predicted for Istio 1.4: ${skipped.map((s) => `${s.name} (${s.reason})`).join('; ')}`,
+      'predict them with --istio modern',
+    );
   const doc = buildDocument(
     { command: 'predict', flavor: o.istio, topology: topology.name, scenarios: results },
     { generatedAt: new Date().toISOString(), meshprobeVersion: VERSION },
