@@ -69,6 +69,8 @@ export interface PredictionReport {
   summary: string;
   client: Step[];
   server: Step[];
+  /** The AuthorizationPolicies and rules that allowed or denied the request, when policies decided it. */
+  authorization?: Step[];
   tableRow?: number;
 }
 
@@ -142,9 +144,14 @@ function predictionReport(p: Prediction): PredictionReport {
     summary: p.reason.summary,
     client: p.reason.client.chain,
     server: p.reason.server.chain,
+    ...(decidedByPolicies(p) ? { authorization: p.reason.authorization!.chain } : {}),
     ...(p.reason.row ? { tableRow: p.reason.row } : {}),
   };
 }
+
+/** Whether AuthorizationPolicies, not mutual TLS or their absence, decided the cell's fate. */
+const decidedByPolicies = (p: Prediction): boolean =>
+  p.reason.authorization?.effect === 'allowed' || p.reason.authorization?.effect === 'denied';
 
 /** "1 policy in 2 files; ignored: 3 Deployment.apps, 1 Service", or "absent in abc1234: nothing". */
 export function sideText(s: SideReport): string {

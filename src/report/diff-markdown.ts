@@ -58,7 +58,7 @@ function header(doc: PolicyDiffDocument): string {
 }
 
 const row = (c: ChangeReport) =>
-  `| ${code(c.from)} | ${code(c.to)} | ${c.base.outcome} → ${c.head.outcome} | ${steps([...c.base.client, ...c.base.server])} | ${steps([...c.head.client, ...c.head.server])} |`;
+  `| ${code(c.from)} | ${code(c.to)} | ${c.base.outcome} → ${c.head.outcome} | ${steps([...c.base.client, ...c.base.server, ...(c.base.authorization ?? [])])} | ${steps([...c.head.client, ...c.head.server, ...(c.head.authorization ?? [])])} |`;
 
 export function renderDiffMarkdown(doc: PolicyDiffDocument, o: { maxBytes?: number } = {}): string {
   const max = o.maxBytes ?? MAX_COMMENT_BYTES;

@@ -20,7 +20,7 @@ const tint = (kind: ChangeKind, st: Style): ((s: string) => string) =>
 function reasonLines(name: string, p: PredictionReport, st: Style): string[] {
   return [
     `  ${name}: ${label(p.outcome)}: ${p.summary}`,
-    ...[...p.client, ...p.server].map((s) => st.dim(`    ${s.by}: ${s.says}`)),
+    ...[...p.client, ...p.server, ...(p.authorization ?? [])].map((s) => st.dim(`    ${s.by}: ${s.says}`)),
   ];
 }
 

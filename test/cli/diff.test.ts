@@ -128,6 +128,50 @@ describe('meshprobe diff', () => {
     expect(r.stdout).toContain('5 of 40 cells change: 5 newly blocked.');
   });
 
+  it('an AuthorizationPolicy is a change like any other: allow-nothing denies every cell to its server, and the head names the policy; an ALLOW by principal opens exactly that client', async () => {
+    const allowNothing = {
+      apiVersion: 'security.istio.io/v1',
+      kind: 'AuthorizationPolicy',
+      metadata: { name: 'allow-nothing', namespace: 'test1' },
+      spec: { selector: { matchLabels: { app: 'httpbin' } } },
+    };
+    const closed = dir({ 'ap.yaml': yaml(allowNothing) });
+    const { code, doc } = await diffJson(['--base', dir(), '--head', closed]);
+    expect(code).toBe(1);
+    const toTest1 = doc.changes.filter((c: any) => c.to.startsWith('test1/httpbin:'));
+    // Every client to each of test1/httpbin's three requests, plaintext from test3 as well: nothing else.
+    expect(toTest1).toHaveLength(15);
+    expect(doc.changes).toHaveLength(15);
+    expect(new Set(doc.changes.map((c: any) => `${c.head.outcome} ${c.change}`))).toEqual(new Set(['denied blocked']));
+    expect(doc.changes[0].base.authorization).toBeUndefined();
+    expect(doc.changes[0].head.authorization).toContainEqual({
+      by: 'AuthorizationPolicy test1/allow-nothing',
+      says: 'has no rules: it matches nothing',
+    });
+    const table = await cli(['diff', '--base', dir(), '--head', closed]);
+    expect(table.stdout).toContain('    AuthorizationPolicy test1/allow-nothing: has no rules: it matches nothing');
+
+    const allowTest2 = {
+      apiVersion: 'security.istio.io/v1',
+      kind: 'AuthorizationPolicy',
+      metadata: { name: 'allow-test2', namespace: 'test1' },
+      spec: {
+        selector: { matchLabels: { app: 'httpbin' } },
+        action: 'ALLOW',
+        rules: [{ from: [{ source: { principals: ['cluster.local/ns/test2/sa/sleep'] } }] }],
+      },
+    };
+    const opened = await diffJson(['--base', closed, '--head', dir({ 'ap.yaml': yaml(allowNothing, allowTest2) })]);
+    expect(cellsOf(opened.doc)).toEqual(
+      ['test1/httpbin:8000', 'test1/httpbin:9080', 'test1/httpbin:8000 POST /anything'].map(
+        (to) => `test2/sleep ${to} denied mtls reachable`,
+      ),
+    );
+    expect(opened.doc.changes[0].head.authorization).toContainEqual(
+      expect.objectContaining({ by: 'AuthorizationPolicy test1/allow-test2 rule 0' }),
+    );
+  });
+
   it('identical sides, even written differently (YAML documents or one JSON List), exit 0 with no change', async () => {
     const objects = [
       peerAuthentication('istio-system', 'STRICT'),
