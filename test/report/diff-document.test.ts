@@ -57,6 +57,8 @@ const FIELDS: Array<[path: string, optional?: 'optional']> = [
     [`changes[].${side}.client[].says`],
     [`changes[].${side}.server[].by`],
     [`changes[].${side}.server[].says`],
+    [`changes[].${side}.authorization[].by`, 'optional'],
+    [`changes[].${side}.authorization[].says`, 'optional'],
     [`changes[].${side}.tableRow`, 'optional'],
   ]),
 ];
@@ -99,6 +101,15 @@ function fullDocument() {
     },
     0,
   );
+  const allowNothing = fromObject(
+    {
+      apiVersion: 'security.istio.io/v1',
+      kind: 'AuthorizationPolicy',
+      metadata: { name: 'allow-nothing', namespace: 'test1' },
+      spec: {},
+    },
+    1,
+  );
   const result: DiffResult = {
     flavor: 'modern',
     topology: topology.name,
@@ -116,9 +127,16 @@ function fullDocument() {
     head: {
       spec: 'cluster',
       source: 'cluster',
-      set: { policies: [{ policy: strict, where: 'cluster' }], files: 0, ignored: { 'Deployment.apps': 1 } },
+      set: {
+        policies: [
+          { policy: strict, where: 'cluster' },
+          { policy: allowNothing, where: 'cluster' },
+        ],
+        files: 0,
+        ignored: { 'Deployment.apps': 1 },
+      },
     },
-    changes: diffPredictions(predict(topology, [], mesh), predict(topology, [strict], mesh)),
+    changes: diffPredictions(predict(topology, [], mesh), predict(topology, [strict, allowNothing], mesh)),
     failOn: ['blocked'],
   };
   return buildDiffDocument(result, { generatedAt: '2026-12-01T00:00:00.000Z', meshprobeVersion: '0.1.0' });
@@ -142,7 +160,8 @@ describe('the PolicyDiff document', () => {
 
   it('with a git side, a cluster side, a prefix and --fail-on, every listed field is written, and nothing unlisted', async () => {
     const doc = fullDocument();
-    expect(doc.summary).toMatchObject({ changed: 5, failing: 5 });
+    // 5 cells reset by STRICT (plaintext from test3), 12 mTLS cells to test1/httpbin denied by allow-nothing.
+    expect(doc.summary).toMatchObject({ changed: 17, failing: 17 });
     const full = fieldPaths(JSON.parse(JSON.stringify(doc)));
     expect(unlisted(full)).toEqual([]);
     // One function writes both sides: a field seen on either side is a field of both.
