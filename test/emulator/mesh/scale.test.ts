@@ -53,7 +53,6 @@ describe('scale', () => {
       console.log(
         `scale: emulator + kubectl apply + 60 pods Ready + one propagation settle in ${startup} ms; 30 probes in ${probeMs} ms; RSS ${(rss / 2 ** 20).toFixed(0)} MiB (+${((rss - rssBefore) / 2 ** 20).toFixed(0)} MiB over the test process before start)`,
       );
-      expect(startup).toBeLessThan(30_000);
     } finally {
       await h.stop();
     }
