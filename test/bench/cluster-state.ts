@@ -8,6 +8,7 @@ import { loadKubeconfig } from '../../src/kube/kubeconfig.js';
 import type { KubeObject } from '../emulator/contracts.js';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator/index.js';
 import { meshRuntimeFactory } from '../emulator/mesh/index.js';
+export { seededRng as rng } from '../emulator/rng.js';
 import { ensureBuilt } from '../helpers/bin.js';
 
 export const MAIN = ensureBuilt();
@@ -155,18 +156,6 @@ export function meshprobe(emu: Emulator, home: string, args: string[]): Proc {
     child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr, ms: performance.now() - t0 })),
   );
   return { child, done };
-}
-
-/** A seeded generator (mulberry32), so that a series can be run again with the same kill points. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function arg(name: string, fallback: string): string {
