@@ -53,6 +53,7 @@ async function meshprobe(s: { cluster: TestCluster; dir: string }, ...args: stri
 async function runKept(s: { cluster: TestCluster; dir: string }, ...flags: string[]) {
   const r = await meshprobe(s, 'run', '--scenario', 'baseline', '--keep', '-o', 'json', '--settle', '2', ...flags);
   const ns = (name: string) => s.cluster.emulator!.store.get('', 'namespaces', undefined, name) as Any;
+  /** The istio.io/rev each pod was injected by: test1 runs httpbin, sleep and sleep-other, the others httpbin and sleep. */
   const proxyRevision = (namespace: string) =>
     (s.cluster.emulator!.store.list('', 'pods', namespace) as Any[])
       .filter((p) => !p.metadata.deletionTimestamp)
@@ -74,7 +75,7 @@ describe.runIf(!REAL_KUBECONFIG)('revisioned Istio', () => {
       expect(r.ns('test1').metadata.labels).toMatchObject({ 'istio-injection': 'enabled' });
       expect(r.ns('test1').metadata.labels['istio.io/rev']).toBeUndefined();
       expect(r.ns('test3').metadata.labels).toMatchObject({ 'istio-injection': 'disabled' });
-      expect(r.proxyRevision('test1')).toEqual(['default', 'default']);
+      expect(r.proxyRevision('test1')).toEqual(['default', 'default', 'default']);
     }, 300_000);
   });
 
@@ -93,7 +94,7 @@ describe.runIf(!REAL_KUBECONFIG)('revisioned Istio', () => {
       expect(r.ns('test1').metadata.labels).toMatchObject({ 'istio.io/rev': REV });
       expect(r.ns('test1').metadata.labels['istio-injection']).toBeUndefined();
       expect(r.ns('test3').metadata.labels).toMatchObject({ 'istio-injection': 'disabled' });
-      expect(r.proxyRevision('test1')).toEqual([REV, REV]);
+      expect(r.proxyRevision('test1')).toEqual([REV, REV, REV]);
       expect(r.proxyRevision('test3')).toEqual([undefined, undefined]);
       await meshprobe(s, 'teardown');
     }, 300_000);
@@ -165,7 +166,7 @@ describe.runIf(!REAL_KUBECONFIG)('revisioned Istio', () => {
         'preflight: ok Istio control plane (the unrevisioned control plane (the default; tags default): namespaces labelled istio-injection=enabled, mesh config istio-system/istio)',
       );
       expect(r.ns('test1').metadata.labels).toMatchObject({ 'istio-injection': 'enabled' });
-      expect(r.proxyRevision('test1')).toEqual(['default', 'default']);
+      expect(r.proxyRevision('test1')).toEqual(['default', 'default', 'default']);
     }, 300_000);
   });
 });

@@ -142,8 +142,8 @@ describe('the pull-request example workflow', () => {
     expect(r.output).toBe('exit-code=1\n');
     expect(r.comment!.startsWith('<!-- meshprobe diff -->\n## ❌ meshprobe diff: 5 of 40 cells change')).toBe(true);
     expect(r.comment).toContain(`Base \`${pr.baseSha}:policies\``);
-    expect(r.comment).toContain('### ⛔ Newly blocked: 4');
-    expect(r.comment).toContain('`--fail-on blocked,plaintext`: **4** of the changes fail the check.');
+    expect(r.comment).toContain('### ⛔ Newly blocked: 5');
+    expect(r.comment).toContain('`--fail-on blocked,plaintext`: **5** of the changes fail the check.');
     // The job's summary page gets the same Markdown.
     expect(r.summary.trim()).toBe(r.comment!.trim());
 
@@ -163,11 +163,12 @@ describe('the pull-request example workflow', () => {
     const removed = await runStep(diffStep, pullRequest(PA('STRICT'), undefined));
     expect([removed.code, removed.output, removed.stderr]).toEqual([0, 'exit-code=1\n', '']);
     expect(removed.comment).toContain('→ head `HEAD:policies` (not in commit');
-    expect(removed.comment).toContain('### 🚪 Newly reachable: 4');
+    expect(removed.comment).toContain('### 🚪 Newly reachable: 5');
 
     const added = await runStep(diffStep, pullRequest(undefined, PA('DISABLE')));
     expect(added.output).toBe('exit-code=1\n');
-    expect(added.comment).toContain('| 🔓 mTLS lost | 12 |');
+    // 4 sidecar clients × 5 requests to the sidecar servers of test1 and test2.
+    expect(added.comment).toContain('| 🔓 mTLS lost | 20 |');
   });
 
   it('a malformed policy file fails the step with exit 2, naming REV:path:line:column, and writes no comment', async () => {
