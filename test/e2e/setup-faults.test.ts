@@ -133,7 +133,8 @@ describe.runIf(!REAL_KUBECONFIG)('setup against pods that cannot start (emulated
       cluster
         .emulator!.audit.entries()
         .slice(audited)
-        .filter((e) => e.subresource === 'exec' && e.namespace === 'test1' && /^sleep-/.test(e.name ?? ''))
+        .filter((e) => e.subresource === 'exec' && e.namespace === 'test1')
+        .filter((e) => /^sleep-/.test(e.name ?? '') && !/^sleep-other-/.test(e.name ?? '')) // not test1's second client
         .map((e) => e.name),
     );
     expect(before).toHaveLength(1);
