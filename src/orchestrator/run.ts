@@ -12,7 +12,7 @@ import { clusterWideObjects, isolateScenario, sameMatrix } from '../oracle/isola
 import type { MeshConfig } from '../oracle/mesh.js';
 import { lastChangeMs, type ConvergeSettings } from '../probe/converge.js';
 import { ClientPods } from '../probe/pods.js';
-import { PushTracker } from '../probe/push-status.js';
+import { PushTracker, waitForPush, type PushMark } from '../probe/push-status.js';
 import type { ProbeSettings } from '../probe/round.js';
 import { Journal, JOURNAL_NAMESPACE } from './journal.js';
 import { detectControlPlane } from './control-plane.js';
@@ -108,8 +108,20 @@ export async function runScenarios(cluster: Cluster, o: RunOptions): Promise<Run
   let notRun: string[] = [];
   // What stopped the run before its first scenario: thrown once the topology is removed again.
   let stopped: unknown;
+  const pods = new ClientPods(cluster, o.topology);
+  const push = new PushTracker(
+    cluster,
+    o.topology.namespaces.map((n) => n.name),
+    (reason) =>
+      o.events({
+        type: 'warning',
+        message: `istiod's sync status cannot be read (${reason}): a stable mismatch is believed after the settle time (${o.converge.settleMs / 1000} s, or twice the longest a matrix went on changing), not once every proxy has acknowledged the push; allow \`create pods/exec\` in ${controlPlane.namespace} to use it`,
+      }),
+    controlPlane.namespace,
+  );
   try {
-    await setupTopology(cluster, o.topology, {
+    const beforeSetup = await push.beforeChange().catch(() => undefined);
+    const wrote = await setupTopology(cluster, o.topology, {
       runId: o.runId,
       adopt: o.adopt,
       keep: o.keep,
@@ -120,21 +132,11 @@ export async function runScenarios(cluster: Cluster, o: RunOptions): Promise<Run
       signal,
       controlPlane,
     });
+    if (wrote && beforeSetup) await awaitTopologyPush(push, beforeSetup, o, signal);
   } catch (e) {
     stopped = e;
   }
   if (stopped === undefined) {
-    const pods = new ClientPods(cluster, o.topology);
-    const push = new PushTracker(
-      cluster,
-      o.topology.namespaces.map((n) => n.name),
-      (reason) =>
-        o.events({
-          type: 'warning',
-          message: `istiod's sync status cannot be read (${reason}): a stable mismatch is believed after the settle time (${o.converge.settleMs / 1000} s, or twice the longest a matrix went on changing), not once every proxy has acknowledged the push; allow \`create pods/exec\` in ${controlPlane.namespace} to use it`,
-        }),
-      controlPlane.namespace,
-    );
     for (const [i, scenario] of scenarios.entries()) {
       if (signal.aborted) {
         stopped = signal.reason;
@@ -271,4 +273,33 @@ function consent(s: Scenario, o: RunOptions, mesh: MeshConfig, baseline: IstioPo
       'run it with --allow-cluster-wide on a cluster of your own',
     );
   return isolated;
+}
+
+/**
+ * New services and endpoints reach the proxies by a push as slow as a policy's: until every topology proxy
+ * has the newest push of the topology (PushTracker.check, caughtUp), a first scenario that applies nothing
+ * would see (and, once stable, believe) clients that do not know their servers yet. Bounded by --converge-timeout; then it goes
+ * on with a warning, and the settle time decides as without the signal.
+ */
+async function awaitTopologyPush(push: PushTracker, mark: PushMark, o: RunOptions, signal: AbortSignal) {
+  const started = performance.now();
+  const state = await waitForPush(push, mark, {
+    until: 'caught-up',
+    timeoutMs: o.converge.timeoutMs,
+    intervalMs: Math.min(o.converge.intervalMs, 500),
+    ...(o.converge.clock ? { clock: o.converge.clock } : {}),
+    signal,
+  });
+  if (state.state === 'acked')
+    o.events({
+      type: 'preflight',
+      check: 'proxies configured',
+      ok: true,
+      detail: `every topology proxy acknowledged istiod's push of the topology (${((performance.now() - started) / 1000).toFixed(1)} s)`,
+    });
+  else if (state.state === 'pending')
+    o.events({
+      type: 'warning',
+      message: `the topology's proxies have not all acknowledged istiod's push of the topology after ${o.converge.timeoutMs / 1000} s (waiting: ${state.waiting.slice(0, 5).join(', ')}); going on`,
+    });
 }

@@ -84,7 +84,11 @@ export async function runScenario(
         });
       else await cluster.apply(obj);
     }
+    // Rounds count once the proxies have this scenario's change; one that applies nothing waits for the
+    // last change before it (the setup of the topology, or the previous scenario's removal).
+    const previous = ctx.push?.lastChange;
     if (changes.length) ctx.push?.changed(mark);
+    const gate = changes.length ? mark : previous;
     events({ type: 'scenario-applied', scenario: scenario.name, objects: changes.map((c) => objectId(c.applied)) });
     const result = await converge(
       (round) =>
@@ -100,7 +104,7 @@ export async function runScenario(
           }),
         ),
       expected,
-      { ...ctx.converge, ...(mark && changes.length ? { gate: { check: () => ctx.push!.check(mark) } } : {}) },
+      { ...ctx.converge, ...(gate ? { gate: { check: () => ctx.push!.check(gate) } } : {}) },
       {
         onRoundStart: (round) => events({ type: 'round-start', scenario: scenario.name, round, cells: expected.size }),
         onRound: (_, s) =>

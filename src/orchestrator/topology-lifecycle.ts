@@ -125,8 +125,13 @@ export interface SetupOptions {
   controlPlane?: ControlPlane;
 }
 
-export async function setupTopology(cluster: Cluster, topology: Topology, o: SetupOptions): Promise<void> {
+/**
+ * Creates what is missing of the topology and waits for it. Resolves to whether it wrote anything: a
+ * namespace, a label, an object created or changed (what the proxies then get pushed).
+ */
+export async function setupTopology(cluster: Cluster, topology: Topology, o: SetupOptions): Promise<boolean> {
   const started = performance.now();
+  let wrote = false;
   o.signal?.throwIfAborted();
   const plans = o.plan ?? (await planNamespaces(cluster, topology, o.adopt, o.controlPlane));
   const inject = (o.controlPlane ?? assumedControlPlane()).label;
@@ -146,6 +151,7 @@ export async function setupTopology(cluster: Cluster, topology: Topology, o: Set
           );
       }
       await o.journal?.record('create', nsRef(ns.name), undefined, purpose);
+      wrote = true;
       await cluster.apply(
         stamp(
           {
@@ -162,6 +168,7 @@ export async function setupTopology(cluster: Cluster, topology: Topology, o: Set
       );
     } else if (Object.keys(plan.relabel).length) {
       await o.journal?.record('replace', nsRef(ns.name), plan.existing, purpose);
+      wrote = true;
       await cluster.apply(relabelled(plan));
     }
   }
@@ -175,7 +182,8 @@ export async function setupTopology(cluster: Cluster, topology: Topology, o: Set
       if (existing && onlyIfAbsent) return;
       if (!fresh && !existing) await o.journal?.record('create', ref, undefined, purpose);
       // An object that is there keeps the run id it was made with, so that re-applying it changes nothing.
-      await cluster.apply(stamp(obj(), existing?.metadata.labels?.[RUN_ID] ?? o.runId, ns.name));
+      const applied = await cluster.apply(stamp(obj(), existing?.metadata.labels?.[RUN_ID] ?? o.runId, ns.name));
+      if (applied.metadata.resourceVersion !== existing?.metadata.resourceVersion) wrote = true;
     };
     for (const s of ns.secrets)
       // Keep an existing certificate: a new one on every run would restart nothing but churn the Secret.
@@ -190,6 +198,7 @@ export async function setupTopology(cluster: Cluster, topology: Topology, o: Set
   await checkInjection(cluster, topology, inject);
   o.events({ type: 'preflight', check: 'sidecar injection', ok: true });
   o.events({ type: 'setup-done', seconds: (performance.now() - started) / 1000 });
+  return wrote;
 }
 
 /**

@@ -63,6 +63,18 @@ describe.runIf(!REAL_KUBECONFIG)('slow configuration pushes (emulated cluster on
     expect(r.stderr).not.toMatch(/sync status cannot be read/);
   }, 300_000);
 
+  it('a first scenario that applies nothing waits until every proxy has the topology: no client taken for one that cannot reach', async () => {
+    // 5–10 s per proxy: test1's sleep starts before test2's and test3's services exist and learns of them
+    // by a push that comes seconds after the topology is Ready; --settle 3 would believe it stale.
+    cluster = await testCluster('modern', {
+      runtime: meshRuntimeFactory({ propagationDelayMs: { min: 5_000, max: 10_000 }, seed: 7 }),
+    });
+    const r = await run(cluster.kubeconfig, '--scenario', 'baseline', '--settle', '3', '--converge-timeout', '90');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.doc.summary).toMatchObject({ cells: 40, matched: 40, mismatched: 0, errors: 0 });
+    expect(r.stderr).toMatch(/preflight: ok proxies configured \(every topology proxy acknowledged istiod's push/);
+  }, 300_000);
+
   it('without exec into istio-system: a warning that names the permission, then the settle time decides', async () => {
     cluster = await testCluster('modern', {
       runtime: meshRuntimeFactory({ propagationDelayMs: { min: 5_000, max: 8_000 }, seed: 5 }),

@@ -97,6 +97,25 @@ describe('PushTracker', () => {
     expect(await f.tracker.check(mark)).toMatchObject({ state: 'pending' });
   });
 
+  it('caught up, after the topology is created: every topology proxy has the newest push any of them has', async () => {
+    // Before the setup, istiod had sent push 3 to another workload.
+    const rows: Record<string, unknown[]> = { 'istiod-a': [row('web-1.other', 3)] };
+    const f = setup(rows);
+    const mark = (await f.tracker.beforeChange())!;
+    // sleep connected at push 4 (test1's services only); httpbin, later, at 6, which has test3's as well.
+    // Push 6 is still in istiod's queue for sleep: nothing sent, so syncz shows sleep at 4 acknowledged.
+    rows['istiod-a'] = [row('web-1.other', 6), row('sleep-1.test1', 4), row('httpbin-1.test3', 6)];
+    expect(await f.tracker.check(mark)).toEqual({ state: 'acked' });
+    expect(await f.tracker.check(mark, { caughtUp: true })).toEqual({ state: 'pending', waiting: ['sleep-1.test1'] });
+    rows['istiod-a'] = [row('web-1.other', 6), row('sleep-1.test1', 4, { cluster: 6 }), row('httpbin-1.test3', 6)];
+    expect(await f.tracker.check(mark, { caughtUp: true })).toMatchObject({ state: 'pending' });
+    rows['istiod-a'] = [row('web-1.other', 6), row('sleep-1.test1', 6), row('httpbin-1.test3', 6)];
+    expect(await f.tracker.check(mark, { caughtUp: true })).toEqual({ state: 'acked' });
+    // Still newer than the mark: a topology all at the push it had before is not caught up with a change.
+    rows['istiod-a'] = [row('sleep-1.test1', 3), row('httpbin-1.test3', 3)];
+    expect(await f.tracker.check(mark, { caughtUp: true })).toMatchObject({ state: 'pending' });
+  });
+
   it('a forbidden exec into istiod gives the signal up once, with the reason', async () => {
     const f = setup({ 'istiod-a': [] }, () => {
       throw new ExecError('exec into istio-system/istiod-a refused (403): forbidden', 'command');
