@@ -144,10 +144,12 @@ export class PushTracker {
 
   /**
    * Whether every topology proxy acknowledged a push newer than `mark`, with nothing sent unacknowledged.
-   * `caughtUp`: each has also the newest push any of them has. After the topology is created that is the
-   * question: a proxy that connected before the last services were made holds a push newer than the mark
-   * that knows only some of them, while istiod's push of the rest may still wait in its queue unsent
-   * (pilot/pkg/xds/pushqueue.go), invisible in syncz; a proxy that connected later has it.
+   * `caughtUp`: instead of newer than the mark, each has the newest push any of them has. After the
+   * topology is set up that is the question: a proxy that connected before the last services were made
+   * holds a push that knows only some of them, while istiod's push of the rest may still wait in its queue
+   * unsent (pilot/pkg/xds/pushqueue.go), invisible in syncz; a proxy that connected later has it. A setup
+   * that changed no Service (a kept topology whose Deployment rolls) causes no full push at all, so the
+   * mark cannot be asked to move.
    */
   async check(mark: PushMark, o: { caughtUp?: boolean } = {}): Promise<PushState> {
     const status = await this.read();
@@ -159,11 +161,11 @@ export class PushTracker {
       // An istiod that was not there before the change has only pushes made after it.
       const before = mark.counters.get(pod) ?? -1;
       const ours = rows.filter((r) => this.ours(r));
-      // caughtUp: also the newest push any topology proxy has, minus one, so that all of them have it.
-      const newest = o.caughtUp ? Math.max(-1, ...ours.map(newestAcked)) - 1 : -1;
+      // caughtUp: the newest push any topology proxy has, instead of the mark: all of them must have it.
+      const newer = o.caughtUp ? Math.max(-1, ...ours.map(newestAcked)) - 1 : before;
       for (const row of ours) {
         seen++;
-        if (!proxySynced(row, Math.max(before, newest))) waiting.push(row.proxy!);
+        if (!proxySynced(row, newer)) waiting.push(row.proxy!);
       }
     }
     if (seen === 0) {
