@@ -36,6 +36,7 @@ beforeAll(async () => {
     return { ...e, seconds };
   });
   const permissions = EVENTS.find((e) => e.type === 'preflight' && e.check === 'permissions');
+  const configured = EVENTS.find((e) => e.type === 'preflight' && e.check === 'proxies configured');
   PLAIN = `preflight: ok cluster reachable (https://fake.invalid:6443 (v1.30.0))
 preflight: ok Istio installed (modern (security.istio.io/v1, security.istio.io/v1beta1, networking.istio.io/v1))
 preflight: ok Istio control plane (the unrevisioned control plane (the default): namespaces labelled istio-injection=enabled, mesh config istio-system/istio)
@@ -44,6 +45,7 @@ run: 2 scenarios, 4 cells each on context fake (Istio modern)
 setup: namespaces a, b
 preflight: ok sidecar injection
 setup: topology ready (41.3 s)
+preflight: ok proxies configured (${configured?.type === 'preflight' ? configured.detail : '?'})
 [1/2] strict-a: applied PeerAuthentication a/default
 [1/2] strict-a round 1: 4/4 as expected, 0 not, 0 probe errors (2 execs, 2.5 s)
 [1/2] strict-a round 2: 4/4 as expected, 0 not, 0 probe errors (2 execs, 2.3 s)
