@@ -115,7 +115,10 @@ export async function runScenarios(cluster: Cluster, o: RunOptions): Promise<Run
     (reason) =>
       o.events({
         type: 'warning',
-        message: `istiod's sync status cannot be read (${reason}): a stable mismatch is believed after the settle time (${o.converge.settleMs / 1000} s, or twice the longest a matrix went on changing), not once every proxy has acknowledged the push; allow \`create pods/exec\` in ${controlPlane.namespace} to use it`,
+        message: `istiod's sync status cannot be read (${reason}): a stable mismatch is believed after the settle time (${o.converge.settleMs / 1000} s, or twice the longest a matrix went on changing), not once every proxy has acknowledged the push${
+          // Only a refused permission has that fix; an istiod that serves no syncz (Istio 1.4) has none.
+          /may not|forbidden/.test(reason) ? `; allow \`create pods/exec\` in ${controlPlane.namespace} to use it` : ''
+        }`,
       }),
     controlPlane.namespace,
   );
